@@ -1,0 +1,60 @@
+"""Where CATS points to: record ids in Location headers and HAL hrefs resolved against the API root."""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+from yarl import URL
+
+from companion.errors import CatsBadResponseError
+
+_TRAILING_ID: Final = re.compile(r"/(\d+)/*$")
+
+
+def parse_id(value: object) -> int:
+    """A CATS id from JSON, which sends ids as numbers and sometimes as numeric strings."""
+    if isinstance(value, bool):
+        raise ValueError("a boolean is not an id")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    raise ValueError(f"not a CATS id: {value!r}")
+
+
+def id_from_location(location: str | None) -> int | None:
+    """The new record's id: the trailing integer of a Location, absolute or relative."""
+    if not location:
+        return None
+    path = location.split("#", 1)[0].split("?", 1)[0]
+    match = _TRAILING_ID.search(path)
+    return int(match.group(1)) if match else None
+
+
+def resolve_href(base_url: URL, href: str) -> tuple[str, dict[str, str]]:
+    """Split a HAL href into a path under the API root and its query parameters.
+
+    CATS writes hrefs relative to the API root (`/companies?page=2`); absolute ones and ones that
+    repeat the root's own path (`/v3/companies`) are accepted too. An href to another origin is
+    refused: following it would send our API key to a server that is not CATS.
+    """
+    target = URL(href)
+    if target.is_absolute():
+        if target.origin() != base_url.origin():
+            raise CatsBadResponseError("CATS linked to a different server; the link was not followed")
+        path = target.path
+        root = base_url.path.rstrip("/")
+        if root and (path == root or path.startswith(root + "/")):
+            path = path[len(root) :]
+    else:
+        path = target.path
+        root = base_url.path.rstrip("/")
+        # A resource is never named like the API root ("v3"), so the prefix is unambiguous.
+        if root and path.startswith(root + "/"):
+            path = path[len(root) :]
+    if not path.startswith("/"):
+        path = "/" + path
+    return path, {key: value for key, value in target.query.items()}

@@ -1,0 +1,207 @@
+"""The project's one error hierarchy, each error with a stable, append-only code.
+
+Codes travel over the native-messaging protocol and the loopback API and are shown by the
+extension, so they are part of the public contract: add new ones, never rename or reuse.
+Messages must never contain the CATS API key (see `companion.secret.ApiKey`).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class CompanionError(Exception):
+    """Base of every error the companion raises on purpose."""
+
+    code: ClassVar[str] = "internal"
+    #: HTTP status the loopback API answers with when this error reaches it.
+    http_status: ClassVar[int] = 500
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def to_dict(self) -> dict[str, object]:
+        """The wire form: a stable code plus a human-readable message."""
+        return {"code": self.code, "message": self.message}
+
+
+# --- configuration, keys ------------------------------------------------------------------
+
+
+class ConfigError(CompanionError):
+    code = "config.invalid"
+    http_status = 400
+
+
+class KeyMissingError(CompanionError):
+    code = "key.missing"
+    http_status = 409
+
+
+class KeyringUnavailableError(CompanionError):
+    code = "key.keyring_unavailable"
+    http_status = 503
+
+
+# --- talking to CATS ------------------------------------------------------------------------
+
+
+class CatsError(CompanionError):
+    """Anything that went wrong between us and CATS."""
+
+    code = "cats.error"
+    http_status = 502
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class CatsAuthError(CatsError):
+    """401: the API key was refused."""
+
+    code = "cats.bad_key"
+
+
+class CatsForbiddenError(CatsError):
+    """403: the key's user may not do this."""
+
+    code = "cats.forbidden"
+
+
+class CatsNotFoundError(CatsError):
+    code = "cats.not_found"
+    http_status = 404
+
+
+class CatsValidationError(CatsError):
+    """400/422: CATS refused the request; `message` carries CATS's own words."""
+
+    code = "cats.validation"
+    http_status = 422
+
+
+class CatsDuplicateError(CatsError):
+    """A create with check_duplicate=true found an existing record."""
+
+    code = "cats.duplicate"
+    http_status = 409
+
+    def __init__(self, message: str, *, status: int | None = None, existing_id: int | None = None) -> None:
+        super().__init__(message, status=status)
+        self.existing_id = existing_id
+
+
+class CatsRateLimitedError(CatsError):
+    """429 (or our own budget says no): wait `retry_after` seconds."""
+
+    code = "cats.rate_limited"
+    http_status = 429
+
+    def __init__(self, message: str, *, retry_after: float, status: int | None = 429) -> None:
+        super().__init__(message, status=status)
+        self.retry_after = retry_after
+
+
+class CatsUnavailableError(CatsError):
+    """5xx or a timeout: CATS is up but not answering properly."""
+
+    code = "cats.unavailable"
+    http_status = 503
+
+
+class CatsNetworkError(CatsError):
+    """CATS could not be reached at all (offline, DNS, connection refused)."""
+
+    code = "cats.network"
+    http_status = 503
+
+
+class CatsBadResponseError(CatsError):
+    """CATS answered with something we cannot read (not JSON, no Location, unexpected status)."""
+
+    code = "cats.bad_response"
+
+
+class CatsUncertainWriteError(CatsError):
+    """A create was sent but its outcome is unknown (timeout or reset after sending).
+
+    It is never retried blindly: the caller must look in CATS before trying again.
+    """
+
+    code = "cats.uncertain_write"
+    http_status = 504
+
+
+class BudgetReservedError(CatsRateLimitedError):
+    """Background work may not spend the reserve kept for interactive pushes."""
+
+    code = "cats.budget_reserved"
+
+
+# --- the local API and protocol ---------------------------------------------------------------
+
+
+class BadRequestError(CompanionError):
+    code = "request.invalid"
+    http_status = 400
+
+
+class UnauthorizedError(CompanionError):
+    code = "auth.token"
+    http_status = 401
+
+
+class ForbiddenOriginError(CompanionError):
+    code = "auth.origin"
+    http_status = 403
+
+
+class ForbiddenHostError(CompanionError):
+    code = "auth.host"
+    http_status = 403
+
+
+class RouteNotFoundError(CompanionError):
+    code = "request.not_found"
+    http_status = 404
+
+
+class MethodNotAllowedError(CompanionError):
+    code = "request.method_not_allowed"
+    http_status = 405
+
+
+class PayloadTooLargeError(CompanionError):
+    code = "request.too_large"
+    http_status = 413
+
+
+# --- the daemon and its database ----------------------------------------------------------------
+
+
+class DaemonAlreadyRunningError(CompanionError):
+    """Another companion daemon of this user is alive and answering."""
+
+    code = "daemon.already_running"
+    http_status = 409
+
+
+class StoreError(CompanionError):
+    """The local database could not be opened or migrated."""
+
+    code = "store.error"
+    http_status = 500
+
+
+class SchemaTooNewError(StoreError):
+    """The database was migrated by a newer companion than this one: refuse rather than corrupt it."""
+
+    code = "store.schema_too_new"
+
+
+class ReadOnlyViolationError(StoreError):
+    """A write was attempted where only reads are allowed (e.g. while serving a GET request)."""
+
+    code = "store.read_only"

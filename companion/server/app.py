@@ -1,0 +1,32 @@
+"""The daemon's aiohttp application factory: middlewares in their documented order, then the routes."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from aiohttp import web
+
+from companion.server import security, status
+from companion.server.context import CONTEXT_KEY, DaemonContext
+from companion.server.routes import ApiRoutes
+
+#: Requests to the companion are small JSON messages; anything bigger is refused with 413.
+MAX_REQUEST_BYTES: Final = 1024 * 1024
+
+
+def build_routes() -> ApiRoutes:
+    routes = ApiRoutes()
+    status.register(routes)
+    return routes
+
+
+def create_app(ctx: DaemonContext, *, routes: ApiRoutes | None = None) -> web.Application:
+    """The loopback API for `ctx`. `routes` replaces the standard set (tests of the middlewares)."""
+    app = web.Application(middlewares=security.middlewares(), client_max_size=MAX_REQUEST_BYTES)
+    app[CONTEXT_KEY] = ctx
+    app[security.POLICY_KEY] = security.SecurityPolicy(
+        token=ctx.token, extension_origins=frozenset(ctx.extension_origins)
+    )
+    (routes if routes is not None else build_routes()).install(app)
+    app.on_response_prepare.append(security.add_security_headers)
+    return app

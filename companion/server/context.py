@@ -1,0 +1,66 @@
+"""What every request handler of the daemon can reach: the DaemonContext."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Final, Protocol
+
+from aiohttp import web
+
+from companion import __version__
+from companion.cats.budget import RateBudget
+from companion.cats.client import ConnectionInfo
+from companion.secret import ApiKey
+from companion.server.connection import ConnectionMonitor
+from companion.store import Database
+
+#: Where the CATS API key comes from for a base URL: the OS keyring in production
+#: (companion.keystore.load_key), a fixed key in the demo and tests. May raise
+#: KeyringUnavailableError or ConfigError.
+KeySource = Callable[[str], ApiKey | None]
+
+
+class CatsClientLike(Protocol):
+    """The part of companion.cats.client.CatsClient the daemon skeleton uses."""
+
+    @property
+    def budget(self) -> RateBudget: ...
+
+    async def check_connection(self) -> ConnectionInfo: ...
+
+    async def close(self) -> None: ...
+
+
+def static_key_source(key: ApiKey | None) -> KeySource:
+    """A KeySource that always gives `key` (the demo's and tests' key, given directly)."""
+
+    def source(_base_url: str) -> ApiKey | None:
+        return key
+
+    return source
+
+
+@dataclass
+class DaemonContext:
+    db: Database
+    cats_base_url: str
+    key_source: KeySource
+    #: The per-install token every request must present.
+    token: str = field(repr=False)
+    #: Allowed browser origins, each exactly `chrome-extension://<id>`.
+    extension_origins: frozenset[str] = frozenset()
+    #: None until an API key exists.
+    client: CatsClientLike | None = None
+    monitor: ConnectionMonitor = field(default_factory=ConnectionMonitor)
+    #: Monotonic seconds; uptime is `clock() - started_at`.
+    clock: Callable[[], float] = time.monotonic
+    started_at: float = field(default_factory=time.monotonic)
+    version: str = __version__
+
+    def uptime_seconds(self) -> float:
+        return max(0.0, self.clock() - self.started_at)
+
+
+CONTEXT_KEY: Final = web.AppKey("companion_daemon_context", DaemonContext)
