@@ -125,13 +125,9 @@ async def test_unknown_paths_and_methods_answer_json_404(cats_api: CatsApi) -> N
         assert reply.body == {"message": "Not found."}
 
 
-async def test_a_page_of_100_from_10000_companies_answers_in_milliseconds(cats_api: CatsApi) -> None:
-    import time
-
+async def test_a_late_page_of_10000_companies_holds_exactly_its_slice(cats_api: CatsApi) -> None:
+    # Speed is measured by benchmarks/sandbox_seed_bench.py; here only the slice at scale.
     await _companies(cats_api, 10_000)
-    started = time.perf_counter()
     page = cats_api.store.list_records("companies", 99, 100)
-    elapsed = time.perf_counter() - started
-    assert page.items[0]["id"] == 9001 + 9800
-    # Generous bound for a shared 2-core machine; typically ~3 ms.
-    assert elapsed < 0.05
+    assert page.total == 10_000
+    assert [item["id"] for item in page.items] == list(range(9001 + 9800, 9001 + 9900))
