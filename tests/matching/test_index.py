@@ -1,0 +1,185 @@
+"""The trigram candidate index: agrees with brute force, ranks sensibly, stays current as companies change."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from rapidfuzz import fuzz
+
+from companion.matching.index import TrigramIndex
+from companion.matching.normalize import normalize_name
+from companion.matching.scoring import name_similarity, similarities
+from tests.matching.names import real_names, variant
+
+
+def _companies(count: int, seed: int) -> list[tuple[int, str]]:
+    """`count` companies: real names, then variants of them (the near-duplicates a CATS account holds)."""
+    rng = random.Random(seed)
+    names = list(real_names())
+    rng.shuffle(names)
+    chosen = names[: count * 3 // 4]
+    while len(chosen) < count:
+        chosen.append(variant(rng.choice(chosen), rng))
+    return list(enumerate(chosen, start=1))
+
+
+def test_search_recalls_brute_force_top_results() -> None:
+    companies = _companies(5000, seed=11)
+    index = TrigramIndex(companies)
+    ids = [company_id for company_id, _ in companies]
+    keys = [normalize_name(name) for _, name in companies]
+    rng = random.Random(12)
+    wanted = found = 0
+    for _ in range(60):
+        query = variant(rng.choice(companies)[1], rng)
+        brute = similarities(normalize_name(query), keys)
+        top = sorted((score, company_id) for company_id, score in zip(ids, brute, strict=True) if score >= 90)
+        top = sorted(top, key=lambda hit: (-hit[0], hit[1]))[:10]
+        if not top:
+            continue
+        cutoff = top[-1][0]
+        hits = index.search(query, limit=10, min_score=90)
+        wanted += len(top)
+        # A hit with the same score as brute force's last one is as good (ties are broken arbitrarily).
+        found += min(len(top), sum(1 for hit in hits if hit.score >= cutoff))
+    assert wanted > 60  # the queries really had near-duplicates to find
+    assert found / wanted >= 0.95
+
+
+def test_search_scores_match_the_blended_score() -> None:
+    index = TrigramIndex([(1, "Cisco Systems, Inc"), (2, "Cisco-Linksys LLC"), (3, "Sisco Systems")])
+    for hit in index.search("CISCO SYSTEMS", limit=3):
+        assert hit.score == pytest.approx(
+            name_similarity("cisco systems", index.key_of(hit.company_id) or ""), abs=1e-9
+        )
+
+
+def test_exact_power_outranks_american_electric_power() -> None:
+    # token_set_ratio alone would call these a perfect match: the blend must not.
+    assert fuzz.token_set_ratio("power", "american electric power") == 100
+    index = TrigramIndex(
+        [(1, "American Electric Power Co., Inc."), (2, "Power Ltd"), (3, "Powell Industries")]
+    )
+    hits = index.search("Power", limit=3)
+    assert [hit.company_id for hit in hits][:2] == [2, 1]
+    assert hits[0].score == 100
+    assert hits[1].score < 75
+    assert index.search("American Electric Power", limit=1)[0].company_id == 1
+
+
+def test_legal_form_case_and_typo_variants_are_found_first() -> None:
+    companies = _companies(3000, seed=3)
+    index = TrigramIndex([*companies, (99_001, "Nokia Shanghai Bell Co., Ltd.")])
+    for query in ("NOKIA SHANGHAI BELL", "Nokia Shanghai Bell Ltd", "Nokia Shanghai Bel Co"):
+        assert index.search(query, limit=1)[0].company_id == 99_001
+
+
+def test_min_score_limit_and_exclude_filter_hits() -> None:
+    index = TrigramIndex([(1, "Acme Systems"), (2, "Acme Systems GmbH"), (3, "Acme Sistems"), (4, "Zenith")])
+    assert {hit.company_id for hit in index.search("Acme Systems", min_score=99)} == {1, 2}
+    assert len(index.search("Acme Systems", limit=1)) == 1
+    assert 4 not in {hit.company_id for hit in index.search("Acme Systems", min_score=50)}
+    assert {hit.company_id for hit in index.search("Acme Systems", exclude={1, 2})} == {3}
+
+
+def test_equal_scores_are_ordered_by_company_id() -> None:
+    index = TrigramIndex([(30, "Acme Inc"), (10, "ACME GmbH"), (20, "Acme")])
+    assert [hit.company_id for hit in index.search("acme")] == [10, 20, 30]
+
+
+def test_candidates_respect_the_limit_and_prefer_shared_trigrams() -> None:
+    index = TrigramIndex(_companies(2000, seed=5))
+    index.add(50_000, "Quantum Widgets")
+    candidates = index.candidates("Quantum Widgets", limit=25)
+    assert len(candidates) == 25
+    assert candidates[0] == 50_000
+
+
+def test_a_small_posting_budget_still_finds_names_through_their_rarer_trigrams() -> None:
+    index = TrigramIndex([*_companies(3000, seed=8), (77_777, "Zyxel Communications")], posting_budget=50)
+    assert index.search("Zyxel Communication", limit=1)[0].company_id == 77_777
+
+
+def test_update_replaces_the_old_name() -> None:
+    index = TrigramIndex([(1, "Globex Corporation"), (2, "Initech")])
+    index.add(1, "Umbrella Corporation")
+    assert len(index) == 2
+    assert index.key_of(1) == "umbrella"
+    assert 1 not in {hit.company_id for hit in index.search("Globex", min_score=50)}
+    assert index.search("Umbrella", limit=1)[0].company_id == 1
+
+
+def test_removed_company_is_never_returned() -> None:
+    index = TrigramIndex([(1, "Globex Corporation"), (2, "Globex Corp")])
+    assert index.remove(1) is True
+    assert 1 not in index
+    assert [hit.company_id for hit in index.search("Globex")] == [2]
+    assert index.remove(1) is False
+    assert index.remove(12345) is False
+
+
+def test_incremental_changes_give_the_same_answers_as_a_fresh_build() -> None:
+    rng = random.Random(21)
+    companies = dict(_companies(2000, seed=21))
+    index = TrigramIndex(companies.items())
+    pool = list(real_names())
+    next_id = max(companies) + 1
+    for _ in range(1500):
+        roll = rng.random()
+        if roll < 0.3 and companies:
+            company_id = rng.choice(list(companies))
+            del companies[company_id]
+            index.remove(company_id)
+        elif roll < 0.6 and companies:
+            company_id = rng.choice(list(companies))
+            companies[company_id] = variant(companies[company_id], rng)
+            index.add(company_id, companies[company_id])
+        else:
+            companies[next_id] = rng.choice(pool)
+            index.add(next_id, companies[next_id])
+            next_id += 1
+    fresh = TrigramIndex(sorted(companies.items()))
+    assert len(index) == len(fresh) == len(companies)
+    for query in rng.sample(sorted(companies.values()), 40):
+        assert index.search(query, limit=5) == fresh.search(query, limit=5)
+
+
+def test_names_without_letters_are_kept_but_never_found() -> None:
+    index = TrigramIndex([(1, "!!!"), (2, "Acme")])
+    assert 1 in index
+    assert index.key_of(1) == ""
+    assert index.search("!!!") == []
+    assert [hit.company_id for hit in index.search("Acme")] == [2]
+
+
+def test_one_letter_names_are_searchable() -> None:
+    index = TrigramIndex([(1, "X"), (2, "Y Ltd")])
+    assert index.search("x", limit=1)[0].company_id == 1
+    assert index.search("Y", limit=1)[0].company_id == 2
+
+
+@pytest.mark.parametrize(("company_id", "name"), [("1", "Acme"), (True, "Acme"), (1, None), (1, b"Acme")])
+def test_bad_entries_are_refused_and_change_nothing(company_id: object, name: object) -> None:
+    index = TrigramIndex([(5, "Acme")])
+    with pytest.raises(TypeError):
+        index.add(company_id, name)  # type: ignore[arg-type]
+    assert len(index) == 1
+    assert [hit.company_id for hit in index.search("Acme")] == [5]
+
+
+@pytest.mark.parametrize("company_id", [-1, 2**63])
+def test_out_of_range_company_ids_are_refused_and_change_nothing(company_id: int) -> None:
+    index = TrigramIndex([(5, "Acme")])
+    with pytest.raises(ValueError, match="company_id"):
+        index.add(company_id, "Acme Two")
+    assert len(index) == 1
+    assert [hit.company_id for hit in index.search("Acme Two", min_score=50)] == [5]
+
+
+def test_bad_search_arguments_are_refused() -> None:
+    index = TrigramIndex([(1, "Acme")])
+    with pytest.raises(ValueError, match="limit"):
+        index.search("Acme", limit=0)
+    with pytest.raises(ValueError, match="posting_budget"):
+        TrigramIndex(posting_budget=0)

@@ -1,0 +1,131 @@
+"""Normalisation: the key under which two spellings of one company's name are equal."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from companion.matching.normalize import legal_forms, name_tokens, normalize_name, split_legal_forms
+
+
+@pytest.mark.parametrize(
+    ("raw", "key"),
+    [
+        # accents are transliterated, legal forms dropped
+        ("Société Générale S.A.", "societe generale"),
+        ("Société Générale", "societe generale"),
+        ("Nestlé S.A.", "nestle"),
+        ("Ørsted A/S", "orsted"),
+        ("Straße Bau GmbH", "strasse bau"),
+        # & and + become "and"
+        ("AT&T Inc.", "at and t"),
+        ("AT & T", "at and t"),
+        ("Procter & Gamble Co.", "procter and gamble"),
+        ("Beckmann+Egle GmbH", "beckmann and egle"),
+        # a leading "The" goes, punctuation separates words
+        ("The Coca-Cola Company", "coca cola"),
+        ("Coca Cola Co", "coca cola"),
+        ("THE BRANTLEY COILE COMPANY,INC", "brantley coile"),
+        # legal forms are stripped repeatedly from the end
+        ("Nokia Shanghai Bell Co., Ltd.", "nokia shanghai bell"),
+        ("Ruijie Networks Co.,LTD", "ruijie networks"),
+        ("Becon Technologies Co,.Ltd.", "becon technologies"),
+        ("IQ Solutions GmbH & Co. KG", "iq solutions"),
+        ("Tata Consultancy Services Private Limited", "tata consultancy services"),
+        ("Comarch Sp. z o.o.", "comarch"),
+        ("Dixell S.p.a.", "dixell"),
+        ("Dixell SpA", "dixell"),
+        ("J.P. Morgan Chase & Co.", "jp morgan chase"),
+        # dots in initialisms join, other dots separate
+        ("E.ON SE", "eon"),
+        ("Amazon.com, Inc.", "amazon com"),
+        ("McDonald's Corporation", "mcdonalds"),
+        ("McDonald’s", "mcdonalds"),  # noqa: RUF001 (a typographic apostrophe on purpose)
+        # legal forms only in last position: a word that is a legal form elsewhere stays
+        ("Co-operative Bank plc", "co operative bank"),
+        ("AG Barr plc", "ag barr"),
+        # words cleanco lists but that are usually not a legal form here are kept
+        ("Acme UK Ltd", "acme uk"),
+        ("Fitness Unlimited", "fitness unlimited"),
+        # non-Latin scripts via anyascii
+        ("Газпром ПАО", "gazprom"),
+        ("Яндекс", "yandeks"),
+        ("Αθήνα ΑΕ", "athina"),  # noqa: RUF001 (Greek letters on purpose)
+        ("トヨタ自動車", "toyotazidongche"),
+        # never stripped to nothing: the first word survives
+        ("The Company Ltd", "company"),
+        ("Inc.", "inc"),
+        ("Limited", "limited"),
+        ("The", "the"),
+        ("The The", "the"),
+        # whitespace and garbage
+        ("  Cisco   Systems,\tInc  ", "cisco systems"),
+        ("", ""),
+        ("   ", ""),
+        ("!!! ---", ""),
+    ],
+)
+def test_normalize_name_table(raw: str, key: str) -> None:
+    assert normalize_name(raw) == key
+
+
+@pytest.mark.parametrize(
+    "spellings",
+    [
+        ["Cisco Systems, Inc", "Cisco Systems Inc", "CISCO SYSTEMS, INC.", "Cisco Systems"],
+        ["Société Générale S.A.", "SOCIETE GENERALE SA", "Societe Generale"],
+        ["Huawei Technologies Co.,Ltd", "Huawei Technologies Co., Ltd.", "HUAWEI TECHNOLOGIES CO.,LTD"],
+        ["Acme Inc", "Acme GmbH", "ACME Corp.", "Acme Limited", "Acme S.A.", "Acme, LLC"],
+    ],
+)
+def test_spellings_of_one_company_share_a_key(spellings: list[str]) -> None:
+    assert len({normalize_name(s) for s in spellings}) == 1
+
+
+def test_different_companies_keep_different_keys() -> None:
+    names = ["Acme", "Acme Systems", "Acme UK", "American Electric Power", "Power", "AT&T", "ATT"]
+    assert len({normalize_name(n) for n in names}) == len(names)
+
+
+def test_split_legal_forms_reports_what_was_stripped() -> None:
+    assert split_legal_forms("Nokia Shanghai Bell Co., Ltd.") == (
+        ("nokia", "shanghai", "bell"),
+        ("co", "ltd"),
+    )
+    assert split_legal_forms("Inc.") == (("inc",), ())
+
+
+def test_name_tokens_are_the_key_words() -> None:
+    assert name_tokens("The Coca-Cola Company") == ("coca", "cola")
+
+
+def test_legal_forms_come_from_cleanco_in_normalised_spelling() -> None:
+    forms = legal_forms()
+    assert {"gmbh", "sa", "llc", "co", "ltd", "pao", "gmbh and co kg", "sp z oo"} <= forms
+    assert not {"uk", "unlimited"} & forms
+    assert all(re.fullmatch(r"[a-z0-9]+( [a-z0-9]+)*", form) for form in forms)
+
+
+@pytest.mark.parametrize("raw", ["The the Acme", "The Co Ltd", "Acme Co Ltd Inc", "S.A."])
+def test_normalising_a_key_again_gives_the_same_key(raw: str) -> None:
+    key = normalize_name(raw)
+    assert normalize_name(key) == key
+
+
+@given(st.text(max_size=60))
+def test_normalisation_is_idempotent(raw: str) -> None:
+    key = normalize_name(raw)
+    assert normalize_name(key) == key
+
+
+@given(st.text(max_size=60))
+def test_key_is_lower_case_ascii_words_separated_by_single_spaces(raw: str) -> None:
+    assert re.fullmatch(r"([a-z0-9]+( [a-z0-9]+)*)?", normalize_name(raw))
+
+
+@given(st.text(max_size=30), st.sampled_from(["x", "Acme", "7"]))
+def test_a_name_with_a_letter_or_digit_never_normalises_to_nothing(prefix: str, word: str) -> None:
+    assert normalize_name(f"{prefix} {word} Ltd") != ""
