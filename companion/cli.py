@@ -20,6 +20,9 @@ COMMAND_MODULES: tuple[str, ...] = (
     "companion.server.cli",
     "companion.cats.sandbox.cli",
     "companion.keycli",
+    "companion.hostinstall",
+    "companion.doctor",
+    "companion.synccli",
 )
 
 Handler = Callable[[argparse.Namespace], int]

@@ -205,3 +205,98 @@ class ReadOnlyViolationError(StoreError):
     """A write was attempted where only reads are allowed (e.g. while serving a GET request)."""
 
     code = "store.read_only"
+
+
+# --- settings and the team policy ---------------------------------------------------------------
+
+
+class SettingsUnknownError(CompanionError):
+    """A setting path that does not exist; `paths` names every one of them."""
+
+    code = "settings.unknown"
+    http_status = 400
+
+    def __init__(self, message: str, *, paths: list[str]) -> None:
+        super().__init__(message)
+        self.paths = paths
+
+    def to_dict(self) -> dict[str, object]:
+        return {**super().to_dict(), "paths": self.paths}
+
+
+class SettingsLockedError(CompanionError):
+    """A change to settings the team policy locks; nothing of the request was applied."""
+
+    code = "settings.locked"
+    http_status = 403
+
+    def __init__(self, message: str, *, paths: list[str]) -> None:
+        super().__init__(message)
+        self.paths = paths
+
+    def to_dict(self) -> dict[str, object]:
+        return {**super().to_dict(), "paths": self.paths}
+
+
+class SettingsInvalidError(CompanionError):
+    """Setting values that fail validation; `details` holds one `{path, message}` per problem."""
+
+    code = "settings.invalid"
+    http_status = 400
+
+    def __init__(self, message: str, *, details: list[dict[str, str]] | None = None) -> None:
+        super().__init__(message)
+        self.details = details or []
+
+    def to_dict(self) -> dict[str, object]:
+        return {**super().to_dict(), "details": self.details}
+
+
+class PolicyInvalidError(CompanionError):
+    """A team policy file (or an admin's edit of it) that cannot be applied."""
+
+    code = "policy.invalid"
+    http_status = 400
+
+
+class AdminRequiredError(CompanionError):
+    """Admin mode was asked for by a user who may not write the system-wide policy."""
+
+    code = "policy.admin_required"
+    http_status = 403
+
+
+# --- the native-messaging protocol (native host <-> daemon <-> extension) ------------------------
+
+
+class UnknownMessageTypeError(BadRequestError):
+    """A request named a message type the daemon does not serve."""
+
+    code = "request.unknown_type"
+
+
+class UnsupportedVersionError(BadRequestError):
+    """A request asked for a protocol version the daemon does not speak."""
+
+    code = "request.unsupported_version"
+
+
+class MessageTooLargeError(CompanionError):
+    """A reply or event would exceed the 1 MiB Chrome accepts from a native host; ask for a smaller page."""
+
+    code = "message.too_large"
+    http_status = 413
+
+
+class DaemonUnavailableError(CompanionError):
+    """The native host could not reach (or start) the companion daemon."""
+
+    code = "daemon.unavailable"
+    http_status = 503
+
+
+class DaemonTimeoutError(DaemonUnavailableError):
+    """The daemon accepted a request but did not answer in time."""
+
+    code = "daemon.timeout"
+    http_status = 504

@@ -17,6 +17,8 @@ pytest_plugins = [
 def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every test gets its own companion home, so no test touches the real user's files."""
     monkeypatch.setenv("CATS_COMPANION_HOME", str(tmp_path_factory.mktemp("home")))
+    # A team policy named by the environment would change every test's effective settings.
+    monkeypatch.delenv("CATS_COMPANION_POLICY", raising=False)
 
 
 @pytest.hookimpl(hookwrapper=True)

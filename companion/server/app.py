@@ -6,7 +6,7 @@ from typing import Final
 
 from aiohttp import web
 
-from companion.server import security, status
+from companion.server import native, security, settings_routes, status, sync_routes
 from companion.server.context import CONTEXT_KEY, DaemonContext
 from companion.server.routes import ApiRoutes
 
@@ -17,6 +17,9 @@ MAX_REQUEST_BYTES: Final = 1024 * 1024
 def build_routes() -> ApiRoutes:
     routes = ApiRoutes()
     status.register(routes)
+    native.register(routes)
+    sync_routes.register(routes)
+    settings_routes.register(routes)
     return routes
 
 

@@ -12,8 +12,13 @@ from aiohttp import web
 from companion import __version__
 from companion.cats.budget import RateBudget
 from companion.cats.client import ConnectionInfo
+from companion.keystore import KeyStore
 from companion.secret import ApiKey
 from companion.server.connection import ConnectionMonitor
+from companion.server.events import EventHub
+from companion.server.window_session import WindowSessions
+from companion.services.sync_scheduler import SyncScheduler
+from companion.settings.service import SettingsService
 from companion.store import Database
 
 #: Where the CATS API key comes from for a base URL: the OS keyring in production
@@ -31,6 +36,10 @@ class CatsClientLike(Protocol):
     async def check_connection(self) -> ConnectionInfo: ...
 
     async def close(self) -> None: ...
+
+
+#: Makes the CATS client for a base URL and key (CatsClient in production, a fake in some tests).
+ClientFactory = Callable[[str, ApiKey], CatsClientLike]
 
 
 def static_key_source(key: ApiKey | None) -> KeySource:
@@ -54,6 +63,20 @@ class DaemonContext:
     #: None until an API key exists.
     client: CatsClientLike | None = None
     monitor: ConnectionMonitor = field(default_factory=ConnectionMonitor)
+    #: Events pushed to the extension through the native host: `ctx.events.publish(name, data)`.
+    events: EventHub = field(default_factory=EventHub)
+    #: The company-cache sync; None while there is no API key (the cache stays readable).
+    sync: SyncScheduler | None = None
+    #: The user's and the team's settings; None only where a test builds a bare context.
+    settings: SettingsService | None = None
+    #: Where POST /api/connection stores a key; None = the OS keyring (KeyringKeyStore).
+    key_store: KeyStore | None = None
+    #: Makes the client for a newly activated key; None = companion.cats.client.CatsClient.
+    client_factory: ClientFactory | None = None
+    #: The settings window's one-time links and cookie sessions (companion.server.window_session).
+    window: WindowSessions = field(default_factory=WindowSessions)
+    #: The TCP port the daemon listens on, once it does (the window's links point there).
+    http_port: int | None = None
     #: Monotonic seconds; uptime is `clock() - started_at`.
     clock: Callable[[], float] = time.monotonic
     started_at: float = field(default_factory=time.monotonic)

@@ -28,15 +28,19 @@ from typing import Final
 
 from aiohttp import web
 
-from companion import __version__
-from companion.cats.client import ConnectionInfo
+from companion import __version__, paths
+from companion.cats.client import CatsClient, ConnectionInfo
 from companion.errors import CompanionError, ConfigError
 from companion.keystore import DEFAULT_BASE_URL, normalize_base_url
 from companion.secret import ApiKey
 from companion.server import runtime
 from companion.server.app import create_app
 from companion.server.context import CatsClientLike, DaemonContext, KeySource, static_key_source
+from companion.server.sync_routes import attach_sync
 from companion.server.token import load_or_create_token
+from companion.services.sync_scheduler import SyncPolicy
+from companion.settings.catalogue import CATALOGUE_FILE, CatalogueStore
+from companion.settings.service import SettingsService
 from companion.store import Database, open_database
 from companion.store.db import DB_FILE_NAME
 
@@ -68,6 +72,15 @@ class DaemonConfig:
     unix_socket: bool = True
     #: Ask CATS once at start-up whether the key works (one request).
     check_connection: bool = True
+    #: When the company cache syncs (automatic runs start `sync.start_delay` seconds after start-up).
+    sync: SyncPolicy = field(default_factory=SyncPolicy)
+    #: Admin mode: edit and install the team policy. Refused (policy.admin_required) unless this
+    #: user may write `site_config_dir` (what the CLI's --admin asks for).
+    admin: bool = False
+    #: Where the system-wide team policy lives; None = companion.paths.site_config_dir().
+    site_config_dir: Path | None = None
+    #: Where the user's settings.json lives; None = companion.paths.config_dir().
+    config_dir: Path | None = None
 
     def database_path(self) -> Path | None:
         """db_path, else companion.db in data_dir when that is given, else None (the default place)."""
@@ -139,6 +152,11 @@ class RunningDaemon:
                 self.check_task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await self.check_task
+            if self.ctx.sync is not None:
+                # Before the database closes: a page being stored is rolled back, never half-written.
+                await self.ctx.sync.close()
+            # Open event streams never end by themselves: end them, or cleanup waits SHUTDOWN_TIMEOUT.
+            self.ctx.events.close()
             await self._runner.cleanup()
             if self.ctx.client is not None:
                 await self.ctx.client.close()
@@ -169,6 +187,8 @@ async def start_daemon(
     client: CatsClientLike | None = None
     runner: web.AppRunner | None = None
     try:
+        # First: a refused admin mode must stop start-up before anything else is opened.
+        settings = _settings_service(config)
         token = config.token if config.token is not None else load_or_create_token(config.data_dir)
         db = await open_database(config.database_path())
         source = static_key_source(key) if key is not None else (key_source or _keyring_source())
@@ -178,16 +198,21 @@ async def start_daemon(
             key_source=source,
             token=token,
             extension_origins=frozenset(config.extension_origins),
+            settings=settings,
+            client_factory=client_factory,
         )
         found = await _load_key(ctx)
         if found is not None:
             client = (client_factory or _default_client_factory)(config.cats_base_url, found)
             ctx.client = client
+            if isinstance(client, CatsClient):
+                attach_sync(ctx, client, config.sync)
         runner = web.AppRunner(
             create_app(ctx), access_log=None, handle_signals=False, shutdown_timeout=SHUTDOWN_TIMEOUT
         )
         await runner.setup()
         port = await _listen_tcp(runner, config.port)
+        ctx.http_port = port
         sock = await _listen_unix(runner, run_dir) if config.unix_socket else None
         daemon = RunningDaemon(
             ctx=ctx, runner=runner, port=port, run_dir=run_dir, socket_path=sock, lock=lock
@@ -208,6 +233,8 @@ async def start_daemon(
         raise
     if client is not None and config.check_connection:
         daemon.check_task = asyncio.create_task(check_connection_once(ctx), name="cats-connection-check")
+    if ctx.sync is not None:
+        ctx.sync.start()
     log.info("daemon listening on %s%s", daemon.url, f" and {sock}" if sock else "")
     return daemon
 
@@ -289,6 +316,16 @@ async def _listen_unix(runner: web.AppRunner, run_dir: Path) -> Path | None:
     # Created with the umask's mode; the 0700 runtime dir already keeps others out meanwhile.
     path.chmod(0o600)
     return path
+
+
+def _settings_service(config: DaemonConfig) -> SettingsService:
+    data = config.data_dir if config.data_dir is not None else paths.data_dir()
+    return SettingsService(
+        config_dir=config.config_dir if config.config_dir is not None else paths.config_dir(),
+        site_dir=config.site_config_dir if config.site_config_dir is not None else paths.site_config_dir(),
+        catalogue=CatalogueStore(data / CATALOGUE_FILE),
+        admin=config.admin,
+    )
 
 
 def _keyring_source() -> KeySource:

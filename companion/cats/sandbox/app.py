@@ -19,6 +19,7 @@ from companion.cats.sandbox.faults import FaultInjector, FaultSettings
 from companion.cats.sandbox.middleware import Counters, cats_middlewares
 from companion.cats.sandbox.ratelimit import DEFAULT_LIMIT, RollingWindowLimiter, SandboxClock
 from companion.cats.sandbox.routes import add_cats_routes
+from companion.cats.sandbox.search import refuse_filters
 from companion.cats.sandbox.seed import SeedSummary, seed
 from companion.cats.sandbox.store import SandboxStore
 
@@ -57,6 +58,9 @@ class SandboxConfig(BaseModel):
     faults: FaultSettings = FaultSettings()
     #: Base clock (tests freeze it); the control API can move the sandbox's time forward from it.
     clock: Callable[[], datetime] | None = None
+    #: Filter fields `POST /{r}/search` refuses with 400 although the sandbox supports them, as
+    #: "resource.field" (e.g. "companies.date_modified", which CATS may not allow [INFERRED]).
+    unfilterable: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -97,15 +101,16 @@ def create_sandbox_app(config: SandboxConfig) -> web.Application:
         store.close()
         raise
 
-    app = web.Application(
-        middlewares=cats_middlewares(
-            api_key=config.api_key,
-            limiter=parts.limiter,
-            faults=parts.faults,
-            counters=parts.counters,
-            control_guard=control_guard(config.control_token),
-        )
+    middlewares = cats_middlewares(
+        api_key=config.api_key,
+        limiter=parts.limiter,
+        faults=parts.faults,
+        counters=parts.counters,
+        control_guard=control_guard(config.control_token),
     )
+    if config.unfilterable:
+        middlewares.append(refuse_filters(config.unfilterable))
+    app = web.Application(middlewares=middlewares)
     app[SANDBOX_PARTS] = parts
     add_cats_routes(app, store)
     ControlApi(

@@ -87,6 +87,8 @@ Pay = StrictStr | StrictInt | StrictFloat | None
 
 class _Body(BaseModel):
     # Unknown keys are refused: a misspelt field silently ignored is a client bug nobody sees.
+    # List defaults are `Field(default_factory=list)`: pydantic deep-copies a plain `[]` default
+    # on every validation, which showed up when seeding tens of thousands of records.
     model_config = ConfigDict(extra="forbid")
 
 
@@ -146,7 +148,7 @@ class _PersonCommon(_Body):
     social_media_urls: list[StrictStr] | None = None
     is_hot: StrictBool = False
     notes: Text = None
-    custom_fields: list[CustomValueIn] = []
+    custom_fields: list[CustomValueIn] = Field(default_factory=list)
 
 
 class CandidateUpdate(_PersonCommon):
@@ -175,10 +177,10 @@ class CandidateUpdate(_PersonCommon):
 
 
 class CandidateCreate(CandidateUpdate):
-    emails: list[EmailIn] = []
-    phones: list[PhoneIn] = []
+    emails: list[EmailIn] = Field(default_factory=list)
+    phones: list[PhoneIn] = Field(default_factory=list)
     password: StrictStr | None = None
-    work_history: list[dict[str, Any]] = []
+    work_history: list[dict[str, Any]] = Field(default_factory=list)
 
 
 class ContactWrite(_PersonCommon):
@@ -188,15 +190,15 @@ class ContactWrite(_PersonCommon):
     company_id: Id
     reports_to_id: Id | None = None
     has_left_company: StrictBool = False
-    emails: list[EmailIn] = []
-    phones: list[PhoneIn] = []
+    emails: list[EmailIn] = Field(default_factory=list)
+    phones: list[PhoneIn] = Field(default_factory=list)
 
 
 class CompanyWrite(_Body):
     name: Name
     owner_id: Id
     website: Text = None
-    phones: list[PhoneIn] = []
+    phones: list[PhoneIn] = Field(default_factory=list)
     address: AddressIn | None = None
     country_code: CountryCode | None = None
     entered_by_id: Id | None = None
@@ -205,8 +207,8 @@ class CompanyWrite(_Body):
     is_hot: StrictBool = False
     key_technologies: Text = None
     billing_contact_id: Id | None = None
-    custom_fields: list[CustomValueIn] = []
-    user_groups: list[StrictInt] = []
+    custom_fields: list[CustomValueIn] = Field(default_factory=list)
+    user_groups: list[StrictInt] = Field(default_factory=list)
 
 
 class ActivityUpdate(_Body):
@@ -236,7 +238,7 @@ class ActivityCreate(ActivityUpdate):
 
 class StatusChange(_Body):
     status_id: StrictInt
-    triggers: list[Any] = []
+    triggers: list[Any] = Field(default_factory=list)
 
 
 class CustomValueWrite(_Body):
@@ -338,11 +340,17 @@ _DEFAULTS: Final[dict[str, dict[str, Any]]] = {
 _SPECIAL_KEYS: Final = frozenset({"emails", "phones", "custom_fields", "password", "work_history"})
 
 
+#: The defaults each document gets its own copy of (the address, lists).
+_MUTABLE_DEFAULTS: Final = {
+    resource: tuple((key, type(value)) for key, value in defaults.items() if isinstance(value, dict | list))
+    for resource, defaults in _DEFAULTS.items()
+}
+
+
 def new_document(resource: str) -> dict[str, Any]:
-    doc: dict[str, Any] = {
-        key: (dict(v) if isinstance(v, dict) else list(v) if isinstance(v, list) else v)
-        for key, v in _DEFAULTS[resource].items()
-    }
+    doc = dict(_DEFAULTS[resource])
+    for key, kind in _MUTABLE_DEFAULTS[resource]:
+        doc[key] = kind(doc[key])
     doc.update({"_emails": [], "_phones": [], "_custom": {}, "_work_history": []})
     return doc
 

@@ -18,10 +18,14 @@ Rules the sandbox follows (each [DOC*]/[CODE] in REFERENCE §11 unless noted):
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final, Literal
+
+from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
 
 from companion.cats.sandbox.errors import SandboxHttpError
 from companion.cats.sandbox.instants import parse_instant
@@ -277,3 +281,26 @@ def free_text(resource: str, query: str) -> Predicate:
         return all(token in text for token in tokens)
 
     return matches
+
+
+def refuse_filters(unfilterable: Collection[str]) -> Middleware:
+    """Answer 400 NOT_ALLOWED to a `POST /v3/{r}/search` whose filter uses one of `unfilterable`.
+
+    `unfilterable` holds "resource.field" names. This is how tests play a CATS account on which a
+    field the sandbox normally allows (companies' `date_modified`, say) cannot be filtered.
+    """
+    refused = frozenset(unfilterable)
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        parts = request.path.strip("/").split("/")
+        if request.method == "POST" and len(parts) == 3 and parts[0] == "v3" and parts[2] == "search":
+            try:
+                node = json.loads(await request.read() or b"null")
+            except ValueError:
+                node = None  # the route answers malformed bodies itself
+            if any(f"{parts[1]}.{field}" in refused for field in referenced_fields(node)):
+                return web.json_response({"message": NOT_ALLOWED}, status=400)
+        return await handler(request)
+
+    return middleware

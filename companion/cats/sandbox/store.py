@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
+from pydantic_core import to_json
+
 from companion.cats.sandbox.customfields import build_definition, coerce_value, definition_problem
 from companion.cats.sandbox.errors import DuplicateRecordError, SandboxHttpError, not_found, validation_failed
 from companion.cats.sandbox.instants import format_instant, parse_instant
@@ -91,10 +93,17 @@ CREATE TABLE IF NOT EXISTS duplicate_keys (
 );
 CREATE INDEX IF NOT EXISTS duplicate_keys_by_key ON duplicate_keys (resource, key, record_id);
 CREATE INDEX IF NOT EXISTS duplicate_keys_by_record ON duplicate_keys (resource, record_id);
-CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY, ts REAL NOT NULL, doc TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY, ts REAL NOT NULL, doc TEXT NOT NULL,
+    resource TEXT, record TEXT, date_created TEXT, date_modified TEXT
+);
 CREATE INDEX IF NOT EXISTS events_by_time ON events (ts, id);
 CREATE TABLE IF NOT EXISTS site (id INTEGER PRIMARY KEY CHECK (id = 1), doc TEXT NOT NULL);
 """
+#: An event's record as it was written (its resource, stored document and dates), rendered when the
+#: event is read. Databases from before these columns existed get them added, empty: their events
+#: carry the rendered record in `doc` instead.
+_EVENT_RECORD_COLUMNS: Final = ("resource", "record", "date_created", "date_modified")
 
 
 @dataclass(frozen=True)
@@ -113,7 +122,19 @@ class EventPage:
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    """Compact UTF-8 JSON, as `json.dumps(separators=(",", ":"), ensure_ascii=False)` writes it.
+
+    pydantic-core's encoder, three times faster than the standard library's on record documents
+    (which dominated seeding), gives the same text for everything a JSON body can hold: only the
+    spelling of some float exponents differs (`1e-7` for `1e-07`), and reads back the same.
+    """
+    return to_json(value).decode()
+
+
+_SAVE_COUNTER: Final = (
+    "INSERT INTO counters (name, last_id) VALUES (?, ?) "
+    "ON CONFLICT (name) DO UPDATE SET last_id = excluded.last_id"
+)
 
 
 class SandboxStore:
@@ -136,7 +157,14 @@ class SandboxStore:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        event_columns = {row[1] for row in self._db.execute("PRAGMA table_info(events)")}
+        for column in _EVENT_RECORD_COLUMNS:
+            if column not in event_columns:
+                self._db.execute(f"ALTER TABLE events ADD COLUMN {column} TEXT")
         self._savepoints = 0
+        # Per open savepoint, innermost last: sequence -> the last id it handed out. Counter rows
+        # are written once, when the outermost write commits, instead of once per id.
+        self._allocated: list[dict[str, int]] = []
         self._counters: dict[str, int] = dict(
             self._db.execute("SELECT name, last_id FROM counters").fetchall()
         )
@@ -174,8 +202,19 @@ class SandboxStore:
             self._savepoints += 1
             name = f"w{self._savepoints}"
             self._db.execute(f"SAVEPOINT {name}")
+            allocated: dict[str, int] = {}
+            self._allocated.append(allocated)
             try:
-                yield
+                try:
+                    yield
+                finally:
+                    self._allocated.pop()
+                # A refused write's ids stay used in memory but its counter rows are rolled back,
+                # exactly as when every id was written at once: only committed writes pass theirs on.
+                if self._allocated:
+                    self._allocated[-1].update(allocated)
+                elif allocated:
+                    self._db.executemany(_SAVE_COUNTER, allocated.items())
             except BaseException:
                 self._db.execute(f"ROLLBACK TO {name}")
                 self._db.execute(f"RELEASE {name}")
@@ -192,11 +231,7 @@ class SandboxStore:
         # Ids are never reused, even after a delete or a rolled-back write (CATS's are not either).
         next_id = self._counters.get(sequence, _FIRST_IDS[sequence] - 1) + 1
         self._counters[sequence] = next_id
-        self._db.execute(
-            "INSERT INTO counters (name, last_id) VALUES (?, ?) "
-            "ON CONFLICT (name) DO UPDATE SET last_id = excluded.last_id",
-            (sequence, next_id),
-        )
+        self._allocated[-1][sequence] = next_id
         return next_id
 
     def _default_user(self) -> int | None:
@@ -397,25 +432,26 @@ class SandboxStore:
                 errors[f"custom_fields.{item.id}"] = f"{definition['name']}: {exc}"
         return coerced
 
-    def _sub_rows(self, kind: str, items: list[EmailIn] | list[PhoneIn], now: str) -> list[dict[str, Any]]:
+    def _sub_rows(self, kind: str, items: list[dict[str, Any]], now: str) -> list[dict[str, Any]]:
         return [
-            {"id": self._next_id(kind), **item.model_dump(), "date_created": now, "date_modified": now}
-            for item in items
+            {"id": self._next_id(kind), **item, "date_created": now, "date_modified": now} for item in items
         ]
 
     def _apply_body(self, resource: str, rid: int | None, doc: dict[str, Any], body: Any, mode: str) -> None:
         """Validate `body` and apply it to `doc` in place; raises 400 (nothing written yet)."""
         model = parse_body(WRITE_MODELS[(resource, mode)], body)
         present = set(model.model_fields_set)
+        # Only what was sent: a pydantic model raises, slowly, for a field its shape lacks.
+        sent = {key: getattr(model, key) for key in present}
         apply_fields(doc, model)
         if mode == "create":
             for key in ("owner_id", "entered_by_id"):
                 if key in doc and doc[key] is None:
                     doc[key] = doc.get("owner_id") or self._default_user()
         errors = self._check_references(resource, rid, doc, present)
-        custom = self._coerce_custom_values(resource, getattr(model, "custom_fields", []), errors)
-        emails: list[EmailIn] = getattr(model, "emails", [])
-        if "emails" in present and (problem := primaries_problem([e.model_dump() for e in emails])):
+        custom = self._coerce_custom_values(resource, sent.get("custom_fields", []), errors)
+        emails = [email.model_dump() for email in sent.get("emails", [])]
+        if "emails" in present and (problem := primaries_problem(emails)):
             errors["emails"] = problem
         if errors:
             raise validation_failed(errors)
@@ -423,7 +459,7 @@ class SandboxStore:
         if "emails" in present:
             doc["_emails"] = self._sub_rows("emails", emails, now)
         if "phones" in present:
-            doc["_phones"] = self._sub_rows("phones", getattr(model, "phones", []), now)
+            doc["_phones"] = self._sub_rows("phones", [phone.model_dump() for phone in sent["phones"]], now)
         for fid, value in custom.items():
             if value is None:
                 doc["_custom"].pop(str(fid), None)
@@ -431,34 +467,43 @@ class SandboxStore:
                 doc["_custom"][str(fid)] = value
         if "password" in present:
             # Only the fact is kept: the sandbox never stores a portal password.
-            doc["is_registered"] = getattr(model, "password", None) is not None
+            doc["is_registered"] = sent["password"] is not None
         if "work_history" in present:
-            doc["_work_history"] = getattr(model, "work_history", [])
+            doc["_work_history"] = sent["work_history"]
 
     def _save(
         self, resource: str, rid: int, doc: dict[str, Any], created: str, modified: str, *, new: bool
-    ) -> None:
+    ) -> str:
+        """Write `doc` and its duplicate keys; returns the document as stored, for the event."""
+        stored = _dumps(doc)
         if new:
             self._db.execute(
                 "INSERT INTO records (resource, id, doc, date_created, date_modified) VALUES (?, ?, ?, ?, ?)",
-                (resource, rid, _dumps(doc), created, modified),
+                (resource, rid, stored, created, modified),
             )
         else:
             self._db.execute(
                 "UPDATE records SET doc = ?, date_modified = ? WHERE resource = ? AND id = ?",
-                (_dumps(doc), modified, resource, rid),
+                (stored, modified, resource, rid),
             )
             self._db.execute(
                 "DELETE FROM duplicate_keys WHERE resource = ? AND record_id = ?", (resource, rid)
             )
-        keys = duplicate_keys(resource, read_fields(resource, rid, doc, created, modified), doc)
+        # The keys read only plain fields, which a document holds as they are read.
+        keys = duplicate_keys(resource, doc, doc)
         self._db.executemany(
             "INSERT INTO duplicate_keys (resource, key, record_id) VALUES (?, ?, ?)",
             [(resource, key, rid) for key in keys],
         )
+        return stored
 
-    def _emit(self, action: str, resource: str, rid: int, record: dict[str, Any] | None) -> None:
-        """Append to the event stream (`GET /events`); `.deleted` events carry no record [INFERRED]."""
+    def _emit(self, action: str, resource: str, rid: int, written: tuple[str, str, str] | None) -> None:
+        """Append to the event stream (`GET /events`); `.deleted` events carry no record [INFERRED].
+
+        `written` is the record just written: (stored document, date_created, date_modified).
+        Events keep that document, already encoded for the record's own row, and render it when
+        read (`_event_item`): encoding every rendered record here made writes several times slower.
+        """
         singular = SINGULAR[resource]
         moment = self._clock()
         event: dict[str, Any] = {
@@ -467,16 +512,19 @@ class SandboxStore:
             "date": format_instant(moment),
             "_links": {singular: {"href": f"/{resource}/{rid}"}},
         }
-        if record is not None:
-            event["_embedded"] = {singular: record}
-        self._db.execute("INSERT INTO events (ts, doc) VALUES (?, ?)", (moment.timestamp(), _dumps(event)))
+        stored, created, modified = written if written is not None else (None, None, None)
+        self._db.execute(
+            "INSERT INTO events (ts, doc, resource, record, date_created, date_modified) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (moment.timestamp(), _dumps(event), resource, stored, created, modified),
+        )
 
     def _touch(
         self, resource: str, rid: int, doc: dict[str, Any], created: str, action: str = "updated"
     ) -> None:
         now = self._now()
-        self._save(resource, rid, doc, created, now, new=False)
-        self._emit(action, resource, rid, render(resource, rid, doc, created, now))
+        stored = self._save(resource, rid, doc, created, now, new=False)
+        self._emit(action, resource, rid, (stored, created, now))
 
     # --- records: CRUD ------------------------------------------------------------------------
 
@@ -488,13 +536,13 @@ class SandboxStore:
             self._apply_body(resource, None, doc, body, "create")
             now = self._now()
             if check_duplicate:
-                keys = duplicate_keys(resource, read_fields(resource, 0, doc, now, now), doc)
+                keys = duplicate_keys(resource, doc, doc)
                 existing = self._find_duplicate(resource, keys)
                 if existing is not None:
                     raise DuplicateRecordError(self._duplicate_status, resource, existing)
             rid = self._next_id(resource)
-            self._save(resource, rid, doc, now, now, new=True)
-            self._emit("created", resource, rid, render(resource, rid, doc, now, now))
+            stored = self._save(resource, rid, doc, now, now, new=True)
+            self._emit("created", resource, rid, (stored, now, now))
         return rid
 
     def _find_duplicate(self, resource: str, keys: set[str]) -> int | None:
@@ -737,12 +785,13 @@ class SandboxStore:
                 "entered_by_id": self._default_user(),
             }
             aid = self._next_id("activities")
+            stored = _dumps(doc)
             self._db.execute(
                 "INSERT INTO records (resource, id, parent, doc, date_created, date_modified) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
-                ("activities", aid, f"{resource}/{record_id}", _dumps(doc), now, now),
+                ("activities", aid, f"{resource}/{record_id}", stored, now, now),
             )
-            self._emit("created", "activities", aid, render_activity(aid, doc, now, now))
+            self._emit("created", "activities", aid, (stored, now, now))
         return aid
 
     def list_record_activities(self, resource: str, record_id: int, page: int, per_page: int) -> Page:
@@ -792,11 +841,12 @@ class SandboxStore:
                     value = ""
                 doc[key] = value
             now = self._now()
+            stored = _dumps(doc)
             self._db.execute(
                 "UPDATE records SET doc = ?, date_modified = ? WHERE resource = 'activities' AND id = ?",
-                (_dumps(doc), now, activity_id),
+                (stored, now, activity_id),
             )
-            self._emit("updated", "activities", activity_id, render_activity(activity_id, doc, created, now))
+            self._emit("updated", "activities", activity_id, (stored, created, now))
 
     def delete_activity(self, activity_id: int) -> None:
         with self._write():
@@ -814,17 +864,35 @@ class SandboxStore:
         limit: int = EVENTS_PER_PAGE,
     ) -> EventPage:
         """Up to `limit` events strictly after the cursor (the id cursor wins when both are given)."""
+        columns = "id, doc, resource, record, date_created, date_modified"
         with self._lock:
             if starting_after_id is not None:
                 rows = self._db.execute(
-                    "SELECT id, doc FROM events WHERE id > ? ORDER BY id LIMIT ?",
+                    f"SELECT {columns} FROM events WHERE id > ? ORDER BY id LIMIT ?",  # noqa: S608
                     (starting_after_id, limit + 1),
                 ).fetchall()
             else:
                 rows = self._db.execute(
-                    "SELECT id, doc FROM events WHERE ts > ? ORDER BY id LIMIT ?",
+                    f"SELECT {columns} FROM events WHERE ts > ? ORDER BY id LIMIT ?",  # noqa: S608
                     (starting_after_timestamp or 0.0, limit + 1),
                 ).fetchall()
-        items = [{"id": eid, **json.loads(doc)} for eid, doc in rows[:limit]]
+        items = [_event_item(*row) for row in rows[:limit]]
         last_id = items[-1]["id"] if items else starting_after_id
         return EventPage(items, last_id, len(rows) > limit)
+
+
+def _event_item(
+    eid: int, doc: str, resource: str | None, record: str | None, created: str | None, modified: str | None
+) -> dict[str, Any]:
+    """An event as `GET /events` lists it, with the record as it was written, rendered now."""
+    item: dict[str, Any] = {"id": eid, **json.loads(doc)}
+    if resource is not None and record is not None and created is not None and modified is not None:
+        # Rendering is a pure function of what was stored, so this is the record as it was then.
+        singular = SINGULAR[resource]
+        stored, rid = json.loads(record), item[f"{singular}_id"]
+        item["_embedded"] = {
+            singular: render_activity(rid, stored, created, modified)
+            if resource == "activities"
+            else render(resource, rid, stored, created, modified)
+        }
+    return item

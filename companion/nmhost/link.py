@@ -1,0 +1,297 @@
+"""The host's side of the daemon connection: finding the daemon, starting it, and HTTP over its socket.
+
+`DaemonLocator` (shared by the host's threads) reads daemon.json from the runtime dir and, when no
+daemon answers, starts one detached and waits for it (bounded). Each thread talks through its own
+`Channel`: one keep-alive HTTP/1.1 connection over the per-user Unix socket (TCP 127.0.0.1 where
+there is none), with a timeout on every socket operation.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import socket
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+
+from companion.errors import DaemonTimeoutError, DaemonUnavailableError
+from companion.nmhost.locations import DaemonInfo, private_dir_problem, read_daemon_info
+from companion.nmhost.wire import CALLER_HEADER
+
+CONNECT_TIMEOUT = 2.0
+#: How long a message may take in the daemon; slow work must answer at once and report by events.
+REQUEST_TIMEOUT = 30.0
+#: How long to wait for a daemon the host started to write daemon.json and answer.
+START_TIMEOUT = 10.0
+#: A host tries to start the daemon at most this often, so a daemon that crashes at start-up is
+#: not restarted on every message.
+START_INTERVAL = 30.0
+_POLL = 0.02
+
+Log = Callable[[str], None]
+
+
+def _no_log(message: str) -> None:
+    pass
+
+
+class _UnixConnection(http.client.HTTPConnection):
+    """http.client over AF_UNIX; sends `Host: localhost`, which the daemon requires on its socket."""
+
+    def __init__(self, path: str, connect_timeout: float, timeout: float) -> None:
+        super().__init__("localhost", timeout=timeout)
+        self._path = path
+        self._connect_timeout = connect_timeout
+
+    def connect(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.settimeout(self._connect_timeout)
+            sock.connect(self._path)
+            sock.settimeout(self.timeout)
+        except BaseException:
+            sock.close()
+            raise
+        self.sock = sock
+
+
+class _TcpConnection(http.client.HTTPConnection):
+    """http.client to 127.0.0.1:PORT (platforms without the Unix socket)."""
+
+    def __init__(self, port: int, connect_timeout: float, timeout: float) -> None:
+        super().__init__("127.0.0.1", port, timeout=timeout)
+        self._connect_timeout = connect_timeout
+
+    def connect(self) -> None:
+        self.sock = socket.create_connection((self.host, self.port), self._connect_timeout)
+        self.sock.settimeout(self.timeout)
+
+
+def open_connection(
+    info: DaemonInfo, *, timeout: float = REQUEST_TIMEOUT, connect_timeout: float = CONNECT_TIMEOUT
+) -> http.client.HTTPConnection:
+    """An unconnected HTTP connection to the daemon `info` describes."""
+    if info.socket is not None and hasattr(socket, "AF_UNIX"):
+        return _UnixConnection(info.socket, connect_timeout, timeout)
+    return _TcpConnection(info.port, connect_timeout, timeout)
+
+
+def daemon_command() -> list[str]:
+    """How the host starts the daemon: the interpreter running the host, so the same installation."""
+    return [sys.executable, "-m", "companion", "serve"]
+
+
+class DaemonLocator:
+    """Finds this user's daemon and starts one when none answers; safe to share between threads."""
+
+    def __init__(
+        self,
+        run_dir: str,
+        log_dir: str,
+        *,
+        autostart: bool,
+        env: Mapping[str, str] | None = None,
+        command: Sequence[str] | None = None,
+        start_timeout: float = START_TIMEOUT,
+        start_interval: float = START_INTERVAL,
+        clock: Callable[[], float] = time.monotonic,
+        log: Log = _no_log,
+    ) -> None:
+        self.run_dir = run_dir
+        self.log_dir = log_dir
+        self.autostart = autostart
+        self._env = env
+        self._command = list(command) if command is not None else daemon_command()
+        self._start_timeout = start_timeout
+        self._start_interval = start_interval
+        self._clock = clock
+        self._log = log
+        self._lock = threading.Lock()
+        self._current: DaemonInfo | None = None
+        self._last_start: float | None = None
+        #: The daemon process this host started, if any (tests stop it; it outlives the host).
+        self.started_pid: int | None = None
+
+    def current(self, *, stale: DaemonInfo | None = None, start: bool = True) -> DaemonInfo:
+        """The daemon to talk to. `stale`: the one that just failed us, so look again.
+
+        Raises DaemonUnavailableError when none answers and none can be started.
+        """
+        with self._lock:
+            if self._current is not None and self._current is not stale:
+                return self._current
+            self._current = None
+            problem = private_dir_problem(self.run_dir)
+            if problem is not None and os.path.lexists(self.run_dir):
+                raise DaemonUnavailableError(
+                    f"the companion's runtime directory cannot be trusted: {problem}"
+                )
+            info = read_daemon_info(self.run_dir)
+            if info is not None and _answers(info):
+                self._current = info
+                return info
+            if not (start and self.autostart):
+                raise DaemonUnavailableError(
+                    "the CATS Companion is not running; start it with `cats-companion serve`"
+                )
+            self._current = self._start()
+            return self._current
+
+    def _start(self) -> DaemonInfo:
+        now = self._clock()
+        if self._last_start is not None and now - self._last_start < self._start_interval:
+            raise DaemonUnavailableError(
+                f"the CATS Companion is not running and did not start {now - self._last_start:.0f} s ago; "
+                f"see {os.path.join(self.log_dir, 'daemon.log')}"
+            )
+        self._last_start = now
+        import subprocess  # only here: starting the daemon is rare, and the import costs start-up time
+
+        os.makedirs(self.log_dir, mode=0o700, exist_ok=True)
+        log_path = os.path.join(self.log_dir, "daemon.log")
+        self._log(f"no daemon answers; starting {self._command[1:]!r}")
+        with open(log_path, "ab") as log_file:
+            # Never the host's stdout: Chrome reads that, and a byte of daemon output would kill the port.
+            process = subprocess.Popen(  # noqa: S603 -- our own interpreter and module, no shell
+                self._command,
+                stdin=subprocess.DEVNULL,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                close_fds=True,
+                env=dict(self._env) if self._env is not None else None,
+            )
+        self.started_pid = process.pid
+        deadline = self._clock() + self._start_timeout
+        while True:
+            info = read_daemon_info(self.run_dir)
+            if info is not None and _answers(info):
+                self._log(f"daemon started (pid {info.pid})")
+                return info
+            code = process.poll()
+            if code is not None:
+                # It may have lost a start-up race to another host's daemon: that one will do.
+                info = read_daemon_info(self.run_dir)
+                if info is not None and _answers(info):
+                    return info
+                raise DaemonUnavailableError(
+                    f"the CATS Companion exited while starting (status {code}); see {log_path}"
+                )
+            if self._clock() >= deadline:
+                raise DaemonUnavailableError(
+                    f"the CATS Companion did not start within {self._start_timeout:.0f} s; see {log_path}"
+                )
+            time.sleep(_POLL)
+
+
+def _answers(info: DaemonInfo) -> bool:
+    connection = open_connection(info, connect_timeout=CONNECT_TIMEOUT)
+    try:
+        connection.connect()
+    except OSError:
+        return False
+    finally:
+        connection.close()
+    return True
+
+
+class Channel:
+    """One thread's keep-alive connection to the daemon."""
+
+    def __init__(
+        self,
+        locator: DaemonLocator,
+        caller: str,
+        *,
+        timeout: float = REQUEST_TIMEOUT,
+        start_daemon: bool = True,
+    ) -> None:
+        self._locator = locator
+        self._caller = caller
+        self._timeout = timeout
+        self._start_daemon = start_daemon
+        self._connection: http.client.HTTPConnection | None = None
+        self._info: DaemonInfo | None = None
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+        self._connection = None
+
+    def post(self, path: str, body: bytes) -> tuple[int, bytes]:
+        """POST `body` and read the whole answer: (status, body)."""
+        response = self._send("POST", path, body)
+        try:
+            data = response.read()
+        except TimeoutError:
+            self.close()
+            raise DaemonTimeoutError(f"the companion did not answer within {self._timeout:.0f} s") from None
+        except (OSError, http.client.HTTPException) as exc:
+            self.close()
+            raise DaemonUnavailableError(f"the connection to the companion broke ({_why(exc)})") from None
+        if response.will_close:
+            self.close()
+        return response.status, data
+
+    def stream(self, path: str) -> http.client.HTTPResponse:
+        """GET a streaming response; the caller reads lines from it and closes the channel after."""
+        response = self._send("GET", path, None)
+        if response.status != 200:
+            self.close()
+            raise DaemonUnavailableError(f"the companion refused the event stream (HTTP {response.status})")
+        return response
+
+    def _send(self, method: str, path: str, body: bytes | None) -> http.client.HTTPResponse:
+        stale: DaemonInfo | None = None
+        refreshed_token = False
+        for _ in range(4):
+            info = self._locator.current(stale=stale, start=self._start_daemon)
+            if self._connection is None or info is not self._info:
+                self.close()
+                self._connection = open_connection(info, timeout=self._timeout)
+                self._info = info
+            connection = self._connection
+            reused = connection.sock is not None
+            if not reused:
+                try:
+                    connection.connect()
+                except OSError:
+                    # Gone since daemon.json was written (crashed, or stopped): look again.
+                    self.close()
+                    stale = info
+                    continue
+            headers = {"Authorization": f"Bearer {info.token}", CALLER_HEADER: self._caller}
+            if body is not None:
+                headers["Content-Type"] = "application/json"
+            try:
+                connection.request(method, path, body, headers)
+                response = connection.getresponse()
+            except TimeoutError:
+                self.close()
+                raise DaemonTimeoutError(
+                    f"the companion did not answer within {self._timeout:.0f} s"
+                ) from None
+            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError) as exc:
+                self.close()
+                if reused:
+                    # The daemon closed an idle keep-alive connection (or stopped): a fresh one decides.
+                    continue
+                raise DaemonUnavailableError(f"the connection to the companion broke ({_why(exc)})") from None
+            except (OSError, http.client.HTTPException) as exc:
+                self.close()
+                raise DaemonUnavailableError(f"the connection to the companion broke ({_why(exc)})") from None
+            if response.status == 401 and not refreshed_token:
+                # A daemon restarted with a new token since we read daemon.json: read it again.
+                response.read()
+                self.close()
+                refreshed_token = True
+                stale = info
+                continue
+            return response
+        raise DaemonUnavailableError("the companion kept dropping the connection")
+
+
+def _why(exc: BaseException) -> str:
+    return type(exc).__name__ if not str(exc) else f"{type(exc).__name__}: {exc}"

@@ -1,0 +1,469 @@
+"""Syncing the company cache from CATS: resumable full scans, and incremental runs by date search or events.
+
+Every request is sent at `Priority.BACKGROUND`, so the sync never spends the part of the hourly
+budget kept for a recruiter's own requests: when only that reserve is left the client raises
+`BudgetReservedError`, the run stops and the next one resumes where it stopped.
+
+Full scan: `GET /companies?per_page=100` following `_links.next`. Each page's rows and the
+checkpoint that records it (run id, next link, pages done) are committed in one transaction, so a
+scan stopped by a crash, a kill or an error resumes after the last stored page and no page of a
+run is fetched twice. The users and company statuses (for showing names instead of ids) are read
+once at the start of each scan. When the last page is stored, companies the scan did not see are
+removed -- after asking CATS about them by id, because offset pagination skips a record whenever
+an earlier one is deleted mid-scan.
+
+Incremental: `POST /companies/search` with `date_modified greater_than <high-water>` is probed
+once; CATS's answer (accepted, or 400) is remembered. Refused, the sync polls `GET /events` for
+`company.*` events instead, and applies deletions from them. The date search cannot see
+deletions: the periodic full scan removes those.
+
+High-water mark: a company modified during a run may sit on a page the run had already read, so
+the mark must not pass CATS's clock at the start of the run. No record is newer than CATS's clock
+at the end of the run, so the newest `date_modified` seen minus the run's duration (and a margin
+for CATS's one-second resolution) is such a mark, whatever the offset between CATS's clock and
+ours. Records at the boundary are fetched again rather than missed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final, Literal
+
+from pydantic import BaseModel, ConfigDict
+from yarl import URL
+
+from companion.cats.budget import Priority
+from companion.cats.client import CatsClient
+from companion.cats.links import id_from_location, parse_id, resolve_href
+from companion.cats.pages import PER_PAGE, Page, Params, parse_event_page, parse_page, walk_pages
+from companion.errors import CatsNotFoundError, CatsValidationError, CompanionError
+from companion.services.company_records import company_rows, status_rows, user_row
+from companion.services.sync_state import Phase, SyncProgress
+from companion.store.companies import CompanyCache, CompanyRow, IncrementalMode, SyncRecord
+
+log = logging.getLogger(__name__)
+
+BACKGROUND: Final = Priority.BACKGROUND
+#: Event names that change a company in the cache (`company.deleted` removes it).
+_COMPANY_EVENTS: Final = frozenset({"company.created", "company.updated", "company.status_changed"})
+_COMPANY_DELETED: Final = "company.deleted"
+
+ProgressCallback = Callable[[SyncProgress], None]
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class SyncOptions:
+    #: Taken off a high-water mark beyond the run's duration: CATS's timestamps have whole seconds.
+    clock_margin: timedelta = timedelta(seconds=2)
+    #: Event pages (25 events each) read per incremental run at most; the rest waits for the next.
+    max_event_pages: int = 40
+    #: Companies a finished scan did not see that are checked by id before removal; more are removed directly.
+    max_removals_verified: int = 500
+
+
+class SyncOutcome(BaseModel):
+    """What one run did."""
+
+    model_config = ConfigDict(frozen=True)
+
+    phase: Phase
+    mode: IncrementalMode | Literal["full"]
+    pages: int
+    upserted: int
+    removed: int
+
+
+def _latest(rows: list[CompanyRow], current: datetime | None) -> datetime | None:
+    dates = [row.date_modified for row in rows if row.date_modified is not None]
+    if current is not None:
+        dates.append(current)
+    return max(dates) if dates else None
+
+
+def _rfc3339(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def _event_company_id(event: dict[str, Any]) -> int | None:
+    try:
+        return parse_id(event.get("company_id"))
+    except ValueError:
+        pass
+    embedded = event.get("_embedded")
+    if isinstance(embedded, dict) and isinstance(embedded.get("company"), dict):
+        try:
+            return parse_id(embedded["company"].get("id"))
+        except ValueError:
+            pass
+    links = event.get("_links")
+    link = links.get("company") if isinstance(links, dict) else None
+    href = link.get("href") if isinstance(link, dict) else None
+    return id_from_location(href) if isinstance(href, str) else None
+
+
+class CompanySync:
+    """Runs syncs of one cache from one CATS account. One run at a time (a second waits for the first)."""
+
+    def __init__(
+        self,
+        client: CatsClient,
+        cache: CompanyCache,
+        *,
+        now: Callable[[], datetime] = utc_now,
+        options: SyncOptions | None = None,
+    ) -> None:
+        self.client = client
+        self.cache = cache
+        self._now = now
+        self._options = options or SyncOptions()
+        self._lock = asyncio.Lock()
+        #: The run in progress, None between runs.
+        self.progress: SyncProgress | None = None
+        self._listeners: list[ProgressCallback] = []
+
+    def on_progress(self, callback: ProgressCallback) -> None:
+        """Call `callback` after each stored page (and at the start and end of each run)."""
+        self._listeners.append(callback)
+
+    @property
+    def running(self) -> bool:
+        return self._lock.locked()
+
+    async def run(self, *, full: bool = False, full_interval: float | None = None) -> SyncOutcome:
+        """One sync: full when asked, pending or due (`full_interval` seconds old), else incremental.
+
+        Errors are recorded in the sync state (code and message) and raised; the cache is unchanged
+        by a failed page and a full scan resumes from its checkpoint.
+        """
+        async with self._lock:
+            record = await self.cache.sync_record()
+            due = (
+                full_interval is not None
+                and record.last_full_success_at is not None
+                and (self._now() - record.last_full_success_at).total_seconds() >= full_interval
+            )
+            needs_full = full or due or record.full_stage != "idle" or record.last_full_success_at is None
+            phase: Phase = "full" if needs_full else "incremental"
+            self.progress = SyncProgress(phase=phase, started_at=self._now())
+            self._notify()
+            try:
+                outcome = await (self._full(record) if needs_full else self._incremental(record))
+            except CompanionError as exc:
+                await self._record_error(exc)
+                raise
+            except Exception as exc:
+                log.exception("company sync failed unexpectedly")
+                await self._record_error(CompanionError(f"unexpected {type(exc).__name__}; see the log"))
+                raise
+            finally:
+                self.progress = None
+            return outcome
+
+    # --- full scan --------------------------------------------------------------------------------
+
+    async def _full(self, record: SyncRecord) -> SyncOutcome:
+        if record.full_stage == "idle":
+            record = await self._start_scan(record)
+        assert self.progress is not None
+        self.progress.pages_done = record.full_pages_done
+        self.progress.pages_total = record.full_pages_total
+        pages = upserted = 0
+        if record.full_stage == "scanning":
+            pages, upserted = await self._scan(record)
+            record = await self.cache.sync_record()
+        removed = await self._finish_scan(record)
+        return SyncOutcome(phase="full", mode="full", pages=pages, upserted=upserted, removed=removed)
+
+    async def _start_scan(self, record: SyncRecord) -> SyncRecord:
+        started = self._now()
+        statuses = status_rows(
+            [item async for item in self.client.iterate("/companies/statuses", priority=BACKGROUND)]
+        )
+        users = [user_row(user) for user in await self.client.list_users(priority=BACKGROUND)]
+        run_id = record.last_run_id + 1
+        async with self.cache.db.transaction() as conn:
+            await self.cache.replace_statuses(conn, statuses, synced_at=started)
+            await self.cache.replace_users(conn, users, synced_at=started)
+            await self.cache.save_sync(
+                conn,
+                last_run_id=run_id,
+                full_stage="scanning",
+                full_run_id=run_id,
+                full_next_href=None,
+                full_pages_done=0,
+                full_pages_total=None,
+                full_started_at=started,
+                full_max_modified=None,
+            )
+        log.info("full company scan %d started", run_id)
+        return await self.cache.sync_record()
+
+    async def _scan(self, record: SyncRecord) -> tuple[int, int]:
+        assert record.full_run_id is not None and self.progress is not None
+        run_id = record.full_run_id
+        pages_done = record.full_pages_done
+        newest = record.full_max_modified
+        fetched = upserted = 0
+        async for page in self.client.pages(
+            "/companies", priority=BACKGROUND, start_href=record.full_next_href
+        ):
+            rows = await asyncio.to_thread(company_rows, page.items)
+            pages_done += 1
+            fetched += 1
+            newest = _latest(rows, newest)
+            total = math.ceil(page.total / PER_PAGE) if page.total is not None else None
+            async with self.cache.db.transaction() as conn:
+                await self.cache.upsert(conn, rows, synced_at=self._now(), run_id=run_id)
+                await self.cache.save_sync(
+                    conn,
+                    full_stage="scanning" if page.next_href else "removing",
+                    full_next_href=page.next_href,
+                    full_pages_done=pages_done,
+                    full_pages_total=max(total, pages_done) if total is not None else None,
+                    full_max_modified=newest,
+                )
+            upserted += len(rows)
+            self.progress.pages_done = pages_done
+            self.progress.pages_total = max(total, pages_done) if total is not None else None
+            self.progress.companies_done += len(rows)
+            self._notify()
+        return fetched, upserted
+
+    async def _finish_scan(self, record: SyncRecord) -> int:
+        """Remove what the scan did not see (after checking with CATS) and close the run."""
+        assert record.full_run_id is not None and self.progress is not None
+        run_id = record.full_run_id
+        unseen = await self.cache.ids_not_seen(run_id)
+        still_there: list[CompanyRow] = []
+        if unseen and len(unseen) <= self._options.max_removals_verified:
+            still_there = await self._existing(unseen)
+        kept = {row.id for row in still_there}
+        gone = [company_id for company_id in unseen if company_id not in kept]
+        now = self._now()
+        started = record.full_started_at or now
+        high_water = self._high_water(record.full_max_modified, started, now)
+        async with self.cache.db.transaction() as conn:
+            if still_there:
+                await self.cache.upsert(conn, still_there, synced_at=now, run_id=run_id)
+            removed = await self.cache.delete(conn, gone)
+            await self.cache.save_sync(
+                conn,
+                full_stage="idle",
+                full_run_id=None,
+                full_next_href=None,
+                last_full_success_at=now,
+                last_success_at=now,
+                high_water=high_water,
+                # Events from the scan's start on: nothing between the scan and the first poll is lost.
+                event_cursor=None,
+                events_since=high_water or (started - self._options.clock_margin),
+                last_error_code=None,
+                last_error_message=None,
+                last_error_at=None,
+            )
+        self.progress.companies_removed = removed
+        log.info("full company scan %d done: %d removed", run_id, removed)
+        return removed
+
+    async def _existing(self, ids: list[int]) -> list[CompanyRow]:
+        """Those of `ids` CATS still has (as rows), asked 100 at a time by id; [] when CATS cannot say."""
+        found: list[dict[str, Any]] = []
+        for start in range(0, len(ids), PER_PAGE):
+            chunk = ids[start : start + PER_PAGE]
+            conditions = [{"field": "id", "filter": "exactly", "value": company_id} for company_id in chunk]
+            body = conditions[0] if len(conditions) == 1 else {"or": conditions}
+            try:
+                found.extend(
+                    [item async for item in self.client.search("companies", body, priority=BACKGROUND)]
+                )
+            except CatsValidationError:
+                log.info("CATS cannot search companies by id; removing unseen companies unchecked")
+                return []
+        wanted = set(ids)
+        return [row for row in company_rows(found) if row.id in wanted]
+
+    # --- incremental ------------------------------------------------------------------------------
+
+    async def _incremental(self, record: SyncRecord) -> SyncOutcome:
+        if record.incremental_mode != "events":
+            try:
+                return await self._by_search(record)
+            except _SearchRefused:
+                log.info("CATS refuses date_modified searches on companies; polling events instead")
+                async with self.cache.db.transaction() as conn:
+                    await self.cache.save_sync(conn, incremental_mode="events")
+                record = await self.cache.sync_record()
+        return await self._by_events(record)
+
+    async def _by_search(self, record: SyncRecord) -> SyncOutcome:
+        assert self.progress is not None
+        # No mark yet (CATS held no company at the last scan): everything is new.
+        since = record.high_water or _EPOCH
+        body = {"field": "date_modified", "filter": "greater_than", "value": _rfc3339(since)}
+        started = self._now()
+        first = True
+        base = URL(self.client.base_url)
+
+        async def fetch(path: str, params: Params) -> object:
+            nonlocal first
+            try:
+                response = await self.client.request(
+                    "POST", path, params=params, json_body=body, priority=BACKGROUND
+                )
+            except CatsValidationError as exc:
+                if first:
+                    raise _SearchRefused() from exc
+                raise
+            first = False
+            return response.body
+
+        newest: datetime | None = None
+        pages = upserted = 0
+        walk = walk_pages(
+            fetch,
+            lambda href: resolve_href(base, href),
+            "/companies/search",
+            {"per_page": str(PER_PAGE)},
+            lambda data: parse_page(data, "companies"),
+        )
+        async for page in walk:
+            rows = await asyncio.to_thread(company_rows, page.items)
+            newest = _latest(rows, newest)
+            pages += 1
+            async with self.cache.db.transaction() as conn:
+                await self.cache.upsert(conn, rows, synced_at=self._now())
+                if pages == 1 and record.incremental_mode != "search":
+                    await self.cache.save_sync(conn, incremental_mode="search")
+            upserted += len(rows)
+            self._page_done(page, len(rows))
+        high_water = self._high_water(newest, started, self._now())
+        mark = max(since, high_water or since)
+        # Kept in step so that, should CATS stop accepting the search, events resume from here.
+        await self._succeeded(high_water=mark, events_since=mark if mark > _EPOCH else record.events_since)
+        return SyncOutcome(phase="incremental", mode="search", pages=pages, upserted=upserted, removed=0)
+
+    async def _by_events(self, record: SyncRecord) -> SyncOutcome:
+        assert self.progress is not None
+        cursor = record.event_cursor
+        since = record.events_since or record.last_success_at
+        if cursor is None and since is None:
+            # Nothing says where the events to read start: only a full scan can catch up.
+            self.progress.phase = "full"
+            return await self._full(record)
+        pages = upserted = removed = 0
+        for _ in range(self._options.max_event_pages):
+            if cursor is not None:
+                params = {"starting_after_id": str(cursor)}
+            else:
+                assert since is not None
+                params = {"starting_after_timestamp": str(int(since.timestamp()))}
+            response = await self.client.request("GET", "/events", params=params, priority=BACKGROUND)
+            page = parse_event_page(response.body)
+            rows, gone = await self._company_changes(page.items)
+            pages += 1
+            if page.last_id is not None:
+                cursor = page.last_id
+            async with self.cache.db.transaction() as conn:
+                await self.cache.upsert(conn, rows, synced_at=self._now())
+                removed += await self.cache.delete(conn, gone)
+                await self.cache.save_sync(conn, event_cursor=cursor)
+            upserted += len(rows)
+            self._page_done(page, len(rows) + len(gone))
+            if page.next_href is None or page.last_id is None:
+                break
+        await self._succeeded()
+        return SyncOutcome(
+            phase="incremental", mode="events", pages=pages, upserted=upserted, removed=removed
+        )
+
+    async def _company_changes(self, events: list[dict[str, Any]]) -> tuple[list[CompanyRow], list[int]]:
+        """The rows to write and ids to delete for one page of events (the last event of a company wins)."""
+        latest: dict[int, dict[str, Any] | None] = {}
+        for event in events:
+            name = event.get("event")
+            if name not in _COMPANY_EVENTS and name != _COMPANY_DELETED:
+                continue
+            company_id = _event_company_id(event)
+            if company_id is None:
+                continue
+            latest.pop(company_id, None)  # keep the dict in event order
+            if name == _COMPANY_DELETED:
+                latest[company_id] = None
+                continue
+            embedded = event.get("_embedded")
+            record = embedded.get("company") if isinstance(embedded, dict) else None
+            latest[company_id] = record if isinstance(record, dict) else {}
+        records: list[dict[str, Any]] = []
+        gone: list[int] = []
+        for company_id, record in latest.items():
+            if record is None:
+                gone.append(company_id)
+                continue
+            if not record:
+                # An event without the record: read it (it may have been deleted since).
+                try:
+                    record = await self.client.get_record("companies", company_id, priority=BACKGROUND)
+                except CatsNotFoundError:
+                    gone.append(company_id)
+                    continue
+            records.append(record)
+        return await asyncio.to_thread(company_rows, records), gone
+
+    # --- bookkeeping ------------------------------------------------------------------------------
+
+    def _high_water(self, newest: datetime | None, started: datetime, finished: datetime) -> datetime | None:
+        """A date_modified that no change made since `started` can have or be below (see the module doc)."""
+        if newest is None:
+            return None
+        return newest - max(finished - started, timedelta()) - self._options.clock_margin
+
+    def _page_done(self, page: Page, changed: int) -> None:
+        assert self.progress is not None
+        self.progress.pages_done += 1
+        self.progress.companies_done += changed
+        if page.total is not None:
+            self.progress.pages_total = max(math.ceil(page.total / PER_PAGE), self.progress.pages_done)
+        self._notify()
+
+    async def _succeeded(self, **changes: Any) -> None:
+        async with self.cache.db.transaction() as conn:
+            await self.cache.save_sync(
+                conn,
+                last_success_at=self._now(),
+                last_error_code=None,
+                last_error_message=None,
+                last_error_at=None,
+                **changes,
+            )
+
+    async def _record_error(self, error: CompanionError) -> None:
+        log.warning("company sync failed: %s", error.code)
+        try:
+            async with self.cache.db.transaction() as conn:
+                await self.cache.save_sync(
+                    conn,
+                    last_error_code=error.code,
+                    last_error_message=error.message,
+                    last_error_at=self._now(),
+                )
+        except CompanionError:
+            log.exception("could not record the sync error")
+
+    def _notify(self) -> None:
+        if self.progress is not None:
+            for listener in self._listeners:
+                listener(self.progress)
+
+
+class _SearchRefused(Exception):
+    """CATS answered the date_modified probe with 400: the field is not filterable on this account."""

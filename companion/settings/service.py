@@ -1,0 +1,188 @@
+"""The settings as the daemon holds them: the files on disk, the effective merge, changes and admin edits.
+
+The service re-reads the user's file and the policy whenever one of them changes on disk (checked
+cheaply with stat on every access), so a policy an admin deploys or a file a user edits by hand
+takes effect without a restart. Every change is validated completely before the user's file is
+replaced (atomically), so a refused change leaves the file and the settings in force untouched.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from companion.errors import AdminRequiredError
+from companion.settings.base import SettingsWarning
+from companion.settings.catalogue import CatalogueStore
+from companion.settings.checks import settings_warnings
+from companion.settings.effective import Effective, patched, reset, resolve
+from companion.settings.policy import (
+    POLICY_ENV,
+    PolicyLoad,
+    load_policy,
+    parse_policy,
+    site_dir_writable,
+    site_policy_path,
+    write_site_policy,
+)
+from companion.settings.storage import CURRENT_VERSION, SETTINGS_FILE, read_user_file, write_user_values
+
+log = logging.getLogger(__name__)
+
+#: Where a user's settings file that could not be applied is kept when the user saves new settings.
+REJECTED_FILE = "settings.rejected.json"
+
+_Fingerprint = tuple[object, ...]
+
+
+class SettingsService:
+    def __init__(
+        self,
+        *,
+        config_dir: Path,
+        site_dir: Path,
+        catalogue: CatalogueStore,
+        admin: bool = False,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        """`environ` None = the process environment, read afresh on every reload."""
+        self.user_path = config_dir / SETTINGS_FILE
+        self.site_dir = site_dir
+        self.catalogue = catalogue
+        self.admin = admin
+        self._environ = environ
+        if admin:
+            self.require_admin()
+        self._fingerprint: _Fingerprint | None = None
+        self._policy = PolicyLoad(None, None, None)
+        self._effective = resolve(None, None)
+        self._reload_if_changed()
+
+    # --- reading -------------------------------------------------------------------------------
+
+    @property
+    def effective(self) -> Effective:
+        self._reload_if_changed()
+        return self._effective
+
+    @property
+    def policy_load(self) -> PolicyLoad:
+        self._reload_if_changed()
+        return self._policy
+
+    def warnings(self) -> list[SettingsWarning]:
+        return settings_warnings(self.effective.settings, self.catalogue.current)
+
+    def view(self) -> dict[str, Any]:
+        """GET /api/settings: values, each setting's source and lock, problems, warnings, catalogue."""
+        effective = self.effective
+        policy = self._policy
+        return {
+            "version": CURRENT_VERSION,
+            "admin": self.admin,
+            "values": effective.settings.model_dump(mode="json"),
+            "settings": effective.describe(),
+            "problems": [problem.model_dump(mode="json") for problem in effective.problems],
+            "warnings": [warning.model_dump(mode="json") for warning in self.warnings()],
+            "policy": {
+                "path": str(policy.path) if policy.path else None,
+                "origin": policy.origin,
+                "in_force": policy.policy is not None,
+                "locked": sorted(effective.locked),
+            },
+            "catalogue": self.catalogue.current.summary(now=self.catalogue.now(), ttl=self.catalogue.ttl),
+            "file": str(self.user_path),
+        }
+
+    # --- the user's changes ----------------------------------------------------------------------
+
+    def patch(self, changes: Mapping[str, Any]) -> Effective:
+        """Apply `changes` ({path: value}) or refuse all of them (locked, unknown, invalid)."""
+        return self._commit(patched(self.effective, changes))
+
+    def reset(self, paths: Iterable[str] | None) -> Effective:
+        """Drop the user's own values at `paths` (all when None), so the team's or built-in ones apply."""
+        return self._commit(reset(self.effective, paths))
+
+    def _commit(self, updated: Effective) -> Effective:
+        if self._effective.user_problems and self.user_path.exists():
+            # The file was not in force; keep it for the user rather than overwrite their hand edits.
+            rejected = self.user_path.with_name(REJECTED_FILE)
+            os.replace(self.user_path, rejected)
+            log.info("kept the settings file that could not be applied as %s", rejected)
+        write_user_values(self.user_path, updated.user)
+        self._effective = updated
+        self._fingerprint = self._current_fingerprint()
+        return updated
+
+    # --- admin -----------------------------------------------------------------------------------
+
+    def require_admin(self) -> None:
+        """AdminRequiredError unless admin mode was asked for and this user may write the site config dir."""
+        if not self.admin:
+            raise AdminRequiredError(
+                "this needs admin mode: start the companion with --admin as a user who may write "
+                f"{self.site_dir}"
+            )
+        if not site_dir_writable(self.site_dir):
+            raise AdminRequiredError(
+                f"admin mode needs permission to write the team policy in {self.site_dir}, which this "
+                "user does not have; run as an administrator (or ask one to deploy the policy)"
+            )
+
+    def policy_document(self) -> dict[str, Any]:
+        """The policy in force (an empty one when none is), in the file's form."""
+        self.require_admin()
+        load = self.policy_load
+        if load.policy is not None:
+            return load.policy.document()
+        return {"version": 1, "defaults": {}, "locked": []}
+
+    def put_policy(self, document: object) -> Effective:
+        """Validate an admin's policy and install it system-wide; PolicyInvalidError changes nothing."""
+        self.require_admin()
+        policy = parse_policy(document)
+        # A user's file that no longer fits under the new team layer is not an error here: like any
+        # user file that cannot be applied, it is reported to that user and team settings apply.
+        write_site_policy(self.site_dir, policy)
+        self._fingerprint = None
+        return self.effective
+
+    # --- files -----------------------------------------------------------------------------------
+
+    def _env(self) -> Mapping[str, str]:
+        return self._environ if self._environ is not None else os.environ
+
+    def _current_fingerprint(self) -> _Fingerprint:
+        named = self._env().get(POLICY_ENV, "").strip()
+        paths = [self.user_path, site_policy_path(self.site_dir)] + ([Path(named)] if named else [])
+        return (named, *(_stat(path) for path in paths))
+
+    def _reload_if_changed(self) -> None:
+        fingerprint = self._current_fingerprint()
+        if fingerprint == self._fingerprint:
+            return
+        self._policy = load_policy(self.site_dir, self._env())
+        user = read_user_file(self.user_path)
+        effective = resolve(
+            self._policy.policy,
+            user.values,
+            user_file=str(self.user_path),
+            policy_problems=self._policy.problems,
+            file_problems=(user.problem,) if user.problem else (),
+        )
+        for problem in effective.problems:
+            log.warning("settings problem: %s", problem.message)
+        self._effective = effective
+        self._fingerprint = fingerprint
+
+
+def _stat(path: Path) -> tuple[int, int, int] | None:
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return (info.st_mtime_ns, info.st_size, info.st_ino)

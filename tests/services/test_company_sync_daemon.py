@@ -1,0 +1,150 @@
+"""The sync inside the daemon: scheduler rules, GET/POST /api/sync, and what the connection monitor learns."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from typing import Any
+
+import aiohttp
+import pytest
+
+from companion.errors import BudgetReservedError, CatsNetworkError
+from companion.secret import ApiKey
+from companion.server.daemon import RunningDaemon
+from companion.services.sync_scheduler import SyncPolicy, retry_delay
+from tests.fixtures.daemon import DaemonFactory, auth_headers
+from tests.fixtures.sandbox import SandboxHandle
+
+MANUAL = SyncPolicy(automatic=False)
+
+
+def test_failures_back_off_by_doubling_up_to_the_cap() -> None:
+    policy = SyncPolicy(interval=600, max_backoff=3600)
+    offline = CatsNetworkError("no route")
+    assert [retry_delay(policy, n, offline) for n in (1, 2, 3, 4, 9)] == [600, 1200, 2400, 3600, 3600]
+
+
+def test_a_budget_refusal_waits_exactly_until_the_budget_allows() -> None:
+    refused = BudgetReservedError("reserve", retry_after=1234.0, status=None)
+    assert retry_delay(SyncPolicy(), 5, refused) == 1234.0
+
+
+def test_a_policy_with_a_zero_interval_is_refused() -> None:
+    with pytest.raises(ValueError, match="positive"):
+        SyncPolicy(interval=0)
+
+
+async def call(daemon: RunningDaemon, method: str, body: Any = None) -> tuple[int, dict[str, Any]]:
+    async with (
+        aiohttp.ClientSession(headers=auth_headers(daemon.token)) as http,
+        http.request(method, f"{daemon.url}/api/sync", json=body) as response,
+    ):
+        payload: dict[str, Any] = await response.json()
+        return response.status, payload
+
+
+async def until_idle(daemon: RunningDaemon) -> dict[str, Any]:
+    async with asyncio.timeout(20):
+        while True:
+            _, state = await call(daemon, "GET")
+            if not state["running"]:
+                return state
+            await asyncio.sleep(0.02)
+
+
+async def test_sync_now_runs_once_and_a_second_request_is_told_it_is_running(
+    daemon_factory: DaemonFactory, sandbox: SandboxHandle
+) -> None:
+    daemon = await daemon_factory(
+        key=sandbox.key, cats_base_url=sandbox.url, sync=MANUAL, check_connection=False
+    )
+    status, state = await call(daemon, "GET")
+    assert status == 200
+    assert (state["configured"], state["running"], state["companies_in_cache"]) == (True, False, 0)
+    assert state["next_run_at"] is None  # manual policy: nothing scheduled
+
+    await sandbox.control.reset_counters()
+    status, first = await call(daemon, "POST", {"full": False})
+    assert (status, first["started"], first["state"]["running"]) == (202, True, True)
+    status, second = await call(daemon, "POST")
+    assert (status, second["started"]) == (200, False)
+    assert "already running" in second["reason"]
+
+    state = await until_idle(daemon)
+    assert state["companies_in_cache"] == 20
+    assert state["last_error"] is None and state["last_success_at"] is not None
+    assert state["cache_age_seconds"] < 60
+    counters = await sandbox.control.counters()
+    assert counters["requests"]["GET /v3/companies"] == 1  # one sync, not two
+
+
+async def test_a_bad_sync_request_is_refused_and_starts_nothing(
+    daemon_factory: DaemonFactory, sandbox: SandboxHandle
+) -> None:
+    daemon = await daemon_factory(
+        key=sandbox.key, cats_base_url=sandbox.url, sync=MANUAL, check_connection=False
+    )
+    await sandbox.control.reset_counters()
+    status, answer = await call(daemon, "POST", {"full": "yes", "extra": 1})
+    assert status == 400 and answer["error"]["code"] == "request.invalid"
+    assert (await call(daemon, "GET"))[1]["running"] is False
+    assert (await sandbox.control.counters())["requests_total"] == 0
+
+
+async def test_without_a_key_the_state_is_readable_and_sync_now_says_why_not(daemon: RunningDaemon) -> None:
+    status, state = await call(daemon, "GET")
+    assert (status, state["configured"], state["running"]) == (200, False, False)
+    status, answer = await call(daemon, "POST")
+    assert status == 409 and answer["error"]["code"] == "key.missing"
+
+
+async def test_the_scheduler_syncs_by_itself_after_the_start_delay(
+    daemon_factory: DaemonFactory, sandbox: SandboxHandle
+) -> None:
+    policy = SyncPolicy(start_delay=0, interval=3600)
+    daemon = await daemon_factory(
+        key=sandbox.key, cats_base_url=sandbox.url, sync=policy, check_connection=False
+    )
+    assert daemon.ctx.sync is not None
+    async with asyncio.timeout(20):
+        await daemon.ctx.sync.wait_for_run(0)
+    state = await until_idle(daemon)
+    assert state["companies_in_cache"] == 20
+    assert state["next_run_at"] is not None
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+async def test_an_unreachable_cats_is_reported_to_the_sync_state_and_the_connection_monitor(
+    daemon_factory: DaemonFactory,
+) -> None:
+    url = f"http://127.0.0.1:{closed_port()}/v3"
+    daemon = await daemon_factory(
+        key=ApiKey("some-key"), cats_base_url=url, sync=MANUAL, check_connection=False
+    )
+    assert (await call(daemon, "POST"))[0] == 202
+    state = await until_idle(daemon)
+    assert state["last_error"]["code"] == "cats.network"
+    assert state["companies_in_cache"] == 0
+    assert daemon.ctx.monitor.status.state == "unreachable"
+    assert "cats.network" in daemon.ctx.monitor.status.detail
+
+
+async def test_a_sync_in_progress_is_cancelled_cleanly_when_the_daemon_stops(
+    daemon_factory: DaemonFactory, sandbox: SandboxHandle
+) -> None:
+    daemon = await daemon_factory(
+        key=sandbox.key, cats_base_url=sandbox.url, sync=MANUAL, check_connection=False
+    )
+    await sandbox.control.set_faults(probabilities={"slow": 1.0}, slow_seconds=5)
+    assert (await call(daemon, "POST"))[0] == 202
+    await asyncio.sleep(0.05)
+    async with asyncio.timeout(5):
+        await daemon.close()
+    assert daemon.ctx.sync is not None and not daemon.ctx.sync.engine.running

@@ -1,0 +1,147 @@
+"""`cats-companion doctor` on a healthy installation and on broken ones: each problem named with its fix."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from companion import doctor, paths
+from companion.doctor import Options
+from companion.hostinstall import MANIFEST_FILE, Environment, install, targets_for
+from companion.keystore import SERVICE_NAME, normalize_base_url
+from companion.nmhost import locations
+from companion.server.runtime import RuntimeInfo, write_runtime_file
+from tests.fixtures.daemon import DaemonFactory
+from tests.fixtures.keyring import MemoryKeyring
+from tests.fixtures.sandbox import SandboxHandle
+
+pytestmark = [
+    pytest.mark.timeout(60),
+    pytest.mark.skipif(os.name != "posix", reason="launchers, sockets and modes are POSIX here"),
+]
+
+
+def options(tmp_path: Path, **kwargs: object) -> Options:
+    home = tmp_path / "user-home"
+    home.mkdir(exist_ok=True)
+    # No real browser of this machine is looked at: the home is empty.
+    box = Environment(platform=sys.platform, home=home, env={"HOME": str(home)})
+    return Options(machine=box, user_data_dirs=[tmp_path / "profile"], **kwargs)  # type: ignore[arg-type]
+
+
+def installed(tmp_path: Path) -> Path:
+    box = Environment(home=tmp_path / "user-home", env=dict(os.environ))
+    targets = targets_for([], system=False, machine=box, user_data_dirs=[tmp_path / "profile"])
+    return install(targets, system=False, extension_ids=[], machine=box).launcher
+
+
+async def diagnose(opts: Options) -> tuple[int, str]:
+    """Run doctor off the event loop: it talks to the daemon (on this loop) with blocking calls."""
+    out = io.StringIO()
+    code = await asyncio.to_thread(lambda: doctor.report(doctor.run_checks(opts), out))
+    return code, out.getvalue()
+
+
+def line(text: str, title: str) -> str:
+    return next(row for row in text.splitlines() if row[6:].startswith(title))
+
+
+async def test_a_healthy_installation_passes(
+    tmp_path: Path, daemon_factory: DaemonFactory, sandbox: SandboxHandle, memory_keyring: MemoryKeyring
+) -> None:
+    installed(tmp_path)
+    memory_keyring.set_password(SERVICE_NAME, normalize_base_url(sandbox.url), sandbox.api_key)
+    daemon = await daemon_factory(key=sandbox.key, cats_base_url=sandbox.url)
+    assert daemon.check_task is not None
+    await daemon.check_task
+    code, text = await diagnose(options(tmp_path))
+    assert code == 0, text
+    assert "FAIL" not in text
+    assert line(text, "host manifest (--user-data-dir").startswith("OK")
+    assert "starts the native host" in line(text, "launcher")
+    assert line(text, "daemon").startswith("OK") and f"pid {os.getpid()}" in line(text, "daemon")
+    assert line(text, "CATS connection").startswith("OK")
+    assert line(text, "API key").startswith("OK")
+    assert line(text, "runtime dir").startswith("OK")
+    assert sandbox.api_key not in text
+
+
+async def test_a_broken_installation_names_each_problem_and_its_fix(tmp_path: Path) -> None:
+    hosts = tmp_path / "profile" / "NativeMessagingHosts"
+    hosts.mkdir(parents=True)
+    (hosts / MANIFEST_FILE).write_text(
+        json.dumps(
+            {
+                "name": "com.cats_companion.host",
+                "path": "relative/launcher",
+                "type": "stdio",
+                "allowed_origins": ["chrome-extension://abcdefghijklmnopabcdefghijklmnop/"],
+            }
+        )
+    )
+    code, text = await diagnose(options(tmp_path))
+    assert code == 1
+    manifest = line(text, "host manifest (--user-data-dir")
+    assert manifest.startswith("FAIL")
+    assert "not absolute" in manifest and "does not list our extension" in manifest
+    assert line(text, "daemon").startswith("WARN")
+    assert line(text, "API key").startswith("FAIL")
+    assert "cats-companion key set" in text and "cats-companion install-host" in text
+
+
+async def test_no_manifest_anywhere_fails_with_the_install_command(tmp_path: Path) -> None:
+    code, text = await diagnose(options(tmp_path))
+    assert code == 1
+    assert line(text, "host manifest:").startswith("FAIL")
+    assert "run `cats-companion install-host`" in text
+
+
+async def test_a_launcher_whose_python_is_gone_fails(tmp_path: Path) -> None:
+    launcher = installed(tmp_path)
+    launcher.write_text(launcher.read_text().replace(sys.executable, str(tmp_path / "gone/bin/python")))
+    code, text = await diagnose(options(tmp_path))
+    assert code == 1
+    assert "no longer exists" in line(text, "launcher")
+
+
+async def test_a_stale_daemon_record_fails_with_advice(tmp_path: Path) -> None:
+    dead = await asyncio.create_subprocess_exec(sys.executable, "-c", "pass")
+    await dead.wait()
+    run_dir = Path(locations.runtime_dir())
+    paths.private_dir(run_dir)
+    write_runtime_file(run_dir, RuntimeInfo(port=1, token="t" * 43, pid=dead.pid, version="0", socket=None))
+    _, text = await diagnose(options(tmp_path, run_launchers=False))
+    daemon_line = line(text, "daemon")
+    assert daemon_line.startswith("FAIL") and "does not answer" in daemon_line
+    assert "t" * 43 not in text
+
+
+async def test_an_unusable_settings_file_is_a_warning(tmp_path: Path) -> None:
+    try:
+        from companion.settings.storage import SETTINGS_FILE
+    except ImportError:
+        pytest.skip("the settings module is not in this tree yet")
+    config = paths.config_dir()
+    config.mkdir(parents=True, exist_ok=True)
+    (config / SETTINGS_FILE).write_text("{ not json")
+    _, text = await diagnose(options(tmp_path, run_launchers=False))
+    assert line(text, "settings").startswith("WARN")
+
+
+def test_doctor_is_a_cli_command_that_exits_non_zero_on_failure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from companion.cli import main
+
+    monkeypatch.setenv("HOME", str(tmp_path))  # no browser of this machine is looked at
+    code = main(["doctor", "--no-run"])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert out.splitlines()[0].startswith("OK    python: Python ")
+    assert out.rstrip().endswith("problem(s) to fix.")
