@@ -36,7 +36,7 @@ def _frame(message: dict[str, object]) -> bytes:
 
 def _one_host_run(launcher: Path, env: dict[str, str]) -> float:
     started = time.perf_counter()
-    host = subprocess.Popen(  # noqa: S603 -- the launcher install-host just wrote
+    host = subprocess.Popen(
         [str(launcher), origin_of(EXTENSION_ID)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,

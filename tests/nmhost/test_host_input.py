@@ -123,9 +123,7 @@ def test_frames_written_from_many_threads_never_interleave() -> None:
 
 
 @pytest.mark.parametrize("stray", ["print", "sys.stdout.write"])
-def test_nothing_printed_by_mistake_reaches_the_frame_stream(
-    stray: str, capfd: pytest.CaptureFixture[str]
-) -> None:
+def test_nothing_printed_by_mistake_reaches_the_frame_stream(stray: str) -> None:
     # main() points sys.stdout at stderr for its whole run when it owns the real stdout.
     import subprocess
     import sys
