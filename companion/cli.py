@@ -23,6 +23,9 @@ COMMAND_MODULES: tuple[str, ...] = (
     "companion.hostinstall",
     "companion.doctor",
     "companion.synccli",
+    "companion.benchcli",
+    "companion.settingscli",
+    "companion.outboxcli",
 )
 
 Handler = Callable[[argparse.Namespace], int]

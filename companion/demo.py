@@ -4,6 +4,11 @@ This is the README's main command. It needs no CATS account and no keyring: the 
 key is not a secret, so it is handed to the daemon directly (a real key only ever comes from the
 OS keyring). The daemon keeps its data in a `demo` directory of its own, so a demo never mixes
 sandbox companies into the cache of a real CATS account.
+
+Once the daemon listens, it also registers the native host with every Chromium-family browser
+found for this user (what `cats-companion install-host` does; running it again rewrites the same
+files) and says how to load the unpacked extension, so a recruiter following the README gets a
+working card on a profile page. `--no-install-host` leaves the browsers alone.
 """
 
 from __future__ import annotations
@@ -11,9 +16,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from pathlib import Path
 from typing import Any
 
-from companion import paths
+import companion
+from companion import hostinstall, paths
 from companion.errors import CompanionError
 
 DEFAULT_SEED = 2000
@@ -36,7 +43,52 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     parser.add_argument(
         "--rate-limit", type=int, default=500, help="sandbox requests per rolling hour (default 500; 0 = off)"
     )
+    parser.add_argument(
+        "--no-install-host",
+        dest="install_host",
+        action="store_false",
+        help="do not register the native host with the browsers found (install-host does it later)",
+    )
     parser.set_defaults(func=run)
+
+
+def extension_dir() -> Path:
+    """The unpacked extension beside the `companion` package (a source checkout, as the README uses)."""
+    return Path(companion.__file__).resolve().parent.parent / "extension"
+
+
+def host_lines(machine: hostinstall.Environment | None = None) -> list[str]:
+    """Register the native host for the browsers found and say so; never raises (the demo runs anyway)."""
+    machine = machine or hostinstall.Environment(
+        registry=hostinstall.WinRegistry() if sys.platform == "win32" else None
+    )
+    browsers = hostinstall.installed_browsers(machine)
+    if not browsers:
+        return [
+            "Native host      not registered: no Chrome, Chromium, Edge, Brave or Vivaldi profile found",
+            "                 for this user; start the browser once, then run `cats-companion install-host`",
+        ]
+    try:
+        targets = hostinstall.targets_for(browsers, system=False, machine=machine)
+        result = hostinstall.install(targets, system=False, extension_ids=[], machine=machine)
+    except (hostinstall.InstallError, OSError) as exc:
+        return [
+            f"Native host      not registered: {exc}",
+            "                 run `cats-companion install-host` to retry",
+        ]
+    lines = [f"Native host      registered for {', '.join(browsers)} (launcher {result.launcher})"]
+    lines += [f"  manifest       {where}" for where in result.manifests]
+    return lines
+
+
+def extension_lines(folder: Path | None = None) -> list[str]:
+    folder = folder or extension_dir()
+    where = str(folder) if (folder / "manifest.json").is_file() else "the extension/ folder of your checkout"
+    return [
+        "Browser extension load it once: open chrome://extensions, turn on Developer mode,",
+        f"  Load unpacked  and choose {where}",
+        "  then           open a LinkedIn profile page: the CATS card appears on it",
+    ]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -73,10 +125,12 @@ async def _demo(args: argparse.Namespace) -> int:
                 f"Companion daemon {daemon.url}\n"
                 f"  socket         {daemon.socket_path or 'none on this platform'}\n"
                 f"  port and token {daemon.runtime_file}\n"
-                f"  data           {demo_dir}\n"
-                "Press Ctrl-C to stop.",
+                f"  data           {demo_dir}",
                 flush=True,
             )
+            # After the daemon listens: a browser connecting now finds it instead of starting another.
+            extra = host_lines() if args.install_host else []
+            print("\n".join([*extra, *extension_lines(), "Press Ctrl-C to stop."]), flush=True)
             await wait_for_stop_signal()
         finally:
             await daemon.close()

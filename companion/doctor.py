@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import http.client
 import json
 import os
 import platform
@@ -283,7 +282,7 @@ def daemon_checks() -> tuple[list[Check], dict[str, Any] | None, dict[str, Any] 
         return checks, None, None
     try:
         status = _get_json(info, "/api/status")
-    except (OSError, http.client.HTTPException, ValueError) as exc:
+    except (OSError, ValueError) as exc:
         checks.append(
             Check(
                 "FAIL",
@@ -317,7 +316,7 @@ def daemon_checks() -> tuple[list[Check], dict[str, Any] | None, dict[str, Any] 
         checks.append(Check("WARN", "CATS connection", f"{state}: {cats.get('detail')}"))
     try:
         sync = _get_json(info, "/api/sync")
-    except (OSError, http.client.HTTPException, ValueError):
+    except (OSError, ValueError):
         sync = None
     return checks, status, sync
 
@@ -325,7 +324,7 @@ def daemon_checks() -> tuple[list[Check], dict[str, Any] | None, dict[str, Any] 
 def _get_json(info: locations.DaemonInfo, path: str) -> Any:
     connection = open_connection(info, timeout=HTTP_TIMEOUT, connect_timeout=HTTP_TIMEOUT)
     try:
-        connection.request("GET", path, headers={"Authorization": f"Bearer {info.token}"})
+        connection.request("GET", path, None, {"Authorization": f"Bearer {info.token}"})
         response = connection.getresponse()
         body = response.read()
     finally:

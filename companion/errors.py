@@ -163,6 +163,19 @@ class ForbiddenHostError(CompanionError):
     http_status = 403
 
 
+class CsrfError(CompanionError):
+    """A state-changing request made with the window's cookie lacked the right X-CSRF-Token."""
+
+    code = "auth.csrf"
+    http_status = 403
+
+
+class SessionEndedError(UnauthorizedError):
+    """The window's session cookie is unknown, expired or signed out."""
+
+    code = "auth.session"
+
+
 class RouteNotFoundError(CompanionError):
     code = "request.not_found"
     http_status = 404
@@ -300,3 +313,144 @@ class DaemonTimeoutError(DaemonUnavailableError):
 
     code = "daemon.timeout"
     http_status = 504
+
+
+# --- pushing people to CATS (companion.rules) ----------------------------------------------------
+
+
+class PushRefusedError(CompanionError):
+    """A push that can never succeed as it stands; nothing was queued or sent."""
+
+    code = "push.refused"
+    http_status = 422
+
+
+class MandatoryFieldsMissingError(PushRefusedError):
+    """Fields the settings (or CATS) require have no value; `fields` holds one `{field, label}` each."""
+
+    code = "push.mandatory_missing"
+
+    def __init__(self, message: str, *, fields: list[dict[str, str]]) -> None:
+        super().__init__(message)
+        self.fields = fields
+
+    def to_dict(self) -> dict[str, object]:
+        return {**super().to_dict(), "fields": self.fields}
+
+
+class FieldValuesInvalidError(PushRefusedError):
+    """Values CATS would refuse (not an option, not a number...); `fields` holds `{field, label, message}`."""
+
+    code = "push.invalid_value"
+
+    def __init__(self, message: str, *, fields: list[dict[str, str]]) -> None:
+        super().__init__(message)
+        self.fields = fields
+
+    def to_dict(self) -> dict[str, object]:
+        return {**super().to_dict(), "fields": self.fields}
+
+
+class ContactCompanyMissingError(PushRefusedError):
+    """A Contact needs a CATS company and none was found or chosen for the person."""
+
+    code = "push.company_missing"
+
+
+class OwnerMissingError(PushRefusedError):
+    """A Contact needs an owner and none was given; `setting` names where to set the default."""
+
+    code = "push.owner_missing"
+
+    def __init__(self, message: str, *, setting: str) -> None:
+        super().__init__(message)
+        self.setting = setting
+
+    def to_dict(self) -> dict[str, object]:
+        return {**super().to_dict(), "setting": self.setting}
+
+
+# --- campaigns, events and the push outbox (companion.services.push, companion.services.outbox_worker)
+
+
+class CampaignNotFoundError(CompanionError):
+    code = "campaign.not_found"
+    http_status = 404
+
+
+class CampaignNameTakenError(CompanionError):
+    """Another live campaign has this name (archived campaigns free theirs)."""
+
+    code = "campaign.name_taken"
+    http_status = 409
+
+
+class CampaignArchivedError(CompanionError):
+    """The campaign is archived: it takes no new members or events."""
+
+    code = "campaign.archived"
+    http_status = 409
+
+
+class NotCampaignMemberError(CompanionError):
+    """An event for a person who was never added to the campaign."""
+
+    code = "campaign.not_member"
+    http_status = 409
+
+
+class PersonNotFoundError(CompanionError):
+    code = "person.not_found"
+    http_status = 404
+
+
+class ContactCompanyAmbiguousError(PushRefusedError):
+    """Several CATS companies fit the contact's company; `candidates` lists them so the user can choose."""
+
+    code = "push.company_ambiguous"
+
+    def __init__(self, message: str, *, candidates: list[dict[str, object]]) -> None:
+        super().__init__(message)
+        self.candidates = candidates
+
+    def to_dict(self) -> dict[str, object]:
+        return {**super().to_dict(), "candidates": self.candidates}
+
+
+class OutboxItemNotFoundError(CompanionError):
+    code = "outbox.not_found"
+    http_status = 404
+
+
+class OutboxStateError(CompanionError):
+    """The item is not in a state that allows this (retry a synced item, cancel one being sent...)."""
+
+    code = "outbox.state"
+    http_status = 409
+
+
+class OutboxBusyError(CompanionError):
+    """Another process (the daemon, or `cats-companion outbox send`) is already sending this outbox."""
+
+    code = "outbox.busy"
+    http_status = 409
+
+
+class EventImportInvalidError(BadRequestError):
+    """An event import file that cannot be applied; `entry` is the index of the first bad entry."""
+
+    code = "event.import_invalid"
+
+    def __init__(self, message: str, *, entry: int | None) -> None:
+        super().__init__(message)
+        self.entry = entry
+
+    def to_dict(self) -> dict[str, object]:
+        return {**super().to_dict(), "entry": self.entry}
+
+
+class OutboxItemUnreadableError(CompanionError):
+    """An outbox item's stored person or note no longer validates (e.g. written by another version)."""
+
+    code = "outbox.unreadable"
+    http_status = 500

@@ -9,20 +9,25 @@ from yarl import URL
 
 from companion.errors import CatsBadResponseError
 
-_TRAILING_ID: Final = re.compile(r"/(\d+)/*$")
+_TRAILING_ID: Final = re.compile(r"/([0-9]+)/*$")
+#: The largest id we can store (SQLite's INTEGER): a bigger one from CATS is not an id we can use.
+MAX_ID: Final = 2**63 - 1
 
 
 def parse_id(value: object) -> int:
     """A CATS id from JSON, which sends ids as numbers and sometimes as numeric strings."""
     if isinstance(value, bool):
         raise ValueError("a boolean is not an id")
+    number: int | None = None
     if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
-    raise ValueError(f"not a CATS id: {value!r}")
+        number = value
+    elif isinstance(value, float) and value.is_integer():
+        number = int(value)
+    elif isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        number = int(value.strip())
+    if number is None or number > MAX_ID:
+        raise ValueError(f"not a CATS id: {value!r}")
+    return number
 
 
 def id_from_location(location: str | None) -> int | None:
@@ -31,7 +36,11 @@ def id_from_location(location: str | None) -> int | None:
         return None
     path = location.split("#", 1)[0].split("?", 1)[0]
     match = _TRAILING_ID.search(path)
-    return int(match.group(1)) if match else None
+    if match is None:
+        return None
+    # A new record's id is positive and storable; anything else is no usable id at all.
+    new_id = int(match.group(1))
+    return new_id if 1 <= new_id <= MAX_ID else None
 
 
 def resolve_href(base_url: URL, href: str) -> tuple[str, dict[str, str]]:

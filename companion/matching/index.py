@@ -1,4 +1,4 @@
-"""The in-memory candidate index: the names most similar to a query among 100k in about a millisecond.
+"""The in-memory candidate index: the names most similar to a query among 100k in well under a millisecond.
 
 An inverted index from each character trigram of a normalised name (padded with one space each side, so
 word starts and ends count) to the distinct normalised names containing it. A query counts, per name, the
@@ -9,25 +9,54 @@ Counting every posting of every query trigram costs ~5 ms at 100k names, most of
 " co" or "ion" that thousands of names share. So trigrams are counted rarest first and counting stops once
 `posting_budget` postings have been counted (always after at least `MIN_TRIGRAMS` trigrams): a name that
 shares none of the query's rarer trigrams is not a near-duplicate, and the rerank orders what remains.
-On real names with variants at 100k (benchmarks/matching_bench.py) this returns 0.99-1.0 of brute force's
-results scoring >= 90, in ~0.8 ms p50 on a busy 2-core machine, against ~190 ms for brute force.
+On real names with variants at 100k (benchmarks/matching_bench.py, `cats-companion bench lookup`) this
+returns 0.97-1.0 of brute force's look-alikes, in under a millisecond, against ~200 ms for brute force.
+
+Memory is what limits a million companies, so nothing here is an object per company: each distinct name
+is a slot (a small int, reused once no company has that name any more); postings are `array('I')` rows
+of slots (~4 bytes per trigram occurrence); the companies of a slot are its lowest id in an `array('q')`
+plus, only for names several companies share, an array of all of them; and company id -> slot is an
+`IdSlots` (~12 bytes per company). About 150 MB at a million companies of real names and variants.
 """
 
 from __future__ import annotations
 
+import math
 from array import array
 from bisect import insort
 from collections import Counter
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
+from itertools import compress
 from operator import itemgetter
+from typing import Final
 
+from companion.matching.idslots import IdSlots
 from companion.matching.normalize import normalize_name
 from companion.matching.scoring import similarities
 
-DEFAULT_CANDIDATES = 200
-DEFAULT_POSTING_BUDGET = 5000
-MIN_TRIGRAMS = 3
+DEFAULT_CANDIDATES: Final = 200
+DEFAULT_POSTING_BUDGET: Final = 5000
+MIN_TRIGRAMS: Final = 3
+_MAX_ID: Final = 2**63
+_MAX_LENGTH: Final = 2**16 - 1
+#: Names checked against the length window: this many times the candidates, best counted first.
+_PREFILTER: Final = 2
+
+
+def length_window(length: int, min_score: float) -> range:
+    """The name lengths that can score `min_score` against a name of `length` characters.
+
+    The score is the mean of two ratios of at most 100, so reaching `min_score` needs `token_sort_ratio`
+    >= c = 2 * min_score - 100. That ratio is 200 * LCS / (a + b) for the two names' (sorted-word)
+    lengths a and b, at most 200 * min(a, b) / (a + b): so min(a, b) / max(a, b) >= c / (200 - c). An
+    exact bound, not a heuristic: no name outside the window can reach `min_score`.
+    """
+    cutoff = 2 * min_score - 100
+    if cutoff <= 0 or length == 0:
+        return range(0, _MAX_LENGTH + 1)
+    ratio = cutoff / (200 - cutoff)
+    return range(math.ceil(length * ratio - 1e-9), math.floor(length / ratio + 1e-9) + 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,13 +75,20 @@ def trigrams(key: str) -> set[str]:
     return {padded[i : i + 3] for i in range(len(padded) - 2)}
 
 
+def _check_id(company_id: object) -> int:
+    if not isinstance(company_id, int) or isinstance(company_id, bool):
+        raise TypeError(f"company_id must be an int, got {type(company_id).__name__}")
+    if not 0 <= company_id < _MAX_ID:
+        raise ValueError(f"company_id must be between 0 and 2**63 - 1, got {company_id}")
+    return company_id
+
+
 class TrigramIndex:
     """Company names by trigram, kept current one company at a time.
 
     Postings point at distinct normalised names, not companies: "Cisco Systems, Inc" and "CISCO SYSTEMS"
-    share one entry, so duplicates cost neither postings nor rerank work, and the `candidates` budget goes
-    to different names. Each distinct name occupies a slot (a small int, reused once no company has that
-    name any more), so postings are compact `array('I')` rows: ~4 bytes per trigram occurrence.
+    share one slot, so duplicates cost neither postings nor rerank work, and the `candidates` budget goes
+    to different names.
     """
 
     def __init__(
@@ -65,56 +101,91 @@ class TrigramIndex:
             raise ValueError(f"posting_budget must be at least 1, got {posting_budget}")
         self._posting_budget = posting_budget
         self._postings: dict[str, array[int]] = {}
-        self._key_of: dict[int, str] = {}  # company id -> normalised name
+        self._slot_of_company = IdSlots()
         self._slot_of: dict[str, int] = {}  # normalised name -> slot
         self._slot_key: list[str] = []
-        self._slot_members: list[list[int]] = []  # company ids with that name, ascending
-        self._slot_first = array("q")  # the lowest of those ids: a tie-break that ignores history
+        # The lowest company id with that name: the only one for most names, and a tie-break that
+        # ignores history.
+        self._slot_first = array("q")
+        # The length of each slot's name: what a similarity threshold allows is known from lengths alone.
+        self._slot_length = array("H")
+        # Every company id with that name, ascending, only for names that several companies share.
+        self._slot_more: dict[int, array[int]] = {}
         self._free_slots: list[int] = []
         for company_id, name in companies:
             self.add(company_id, name)
 
     def __len__(self) -> int:
-        return len(self._key_of)
+        return len(self._slot_of_company)
 
     def __contains__(self, company_id: object) -> bool:
-        return company_id in self._key_of
+        return company_id in self._slot_of_company
+
+    @property
+    def distinct_names(self) -> int:
+        """How many different normalised names the indexed companies have."""
+        return len(self._slot_of)
 
     def key_of(self, company_id: int) -> str | None:
         """The normalised name indexed for a company, or None when it is not indexed."""
-        return self._key_of.get(company_id)
+        slot = self._slot_of_company.get(company_id)
+        return None if slot is None else self._slot_key[slot]
+
+    def keys(self) -> list[str]:
+        """The normalised name of every indexed company, in no particular order (one entry per company).
+
+        Companies with the same name share one string object, so the list costs a pointer per company.
+        """
+        keys = self._slot_key
+        return [keys[slot] for _, slot in self._slot_of_company.items()]
 
     def add(self, company_id: int, name: str) -> None:
         """Index a company's name, replacing whatever name it had (an update from a sync)."""
-        if not isinstance(company_id, int) or isinstance(company_id, bool):
-            raise TypeError(f"company_id must be an int, got {type(company_id).__name__}")
-        if not 0 <= company_id < 2**63:
-            raise ValueError(f"company_id must be between 0 and 2**63 - 1, got {company_id}")
+        _check_id(company_id)
         if not isinstance(name, str):
             raise TypeError(f"name must be a str, got {type(name).__name__}")
-        key = normalize_name(name)
-        old_key = self._key_of.get(company_id)
-        if old_key == key:
-            return
-        if old_key is not None:
+        self._add_key(company_id, normalize_name(name))
+
+    def add_key(self, company_id: int, key: str) -> None:
+        """`add` for a name already normalised (`normalize_name(name)`, as the cache stores it)."""
+        _check_id(company_id)
+        if not isinstance(key, str):
+            raise TypeError(f"key must be a str, got {type(key).__name__}")
+        self._add_key(company_id, key)
+
+    def _add_key(self, company_id: int, key: str) -> None:
+        old_slot = self._slot_of_company.get(company_id)
+        if old_slot is not None:
+            if self._slot_key[old_slot] == key:
+                return
             self.remove(company_id)
-        self._key_of[company_id] = key
         slot = self._slot_of.get(key)
         if slot is not None:
-            members = self._slot_members[slot]
-            insort(members, company_id)
-            self._slot_first[slot] = members[0]
-            return
+            self._join(slot, company_id)
+        else:
+            slot = self._new_slot(key, company_id)
+        self._slot_of_company.set(company_id, slot)
+
+    def _join(self, slot: int, company_id: int) -> None:
+        """Add a company to a name other companies already have."""
+        members = self._slot_more.get(slot)
+        if members is None:
+            first = self._slot_first[slot]
+            members = self._slot_more[slot] = array("q", (first,))
+        insort(members, company_id)
+        self._slot_first[slot] = members[0]
+
+    def _new_slot(self, key: str, company_id: int) -> int:
         if self._free_slots:
             slot = self._free_slots.pop()
             self._slot_key[slot] = key
-            self._slot_members[slot] = [company_id]
             self._slot_first[slot] = company_id
+            self._slot_length[slot] = min(len(key), _MAX_LENGTH)
         else:
             slot = len(self._slot_key)
             self._slot_key.append(key)
-            self._slot_members.append([company_id])
             self._slot_first.append(company_id)
+            self._slot_length.append(min(len(key), _MAX_LENGTH))
         self._slot_of[key] = slot
         postings = self._postings
         for gram in trigrams(key):
@@ -122,18 +193,21 @@ class TrigramIndex:
             if row is None:
                 postings[gram] = row = array("I")
             row.append(slot)
+        return slot
 
     def remove(self, company_id: int) -> bool:
         """Forget a company (deleted in CATS); False when it was not indexed."""
-        key = self._key_of.pop(company_id, None)
-        if key is None:
+        slot = self._slot_of_company.pop(company_id)
+        if slot is None:
             return False
-        slot = self._slot_of[key]
-        members = self._slot_members[slot]
-        members.remove(company_id)
-        if members:
+        members = self._slot_more.get(slot)
+        if members is not None:
+            members.remove(company_id)
+            if len(members) == 1:
+                del self._slot_more[slot]
             self._slot_first[slot] = members[0]
             return True
+        key = self._slot_key[slot]
         for gram in trigrams(key):
             row = self._postings[gram]
             row.remove(slot)  # each slot appears once per row: a trigram set has no repeats
@@ -144,11 +218,16 @@ class TrigramIndex:
         self._free_slots.append(slot)
         return True
 
-    def _candidate_slots(self, key: str, limit: int) -> list[int]:
+    def _members(self, slot: int) -> Sequence[int]:
+        members = self._slot_more.get(slot)
+        return members if members is not None else (self._slot_first[slot],)
+
+    def _candidate_slots(self, key: str, limit: int, min_score: float = 0.0) -> list[int]:
         """Up to `limit` slots sharing the most trigrams with `key`, in no particular order.
 
-        The answer depends only on the indexed names, never on the order they were added in, so an index
-        kept current by a sync answers exactly like one freshly built from the same companies.
+        Names too long or too short to reach `min_score` (see `length_window`) are left out first, so the
+        places go to names that can. The answer depends only on the indexed names, never on the order they
+        were added in, so an index kept current by a sync answers exactly like one freshly built.
         """
         postings = self._postings
         # Rarest first; equally rare trigrams in alphabetical order (set order varies between runs).
@@ -160,17 +239,27 @@ class TrigramIndex:
                 break
             counts.update(postings[gram])  # C loop: far faster than counting in Python
             counted += size
-        if len(counts) <= limit:
-            return list(counts)
-        shared = sorted(counts.values(), reverse=True)
-        cutoff = shared[limit - 1]
-        chosen = [slot for slot, count in counts.items() if count >= cutoff]
-        if len(chosen) > limit:
-            # Names tying at the cut-off go in order of their lowest company id: any fixed rule would do,
-            # slot numbers would not. Two C sorts (the second stable) rank by count, then by that id.
-            chosen.sort(key=self._slot_first.__getitem__)
-            chosen.sort(key=counts.__getitem__, reverse=True)
-            del chosen[limit:]
+        # Everything below runs in C (compress and map over bound methods), not in a Python loop.
+        slots, shared = list(counts), list(counts.values())
+        window = length_window(len(key), min_score)
+        if len(slots) > limit and (window.start > 0 or window.stop <= _MAX_LENGTH):
+            # Only the best-counted names are checked against the window: checking every counted name
+            # would cost more than it saves.
+            if len(slots) > _PREFILTER * limit:
+                floor = sorted(shared, reverse=True)[_PREFILTER * limit - 1]
+                keep = list(map(floor.__le__, shared))
+                slots, shared = list(compress(slots, keep)), list(compress(shared, keep))
+            fits = list(map(window.__contains__, map(self._slot_length.__getitem__, slots)))
+            slots, shared = list(compress(slots, fits)), list(compress(shared, fits))
+        if len(slots) <= limit:
+            return slots
+        cutoff = sorted(shared, reverse=True)[limit - 1]
+        chosen = list(compress(slots, map(cutoff.__lt__, shared)))
+        ties = list(compress(slots, map(cutoff.__eq__, shared)))
+        # Names tying at the cut-off go in order of their lowest company id: any fixed rule would do, slot
+        # numbers would not.
+        ties.sort(key=self._slot_first.__getitem__)
+        chosen += ties[: limit - len(chosen)]
         return chosen
 
     def candidates(self, name: str, limit: int = DEFAULT_CANDIDATES) -> list[int]:
@@ -180,7 +269,7 @@ class TrigramIndex:
         grams = trigrams(key)
         shared = {slot: len(grams & trigrams(self._slot_key[slot])) for slot in slots}
         slots.sort(key=lambda slot: (-shared[slot], self._slot_key[slot]))
-        return [company_id for slot in slots for company_id in self._slot_members[slot]][:limit]
+        return [company_id for slot in slots for company_id in self._members(slot)][:limit]
 
     def search(
         self,
@@ -198,11 +287,26 @@ class TrigramIndex:
         """
         if limit < 1 or candidates < 1:
             raise ValueError(f"limit and candidates must be at least 1, got {limit} and {candidates}")
-        key = normalize_name(name)
+        return self.search_key(
+            normalize_name(name), limit=limit, candidates=candidates, min_score=min_score, exclude=exclude
+        )
+
+    def search_key(
+        self,
+        key: str,
+        *,
+        limit: int = 10,
+        candidates: int = DEFAULT_CANDIDATES,
+        min_score: float = 0.0,
+        exclude: Collection[int] = (),
+    ) -> list[SimilarName]:
+        """`search` for a name already normalised."""
+        if limit < 1 or candidates < 1:
+            raise ValueError(f"limit and candidates must be at least 1, got {limit} and {candidates}")
         if not key:
             return []
-        slots = self._candidate_slots(key, candidates)
-        scores = similarities(key, [self._slot_key[slot] for slot in slots])
+        slots = self._candidate_slots(key, candidates, min_score)
+        scores = similarities(key, [self._slot_key[slot] for slot in slots], min_score)
         ranked = sorted(
             ((-score, slot) for slot, score in zip(slots, scores, strict=True) if score >= min_score),
             key=itemgetter(0),
@@ -215,7 +319,7 @@ class TrigramIndex:
                 break
             hits.extend(
                 SimilarName(company_id, -negative_score)
-                for company_id in self._slot_members[slot]
+                for company_id in self._members(slot)
                 if company_id not in exclude
             )
         hits.sort(key=lambda hit: (-hit.score, hit.company_id))

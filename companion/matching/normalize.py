@@ -19,6 +19,7 @@ The rules, applied in this order (each step has a test in tests/matching/test_no
 
 from __future__ import annotations
 
+import functools
 import re
 
 from anyascii import anyascii
@@ -69,6 +70,9 @@ def legal_forms() -> frozenset[str]:
     return frozenset(" ".join(words) for group in _LEGAL_FORMS.values() for words in group)
 
 
+# Cached: a lookup normalises the query and every company it finds several times over (matching, the
+# rerank, the reasons), and a sync writes the same names again and again. The result is immutable.
+@functools.lru_cache(maxsize=16384)
 def split_legal_forms(name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The normalised words of `name`, split into (base words, stripped legal-form words).
 

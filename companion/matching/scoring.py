@@ -20,16 +20,34 @@ def name_similarity(a: str, b: str) -> float:
     return (fuzz.token_set_ratio(a, b) + fuzz.token_sort_ratio(a, b)) / 2
 
 
-def similarities(query: str, choices: Sequence[str]) -> list[float]:
-    """`name_similarity(query, c)` for every choice, computed in rapidfuzz's C loops."""
+def similarities(query: str, choices: Sequence[str], min_score: float = 0.0) -> list[float]:
+    """`name_similarity(query, c)` for every choice, computed in rapidfuzz's C loops.
+
+    With `min_score`, every score at or above it is exact and a lower one may be reported as 0: a mean of
+    two scores of at most 100 reaches `min_score` only if each is at least `2 * min_score - 100`, so
+    rapidfuzz is given that cut-off and skips hopeless pairs early (the index's rerank runs this for every
+    lookup, mostly on names that are not look-alikes).
+    """
     if not query or not choices:
         return [0.0] * len(choices)
+    cutoff = max(0.0, 2 * min_score - 100)
     # processor=None: both sides are already normalised; scorer loops stay in C.
-    token_set = process.extract(query, choices, scorer=fuzz.token_set_ratio, processor=None, limit=None)
-    token_sort = process.extract(query, choices, scorer=fuzz.token_sort_ratio, processor=None, limit=None)
+    token_set = process.extract(
+        query, choices, scorer=fuzz.token_set_ratio, processor=None, limit=None, score_cutoff=cutoff
+    )
     scores = [0.0] * len(choices)
-    for _, score, position in token_set:
-        scores[position] = score
-    for _, score, position in token_sort:
-        scores[position] = (scores[position] + score) / 2
+    if not token_set:
+        return scores
+    positions = [position for _, _, position in token_set]
+    if len(positions) == len(choices):
+        second_choices: Sequence[str] = choices
+    else:
+        second_choices = [choices[position] for position in positions]
+    token_sort = process.extract(
+        query, second_choices, scorer=fuzz.token_sort_ratio, processor=None, limit=None, score_cutoff=cutoff
+    )
+    first = {position: score for _, score, position in token_set}
+    for _, score, second_position in token_sort:
+        position = positions[second_position] if second_choices is not choices else second_position
+        scores[position] = (first[position] + score) / 2
     return scores

@@ -9,7 +9,6 @@ at stderr, so even a stray print cannot corrupt the stream.
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import queue
@@ -211,7 +210,7 @@ class Host:
                 while line := response.readline(MAX_OUTGOING_BYTES + 2):
                     self._forward_event(line.rstrip(b"\r\n"))
                 self._log("event stream ended")
-            except (CompanionError, OSError, http.client.HTTPException) as exc:
+            except (CompanionError, OSError) as exc:
                 self._log(f"event stream failed: {exc}")
                 self._daemon_seen.clear()
             finally:

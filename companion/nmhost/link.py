@@ -8,7 +8,6 @@ there is none), with a timeout on every socket operation.
 
 from __future__ import annotations
 
-import http.client
 import os
 import socket
 import sys
@@ -17,7 +16,13 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 
 from companion.errors import DaemonTimeoutError, DaemonUnavailableError
-from companion.nmhost.locations import DaemonInfo, private_dir_problem, read_daemon_info
+from companion.nmhost.http11 import Connection, RemoteDisconnected, Response
+from companion.nmhost.locations import (
+    DaemonInfo,
+    private_dir_problem,
+    private_socket_problem,
+    read_daemon_info,
+)
 from companion.nmhost.wire import CALLER_HEADER
 
 CONNECT_TIMEOUT = 2.0
@@ -37,45 +42,38 @@ def _no_log(message: str) -> None:
     pass
 
 
-class _UnixConnection(http.client.HTTPConnection):
-    """http.client over AF_UNIX; sends `Host: localhost`, which the daemon requires on its socket."""
-
-    def __init__(self, path: str, connect_timeout: float, timeout: float) -> None:
-        super().__init__("localhost", timeout=timeout)
-        self._path = path
-        self._connect_timeout = connect_timeout
-
-    def connect(self) -> None:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            sock.settimeout(self._connect_timeout)
-            sock.connect(self._path)
-            sock.settimeout(self.timeout)
-        except BaseException:
-            sock.close()
-            raise
-        self.sock = sock
-
-
-class _TcpConnection(http.client.HTTPConnection):
-    """http.client to 127.0.0.1:PORT (platforms without the Unix socket)."""
-
-    def __init__(self, port: int, connect_timeout: float, timeout: float) -> None:
-        super().__init__("127.0.0.1", port, timeout=timeout)
-        self._connect_timeout = connect_timeout
-
-    def connect(self) -> None:
-        self.sock = socket.create_connection((self.host, self.port), self._connect_timeout)
-        self.sock.settimeout(self.timeout)
-
-
 def open_connection(
     info: DaemonInfo, *, timeout: float = REQUEST_TIMEOUT, connect_timeout: float = CONNECT_TIMEOUT
-) -> http.client.HTTPConnection:
-    """An unconnected HTTP connection to the daemon `info` describes."""
+) -> Connection:
+    """An unconnected HTTP connection to the daemon `info` describes.
+
+    Over the per-user Unix socket the daemon requires `Host: localhost`; over TCP (platforms
+    without the socket) the Host is 127.0.0.1:PORT, both as the daemon's Host allowlist expects.
+    """
     if info.socket is not None and hasattr(socket, "AF_UNIX"):
-        return _UnixConnection(info.socket, connect_timeout, timeout)
-    return _TcpConnection(info.port, connect_timeout, timeout)
+        path = info.socket
+
+        def unix() -> socket.socket:
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                sock.settimeout(connect_timeout)
+                sock.connect(path)
+                sock.settimeout(timeout)
+            except BaseException:
+                sock.close()
+                raise
+            return sock
+
+        return Connection(unix, "localhost")
+
+    port = info.port
+
+    def tcp() -> socket.socket:
+        sock = socket.create_connection(("127.0.0.1", port), connect_timeout)
+        sock.settimeout(timeout)
+        return sock
+
+    return Connection(tcp, f"127.0.0.1:{port}")
 
 
 def daemon_command() -> list[str]:
@@ -129,6 +127,10 @@ class DaemonLocator:
                     f"the companion's runtime directory cannot be trusted: {problem}"
                 )
             info = read_daemon_info(self.run_dir)
+            if info is not None and info.socket is not None and os.path.lexists(info.socket):
+                problem = private_socket_problem(info.socket)
+                if problem is not None:
+                    raise DaemonUnavailableError(f"the companion's socket cannot be trusted: {problem}")
             if info is not None and _answers(info):
                 self._current = info
                 return info
@@ -212,7 +214,7 @@ class Channel:
         self._caller = caller
         self._timeout = timeout
         self._start_daemon = start_daemon
-        self._connection: http.client.HTTPConnection | None = None
+        self._connection: Connection | None = None
         self._info: DaemonInfo | None = None
 
     def close(self) -> None:
@@ -228,14 +230,14 @@ class Channel:
         except TimeoutError:
             self.close()
             raise DaemonTimeoutError(f"the companion did not answer within {self._timeout:.0f} s") from None
-        except (OSError, http.client.HTTPException) as exc:
+        except OSError as exc:
             self.close()
             raise DaemonUnavailableError(f"the connection to the companion broke ({_why(exc)})") from None
         if response.will_close:
             self.close()
         return response.status, data
 
-    def stream(self, path: str) -> http.client.HTTPResponse:
+    def stream(self, path: str) -> Response:
         """GET a streaming response; the caller reads lines from it and closes the channel after."""
         response = self._send("GET", path, None)
         if response.status != 200:
@@ -243,7 +245,7 @@ class Channel:
             raise DaemonUnavailableError(f"the companion refused the event stream (HTTP {response.status})")
         return response
 
-    def _send(self, method: str, path: str, body: bytes | None) -> http.client.HTTPResponse:
+    def _send(self, method: str, path: str, body: bytes | None) -> Response:
         stale: DaemonInfo | None = None
         refreshed_token = False
         for _ in range(4):
@@ -273,13 +275,13 @@ class Channel:
                 raise DaemonTimeoutError(
                     f"the companion did not answer within {self._timeout:.0f} s"
                 ) from None
-            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError) as exc:
+            except (RemoteDisconnected, BrokenPipeError, ConnectionResetError) as exc:
                 self.close()
                 if reused:
                     # The daemon closed an idle keep-alive connection (or stopped): a fresh one decides.
                     continue
                 raise DaemonUnavailableError(f"the connection to the companion broke ({_why(exc)})") from None
-            except (OSError, http.client.HTTPException) as exc:
+            except OSError as exc:
                 self.close()
                 raise DaemonUnavailableError(f"the connection to the companion broke ({_why(exc)})") from None
             if response.status == 401 and not refreshed_token:

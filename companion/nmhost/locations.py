@@ -107,6 +107,29 @@ def private_dir_problem(path: str) -> str | None:
     return None
 
 
+def private_socket_problem(path: str) -> str | None:
+    """Why the daemon's socket at `path` cannot be trusted, or None when it can (POSIX only).
+
+    A socket others may connect to, or one another user made, is not our daemon's: talking to it
+    would hand the bearer token and the extension's requests to whoever listens there.
+    """
+    if os.name != "posix":
+        return None
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return f"{path} does not exist"
+    except OSError as exc:
+        return f"{path} cannot be read ({exc.strerror})"
+    if not stat.S_ISSOCK(info.st_mode):
+        return f"{path} is not a socket"
+    if info.st_uid != os.geteuid():
+        return f"{path} belongs to another user"
+    if info.st_mode & 0o077:
+        return f"{path} is accessible by other users (mode {stat.S_IMODE(info.st_mode):04o})"
+    return None
+
+
 def _acceptable_runtime_base(path: str, *, missing_ok: bool) -> bool:
     """platformdirs' rule for a runtime base: ours, 0700, no symlink, below parents others cannot replace."""
     try:

@@ -6,7 +6,17 @@ from typing import Final
 
 from aiohttp import web
 
-from companion.server import native, security, settings_routes, status, sync_routes
+from companion.server import (
+    activity,
+    lookup_routes,
+    native,
+    push_routes,
+    security,
+    settings_routes,
+    status,
+    sync_routes,
+    window,
+)
 from companion.server.context import CONTEXT_KEY, DaemonContext
 from companion.server.routes import ApiRoutes
 
@@ -20,6 +30,10 @@ def build_routes() -> ApiRoutes:
     native.register(routes)
     sync_routes.register(routes)
     settings_routes.register(routes)
+    window.register(routes)
+    activity.register(routes)
+    lookup_routes.register(routes)
+    push_routes.register(routes)
     return routes
 
 
@@ -28,8 +42,10 @@ def create_app(ctx: DaemonContext, *, routes: ApiRoutes | None = None) -> web.Ap
     app = web.Application(middlewares=security.middlewares(), client_max_size=MAX_REQUEST_BYTES)
     app[CONTEXT_KEY] = ctx
     app[security.POLICY_KEY] = security.SecurityPolicy(
-        token=ctx.token, extension_origins=frozenset(ctx.extension_origins)
+        token=ctx.token, extension_origins=frozenset(ctx.extension_origins), window=ctx.window
     )
     (routes if routes is not None else build_routes()).install(app)
+    if routes is None:
+        window.install(app)
     app.on_response_prepare.append(security.add_security_headers)
     return app

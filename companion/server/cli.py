@@ -5,16 +5,23 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
+import stat
 import sys
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
 
-from companion.errors import CompanionError
+from companion.errors import CompanionError, ConfigError
 from companion.keystore import DEFAULT_BASE_URL
+from companion.secret import ApiKey
 
 if TYPE_CHECKING:
     from companion.server.daemon import DaemonConfig
 
 log = logging.getLogger(__name__)
+
+#: A key file bigger than this is not an API key file (CATS keys are a few dozen characters).
+MAX_KEY_FILE_BYTES: Final = 4096
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
@@ -24,7 +31,8 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         description=(
             "Run the companion daemon for this user. It listens on 127.0.0.1 only and on a per-user "
             "socket, writes its port and token to daemon.json in the runtime dir, and stops cleanly "
-            "on SIGTERM or Ctrl-C. The CATS API key is read from the OS keyring (`cats-companion key set`)."
+            "on SIGTERM or Ctrl-C. The CATS API key is read from the OS keyring (`cats-companion key set`), "
+            "or, for sandboxes and automation, from a private file named by --key-file."
         ),
     )
     parser.add_argument(
@@ -41,6 +49,24 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         help="id of a browser extension allowed to call the API (repeatable)",
     )
     parser.add_argument(
+        "--admin",
+        action="store_true",
+        help="admin mode: edit, lock and export the team policy (needs the right to write the "
+        "system-wide config folder)",
+    )
+    parser.add_argument(
+        "--tray",
+        action="store_true",
+        help="show a tray icon (Open settings, Sync now, Quit) where the desktop has one",
+    )
+    parser.add_argument(
+        "--key-file",
+        type=Path,
+        metavar="PATH",
+        help="read the CATS API key from PATH instead of the keyring; meant for sandboxes and "
+        "automation. PATH must be a regular file owned by you with mode 0600, holding only the key",
+    )
+    parser.add_argument(
         "--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"), help="default INFO"
     )
     parser.set_defaults(func=run)
@@ -54,22 +80,85 @@ def run(args: argparse.Namespace) -> int:
         cats_base_url=args.cats_url,
         port=args.port,
         extension_origins=tuple(extension_origin(e) for e in args.extension_id),
+        admin=args.admin,
     )
     try:
-        return asyncio.run(_serve(config))
+        key = read_key_file(args.key_file) if args.key_file is not None else None
+        return asyncio.run(_serve(config, tray=args.tray, key=key))
     except CompanionError as exc:
         print(f"cats-companion serve: {exc.message}", file=sys.stderr)
         return 1
 
 
-async def _serve(config: DaemonConfig) -> int:
+def read_key_file(path: Path) -> ApiKey:
+    """The API key held in `path`, which must be a regular file of this user that nobody else can read.
+
+    Raises ConfigError (naming the file, never its content) for a missing, foreign, group- or
+    world-accessible, non-regular (symlink, FIFO, directory), oversized or empty file.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        # O_NOFOLLOW: a symlink is refused rather than followed; O_NONBLOCK: a FIFO cannot block us.
+        fd = os.open(path, flags)
+    except OSError as exc:
+        raise ConfigError(f"cannot read the key file {path}: {exc.strerror or exc}") from None
+    try:
+        # Checked on the open file, so the file cannot be swapped between the check and the read.
+        _check_key_file(path, os.fstat(fd))
+        handle = os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+    with handle:
+        raw = handle.read(MAX_KEY_FILE_BYTES + 1)
+    if len(raw) > MAX_KEY_FILE_BYTES:
+        raise ConfigError(f"the key file {path} is over {MAX_KEY_FILE_BYTES} bytes: it is not a key file")
+    try:
+        text = raw.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        raise ConfigError(f"the key file {path} is not UTF-8 text") from None
+    if not text:
+        raise ConfigError(f"the key file {path} is empty")
+    if any(char.isspace() for char in text):
+        raise ConfigError(f"the key file {path} must hold the key alone, on one line")
+    return ApiKey(text)
+
+
+def _check_key_file(path: Path, info: os.stat_result) -> None:
+    if not stat.S_ISREG(info.st_mode):
+        raise ConfigError(f"the key file {path} is not a regular file")
+    if os.name != "posix":
+        return
+    if info.st_uid != os.geteuid():
+        raise ConfigError(f"the key file {path} belongs to another user; it must be yours")
+    if info.st_mode & 0o077:
+        raise ConfigError(
+            f"the key file {path} can be read or changed by other users (mode "
+            f"{stat.S_IMODE(info.st_mode):04o}); run `chmod 600 {path}`"
+        )
+
+
+async def _serve(config: DaemonConfig, *, tray: bool = False, key: ApiKey | None = None) -> int:
     from companion.server.daemon import start_daemon, wait_for_stop_signal
 
-    daemon = await start_daemon(config)
+    daemon = await start_daemon(config, key=key)
+    quit_asked = asyncio.Event()
+    icon = None
     try:
         where = f" and {daemon.socket_path}" if daemon.socket_path else ""
         print(f"cats-companion daemon listening on {daemon.url}{where}", flush=True)
-        await wait_for_stop_signal()
+        if tray:
+            from companion.tray import DaemonTrayActions, start_tray
+
+            icon = start_tray(DaemonTrayActions(daemon, asyncio.get_running_loop(), quit_asked.set))
+        waits = [asyncio.create_task(wait_for_stop_signal()), asyncio.create_task(quit_asked.wait())]
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in waits:
+                task.cancel()
     finally:
+        if icon is not None:
+            icon.stop()
         await daemon.close()
     return 0

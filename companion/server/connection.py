@@ -34,6 +34,8 @@ class ConnectionStatus(BaseModel):
     detail: str
     #: When this was learnt; None while nothing has been learnt yet.
     checked_at: datetime | None = None
+    #: The CATS site's subdomain once a connection succeeded (for "connected to <site>").
+    site: str | None = None
 
 
 def state_for(error: CompanionError) -> CatsState:
@@ -58,8 +60,10 @@ class ConnectionMonitor:
     def status(self) -> ConnectionStatus:
         return self._status
 
-    def record_connected(self, detail: str) -> None:
-        self._set("connected", detail)
+    def record_connected(self, detail: str, *, site: str | None = None) -> None:
+        # A later success that does not name the site (a sync) keeps the one already known.
+        known = self._status.site if self._status.state == "connected" else None
+        self._set("connected", detail, site=site or known)
 
     def record_not_configured(self, detail: str) -> None:
         self._set("not_configured", detail)
@@ -71,5 +75,5 @@ class ConnectionMonitor:
         # error.message never holds the key (errors.py's rule), so it is safe to show.
         self._set(state_for(error), f"{error.code}: {error.message}")
 
-    def _set(self, state: CatsState, detail: str) -> None:
-        self._status = ConnectionStatus(state=state, detail=detail, checked_at=self._clock())
+    def _set(self, state: CatsState, detail: str, *, site: str | None = None) -> None:
+        self._status = ConnectionStatus(state=state, detail=detail, checked_at=self._clock(), site=site)

@@ -17,7 +17,10 @@ from companion.secret import ApiKey
 from companion.server.connection import ConnectionMonitor
 from companion.server.events import EventHub
 from companion.server.window_session import WindowSessions
-from companion.services.sync_scheduler import SyncScheduler
+from companion.services.company_lookup import CompanyLookupService
+from companion.services.outbox_worker import OutboxWorker
+from companion.services.push import PushService
+from companion.services.sync_scheduler import SyncPolicy, SyncScheduler
 from companion.settings.service import SettingsService
 from companion.store import Database
 
@@ -67,8 +70,16 @@ class DaemonContext:
     events: EventHub = field(default_factory=EventHub)
     #: The company-cache sync; None while there is no API key (the cache stays readable).
     sync: SyncScheduler | None = None
+    #: A fixed sync schedule (tests, benches); None: the cache settings decide it.
+    sync_policy: SyncPolicy | None = None
     #: The user's and the team's settings; None only where a test builds a bare context.
     settings: SettingsService | None = None
+    #: Company lookups from the cache (built at start-up); None only where a test builds a bare context.
+    lookup: CompanyLookupService | None = None
+    #: Accepts pushes and campaign events into the outbox (companion.server.push_routes.attach_push).
+    push: PushService | None = None
+    #: Sends the outbox to CATS; it follows `client`, so it waits while there is no API key.
+    outbox: OutboxWorker | None = None
     #: Where POST /api/connection stores a key; None = the OS keyring (KeyringKeyStore).
     key_store: KeyStore | None = None
     #: Makes the client for a newly activated key; None = companion.cats.client.CatsClient.

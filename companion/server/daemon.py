@@ -29,15 +29,16 @@ from typing import Final
 from aiohttp import web
 
 from companion import __version__, paths
-from companion.cats.client import CatsClient, ConnectionInfo
 from companion.errors import CompanionError, ConfigError
 from companion.keystore import DEFAULT_BASE_URL, normalize_base_url
 from companion.secret import ApiKey
 from companion.server import runtime
 from companion.server.app import create_app
+from companion.server.cats_link import record_connected, use_client
 from companion.server.context import CatsClientLike, DaemonContext, KeySource, static_key_source
-from companion.server.sync_routes import attach_sync
+from companion.server.push_routes import attach_push
 from companion.server.token import load_or_create_token
+from companion.services.company_lookup import CompanyLookupService, settings_source
 from companion.services.sync_scheduler import SyncPolicy
 from companion.settings.catalogue import CATALOGUE_FILE, CatalogueStore
 from companion.settings.service import SettingsService
@@ -72,13 +73,15 @@ class DaemonConfig:
     unix_socket: bool = True
     #: Ask CATS once at start-up whether the key works (one request).
     check_connection: bool = True
-    #: When the company cache syncs (automatic runs start `sync.start_delay` seconds after start-up).
-    sync: SyncPolicy = field(default_factory=SyncPolicy)
+    #: A fixed company-sync schedule (tests, benches); None: the cache settings decide it.
+    sync: SyncPolicy | None = None
     #: Admin mode: edit and install the team policy. Refused (policy.admin_required) unless this
     #: user may write `site_config_dir` (what the CLI's --admin asks for).
     admin: bool = False
     #: Where the system-wide team policy lives; None = companion.paths.site_config_dir().
     site_config_dir: Path | None = None
+    #: Send the push outbox to CATS in the background (tests that count requests may turn it off).
+    send_outbox: bool = True
     #: Where the user's settings.json lives; None = companion.paths.config_dir().
     config_dir: Path | None = None
 
@@ -152,6 +155,9 @@ class RunningDaemon:
                 self.check_task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await self.check_task
+            if self.ctx.outbox is not None:
+                # Before the client and database close; an item mid-send stays in flight, checked next time.
+                await self.ctx.outbox.close()
             if self.ctx.sync is not None:
                 # Before the database closes: a page being stored is rolled back, never half-written.
                 await self.ctx.sync.close()
@@ -160,6 +166,8 @@ class RunningDaemon:
             await self._runner.cleanup()
             if self.ctx.client is not None:
                 await self.ctx.client.close()
+            if self.ctx.lookup is not None:
+                self.ctx.lookup.close()
             await self.ctx.db.close()
         finally:
             runtime.remove_runtime_files(self.run_dir, pid=os.getpid(), sock=self.socket_path)
@@ -186,6 +194,7 @@ async def start_daemon(
     db: Database | None = None
     client: CatsClientLike | None = None
     runner: web.AppRunner | None = None
+    lookup: CompanyLookupService | None = None
     try:
         # First: a refused admin mode must stop start-up before anything else is opened.
         settings = _settings_service(config)
@@ -194,6 +203,7 @@ async def start_daemon(
         source = static_key_source(key) if key is not None else (key_source or _keyring_source())
         ctx = DaemonContext(
             db=db,
+            sync_policy=config.sync,
             cats_base_url=config.cats_base_url,
             key_source=source,
             token=token,
@@ -201,12 +211,14 @@ async def start_daemon(
             settings=settings,
             client_factory=client_factory,
         )
+        # The company index is built from the cache before anything can ask for a lookup.
+        lookup = ctx.lookup = await CompanyLookupService.open(db, settings=settings_source(settings))
+        attach_push(ctx)
         found = await _load_key(ctx)
         if found is not None:
             client = (client_factory or _default_client_factory)(config.cats_base_url, found)
-            ctx.client = client
-            if isinstance(client, CatsClient):
-                attach_sync(ctx, client, config.sync)
+            # Started below, once the listeners are up.
+            await use_client(ctx, client, start=False)
         runner = web.AppRunner(
             create_app(ctx), access_log=None, handle_signals=False, shutdown_timeout=SHUTDOWN_TIMEOUT
         )
@@ -226,6 +238,8 @@ async def start_daemon(
             await runner.cleanup()
         if client is not None:
             await client.close()
+        if lookup is not None:
+            lookup.close()
         if db is not None:
             await db.close()
         runtime.remove_runtime_files(run_dir, pid=os.getpid(), sock=runtime.socket_path(run_dir))
@@ -235,6 +249,8 @@ async def start_daemon(
         daemon.check_task = asyncio.create_task(check_connection_once(ctx), name="cats-connection-check")
     if ctx.sync is not None:
         ctx.sync.start()
+    if ctx.outbox is not None and config.send_outbox:
+        ctx.outbox.start()
     log.info("daemon listening on %s%s", daemon.url, f" and {sock}" if sock else "")
     return daemon
 
@@ -254,7 +270,7 @@ async def check_connection_once(ctx: DaemonContext) -> None:
         log.exception("CATS connection check failed unexpectedly")
         ctx.monitor.record_unknown("the connection check failed unexpectedly; see the daemon's log")
         return
-    ctx.monitor.record_connected(_describe(info))
+    await record_connected(ctx, info)
 
 
 async def wait_for_stop_signal() -> None:
@@ -338,12 +354,6 @@ def _default_client_factory(base_url: str, key: ApiKey) -> CatsClientLike:
     from companion.cats.client import CatsClient
 
     return CatsClient(base_url, key)
-
-
-def _describe(info: ConnectionInfo) -> str:
-    if info.subdomain:
-        return f"connected to the CATS site {info.subdomain!r}"
-    return "connected to CATS" if info.site_id is None else f"connected to CATS site {info.site_id}"
 
 
 __all__ = [

@@ -60,7 +60,13 @@ from companion.store import read_only
 log = logging.getLogger(__name__)
 
 #: Modules that each expose `register_messages(registry: NativeRegistry) -> None`.
-MESSAGE_MODULES: tuple[str, ...] = ()
+MESSAGE_MODULES: tuple[str, ...] = (
+    "companion.server.crm_messages",
+    "companion.server.panel_messages",
+    "companion.server.lookup_routes",
+    "companion.server.push_routes",
+    "companion.server.window",
+)
 
 #: Seconds between heartbeat lines on an idle event stream (the host gives up after three).
 HEARTBEAT_SECONDS: Final = 15.0

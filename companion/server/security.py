@@ -14,6 +14,13 @@
 3. token    -- `Authorization: Bearer <token>` with the per-install token, compared in constant
                time (hmac.compare_digest). Missing or wrong -> 401 `auth.token`. Required on the
                Unix socket too: the socket's 0600 mode is one wall, the token a second.
+               The settings window's alternative, on TCP only and never for /api/native: its
+               session cookie (companion.server.window_session), accepted only from the window's
+               own pages (Sec-Fetch-Site absent, `same-origin` or `none`; an Origin, if any, the
+               daemon's own), and on every state-changing method only with the session's
+               X-CSRF-Token (constant-time compare) -> else 401 `auth.session` / 403 `auth.csrf`.
+               /window/ pages pass without either: they hold no data and check the cookie
+               themselves; every datum they show comes from /api/*.
 4. safe methods -- GET and HEAD handlers run inside `companion.store.read_only()`, so a database
                write from them raises instead of happening (with `routes.ApiRoutes` refusing
                `@mutating` handlers under GET/HEAD at declaration time). Wrong methods get 405
@@ -38,14 +45,23 @@ from aiohttp.typedefs import Handler, Middleware
 from companion.errors import (
     BadRequestError,
     CompanionError,
+    CsrfError,
     ForbiddenHostError,
     ForbiddenOriginError,
     MethodNotAllowedError,
     PayloadTooLargeError,
     RouteNotFoundError,
+    SessionEndedError,
     UnauthorizedError,
 )
+from companion.protocol import NATIVE_PATH
 from companion.server.routes import SAFE_METHODS
+from companion.server.window_session import (
+    COOKIE_NAME,
+    CSRF_HEADER,
+    WindowSession,
+    WindowSessions,
+)
 from companion.store import read_only
 
 log = logging.getLogger(__name__)
@@ -54,6 +70,13 @@ log = logging.getLogger(__name__)
 #: http.client send for an `http://localhost/...` URL).
 UNIX_SOCKET_HOST: Final = "localhost"
 BEARER: Final = "bearer"
+#: Where the window's pages live (see token_middleware).
+WINDOW_PREFIX: Final = "/window/"
+#: How a request proved itself: "token" (bearer) or "window" (session cookie + CSRF); set by token_middleware.
+AUTH_KIND_KEY: Final = web.RequestKey("companion_auth_kind", str)
+#: The WindowSession of a request authenticated by the window's cookie.
+WINDOW_SESSION_KEY: Final = web.RequestKey("companion_window_session", WindowSession)
+_WINDOW_FETCH_SITES: Final = frozenset({"same-origin", "none"})
 
 
 @dataclass(frozen=True)
@@ -62,6 +85,8 @@ class SecurityPolicy:
 
     token: str
     extension_origins: frozenset[str]
+    #: The settings window's sessions; None = no window (the cookie is never accepted).
+    window: WindowSessions | None = None
 
     def __repr__(self) -> str:
         # The token is a credential: keep it out of reprs, logs and tracebacks.
@@ -140,14 +165,45 @@ async def origin_middleware(request: web.Request, handler: Handler) -> web.Strea
 
 @web.middleware
 async def token_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if request.path.startswith(WINDOW_PREFIX) or request.path == WINDOW_PREFIX.rstrip("/"):
+        return await handler(request)
     values = request.headers.getall(hdrs.AUTHORIZATION, [])
     if not values:
+        if COOKIE_NAME in request.cookies:
+            request[WINDOW_SESSION_KEY] = _window_session(request)
+            request[AUTH_KIND_KEY] = "window"
+            return await handler(request)
         raise UnauthorizedError("missing token: send Authorization: Bearer <token>")
     scheme, _, presented = values[0].partition(" ")
     expected = request.app[POLICY_KEY].token
     if len(values) != 1 or scheme.lower() != BEARER or not _same_secret(presented, expected):
         raise UnauthorizedError("wrong token")
+    request[AUTH_KIND_KEY] = "token"
     return await handler(request)
+
+
+def _window_session(request: web.Request) -> WindowSession:
+    """The live window session the cookie names, checked as the module docstring says; raises otherwise."""
+    sessions = request.app[POLICY_KEY].window
+    port = _local_port(request)
+    if sessions is None or port is None or request.path.startswith(NATIVE_PATH):
+        raise UnauthorizedError("missing token: send Authorization: Bearer <token>")
+    fetch_site = request.headers.get("Sec-Fetch-Site")
+    origin = request.headers.get(hdrs.ORIGIN)
+    if (fetch_site is not None and fetch_site not in _WINDOW_FETCH_SITES) or (
+        origin is not None and origin != f"http://127.0.0.1:{port}"
+    ):
+        # Another port of 127.0.0.1 is "same-site", so SameSite=Strict alone would let its pages send
+        # the cookie; only the window's own pages may use it.
+        raise SessionEndedError("the settings window's session is only usable from the window itself")
+    session = sessions.find(request.cookies[COOKIE_NAME])
+    if session is None:
+        raise SessionEndedError(
+            "the settings window's session has ended; run `cats-companion settings` for a new link"
+        )
+    if request.method not in SAFE_METHODS and not session.csrf_matches(request.headers.get(CSRF_HEADER)):
+        raise CsrfError(f"missing or wrong {CSRF_HEADER}: reload the settings window and try again")
+    return session
 
 
 @web.middleware

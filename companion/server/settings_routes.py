@@ -27,10 +27,10 @@ from typing import Any, Final
 from aiohttp import web
 
 from companion.cats.budget import Priority
-from companion.cats.client import ConnectionInfo
 from companion.errors import BadRequestError, CompanionError, KeyMissingError
 from companion.keystore import KeyringKeyStore, KeyStore
 from companion.secret import ApiKey
+from companion.server.cats_link import record_connected, use_client
 from companion.server.context import CONTEXT_KEY, CatsClientLike, DaemonContext
 from companion.server.routes import ApiRoutes, mutating
 from companion.settings import tree
@@ -168,12 +168,6 @@ def _new_client(ctx: DaemonContext, key: ApiKey) -> CatsClientLike:
     return CatsClient(ctx.cats_base_url, key)
 
 
-def _describe(info: ConnectionInfo) -> str:
-    if info.subdomain:
-        return f"connected to the CATS site {info.subdomain!r}"
-    return "connected to CATS"
-
-
 @mutating
 async def activate(request: web.Request) -> web.Response:
     """Check the key with one request; only a key CATS accepts is stored and used."""
@@ -193,8 +187,8 @@ async def activate(request: web.Request) -> web.Response:
     except BaseException:
         await client.close()
         raise
-    await _replace_client(ctx, client)
-    ctx.monitor.record_connected(_describe(info))
+    await use_client(ctx, client)
+    await record_connected(ctx, info)
     log.info("CATS API key activated for %s", ctx.cats_base_url)
     return web.json_response(_connection(ctx))
 
@@ -203,20 +197,10 @@ async def activate(request: web.Request) -> web.Response:
 async def disconnect(request: web.Request) -> web.Response:
     ctx = _ctx(request)
     deleted = await asyncio.to_thread(_key_store(ctx).delete, ctx.cats_base_url)
-    await _replace_client(ctx, None)
+    await use_client(ctx, None)
     ctx.monitor.record_not_configured(f"disconnected: no API key stored for {ctx.cats_base_url}")
     log.info("CATS API key removed for %s", ctx.cats_base_url)
     return web.json_response({**_connection(ctx), "deleted": deleted})
-
-
-async def _replace_client(ctx: DaemonContext, client: CatsClientLike | None) -> None:
-    old, ctx.client = ctx.client, client
-    if ctx.sync is not None:
-        # The scheduler holds the old client, which is about to close.
-        await ctx.sync.close()
-        ctx.sync = None
-    if old is not None:
-        await old.close()
 
 
 def _connection(ctx: DaemonContext) -> dict[str, Any]:

@@ -25,6 +25,7 @@ def status_data(ctx: DaemonContext) -> dict[str, object]:
             "base_url": ctx.cats_base_url,
             "state": connection.state,
             "detail": connection.detail,
+            "site": connection.site,
             "checked_at": connection.checked_at.isoformat() if connection.checked_at else None,
         },
         "rate_budget": budget,

@@ -3,6 +3,7 @@ routes, GET /api/sync (state) and POST /api/sync (sync now)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Final
 
@@ -24,7 +25,9 @@ SYNC_PATH: Final = "/api/sync"
 PROGRESS_EVENT: Final = "sync.progress"
 
 
-def attach_sync(ctx: DaemonContext, client: CatsClient, policy: SyncPolicy) -> SyncScheduler:
+def attach_sync(
+    ctx: DaemonContext, client: CatsClient, policy: SyncPolicy | Callable[[], SyncPolicy]
+) -> SyncScheduler:
     """Build the daemon's sync scheduler (not started) and set it as `ctx.sync`.
 
     Failures that say something about the connection (CATS unreachable, key refused) go to the

@@ -21,8 +21,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Final
 
-from companion.errors import CompanionError, UnauthorizedError
-
 #: Seconds a one-time link may wait before it is used.
 LINK_TTL: Final = 60.0
 #: Seconds of inactivity after which a window session ends.
@@ -36,19 +34,6 @@ COOKIE_NAME: Final = "cats_companion_window"
 CSRF_HEADER: Final = "X-CSRF-Token"
 #: The path the one-time link opens; its code travels in the `t` query parameter.
 OPEN_PATH: Final = "/window/open"
-
-
-class CsrfError(CompanionError):
-    """A state-changing request made with the window's cookie lacked the right X-CSRF-Token."""
-
-    code = "auth.csrf"
-    http_status = 403
-
-
-class SessionEndedError(UnauthorizedError):
-    """The window's session cookie is unknown, expired or signed out."""
-
-    code = "auth.session"
 
 
 def _digest(secret: str) -> str:
@@ -82,7 +67,8 @@ class WindowSessions:
         link_ttl: float = LINK_TTL,
         idle_timeout: float = IDLE_TIMEOUT,
     ) -> None:
-        self._clock = clock
+        #: Monotonic seconds; replaceable (tests move time forward without sleeping).
+        self.clock = clock
         self.link_ttl = link_ttl
         self.idle_timeout = idle_timeout
         #: sha256(code) -> expiry
@@ -104,19 +90,19 @@ class WindowSessions:
         while len(self._codes) >= MAX_PENDING_LINKS:
             del self._codes[min(self._codes, key=self._codes.__getitem__)]
         code = secrets.token_urlsafe(16)
-        self._codes[_digest(code)] = self._clock() + self.link_ttl
+        self._codes[_digest(code)] = self.clock() + self.link_ttl
         return code
 
     def redeem(self, code: str) -> WindowSession | None:
         """A new session for a valid code, which is spent; None for an unknown, used or expired one."""
         expiry = self._codes.pop(_digest(code), None)
-        if expiry is None or self._clock() >= expiry:
+        if expiry is None or self.clock() >= expiry:
             return None
         self._prune()
         while len(self._sessions) >= MAX_SESSIONS:
             oldest = min(self._sessions, key=lambda key: self._sessions[key].last_seen)
             del self._sessions[oldest]
-        now = self._clock()
+        now = self.clock()
         session = WindowSession(
             id=secrets.token_urlsafe(32), csrf_token=secrets.token_urlsafe(32), created_at=now, last_seen=now
         )
@@ -129,7 +115,7 @@ class WindowSessions:
         session = self._sessions.get(key)
         if session is None:
             return None
-        now = self._clock()
+        now = self.clock()
         if now - session.last_seen >= self.idle_timeout:
             del self._sessions[key]
             return None
@@ -141,10 +127,10 @@ class WindowSessions:
         return self._sessions.pop(_digest(session_id), None) is not None
 
     def expires_in(self, session: WindowSession) -> float:
-        return max(0.0, session.last_seen + self.idle_timeout - self._clock())
+        return max(0.0, session.last_seen + self.idle_timeout - self.clock())
 
     def _prune(self) -> None:
-        now = self._clock()
+        now = self.clock()
         for key in [key for key, expiry in self._codes.items() if now >= expiry]:
             del self._codes[key]
         for key in [key for key, s in self._sessions.items() if now - s.last_seen >= self.idle_timeout]:

@@ -29,7 +29,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Literal
@@ -54,6 +54,8 @@ _COMPANY_EVENTS: Final = frozenset({"company.created", "company.updated", "compa
 _COMPANY_DELETED: Final = "company.deleted"
 
 ProgressCallback = Callable[[SyncProgress], None]
+#: Awaited after each committed transaction that wrote or deleted cached companies: (rows, removed ids).
+ChangeCallback = Callable[[Sequence[CompanyRow], Sequence[int]], Awaitable[None]]
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -130,10 +132,15 @@ class CompanySync:
         #: The run in progress, None between runs.
         self.progress: SyncProgress | None = None
         self._listeners: list[ProgressCallback] = []
+        self._change_listeners: list[ChangeCallback] = []
 
     def on_progress(self, callback: ProgressCallback) -> None:
         """Call `callback` after each stored page (and at the start and end of each run)."""
         self._listeners.append(callback)
+
+    def on_change(self, callback: ChangeCallback) -> None:
+        """Await `callback(rows, removed_ids)` after each committed write to the cache (in-memory indexes)."""
+        self._change_listeners.append(callback)
 
     @property
     def running(self) -> bool:
@@ -232,6 +239,7 @@ class CompanySync:
                     full_pages_total=max(total, pages_done) if total is not None else None,
                     full_max_modified=newest,
                 )
+            await self._changed(rows, ())
             upserted += len(rows)
             self.progress.pages_done = pages_done
             self.progress.pages_total = max(total, pages_done) if total is not None else None
@@ -271,6 +279,7 @@ class CompanySync:
                 last_error_message=None,
                 last_error_at=None,
             )
+        await self._changed(still_there, gone)
         self.progress.companies_removed = removed
         log.info("full company scan %d done: %d removed", run_id, removed)
         return removed
@@ -344,6 +353,7 @@ class CompanySync:
                 await self.cache.upsert(conn, rows, synced_at=self._now())
                 if pages == 1 and record.incremental_mode != "search":
                     await self.cache.save_sync(conn, incremental_mode="search")
+            await self._changed(rows, ())
             upserted += len(rows)
             self._page_done(page, len(rows))
         high_water = self._high_water(newest, started, self._now())
@@ -377,6 +387,7 @@ class CompanySync:
                 await self.cache.upsert(conn, rows, synced_at=self._now())
                 removed += await self.cache.delete(conn, gone)
                 await self.cache.save_sync(conn, event_cursor=cursor)
+            await self._changed(rows, gone)
             upserted += len(rows)
             self._page_done(page, len(rows) + len(gone))
             if page.next_href is None or page.last_id is None:
@@ -458,6 +469,16 @@ class CompanySync:
                 )
         except CompanionError:
             log.exception("could not record the sync error")
+
+    async def _changed(self, rows: Sequence[CompanyRow], removed: Sequence[int]) -> None:
+        if not rows and not removed:
+            return
+        for listener in self._change_listeners:
+            try:
+                await listener(rows, removed)
+            except Exception:
+                # The rows are committed: failing the run would not undo them, only hide a listener's bug.
+                log.exception("a company-cache change listener failed")
 
     def _notify(self) -> None:
         if self.progress is not None:

@@ -60,14 +60,19 @@ class SyncScheduler:
     def __init__(
         self,
         engine: CompanySync,
-        policy: SyncPolicy | None = None,
+        policy: SyncPolicy | Callable[[], SyncPolicy] | None = None,
         *,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         on_error: ErrorListener | None = None,
         on_success: SuccessListener | None = None,
     ) -> None:
         self.engine = engine
-        self.policy = policy or SyncPolicy()
+        # A callable is asked again before every wait, so a changed setting applies from the next one.
+        if callable(policy):
+            self._policy = policy
+        else:
+            fixed = policy or SyncPolicy()
+            self._policy = lambda: fixed
         self._now = now
         self._on_error = on_error
         self._on_success = on_success
@@ -81,6 +86,10 @@ class SyncScheduler:
         #: How many runs have ended (either way): lets a caller wait for the run it asked for.
         self.runs_ended = 0
         self._ended = asyncio.Condition()
+
+    @property
+    def policy(self) -> SyncPolicy:
+        return self._policy()
 
     @property
     def running(self) -> bool:

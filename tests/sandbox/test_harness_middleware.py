@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import aiohttp
 import pytest
 from multidict import CIMultiDict
+from yarl import URL
 
 from companion.cats.sandbox.app import DEMO_API_KEY
 from tests.fixtures.sandbox import SandboxFactory, SandboxHandle
@@ -169,3 +171,26 @@ async def test_control_api_is_not_subject_to_cats_rules(empty: SandboxHandle) ->
         assert response.status == 200
         assert "X-Rate-Limit-Limit" not in response.headers
         assert "X-Request-Id" in response.headers
+
+
+async def test_a_client_killed_mid_body_creates_nothing_and_logs_no_traceback(
+    empty: SandboxHandle, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = URL(empty.url)
+    before = empty.store.record_counts()["companies"]
+    _reader, writer = await asyncio.open_connection(url.host, url.port)
+    writer.write(
+        b"POST /v3/companies HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        + f"Authorization: Token {empty.api_key}\r\nContent-Length: 500\r\n\r\n".encode()
+        + b'{"name": "Half'
+    )
+    await writer.drain()
+    writer.transport.abort()
+    # Let the server notice the reset and finish the request's task.
+    async with aiohttp.ClientSession(headers=empty.headers) as http:
+        for _ in range(3):
+            async with http.get(empty.url_for("companies")) as response:
+                assert response.status == 200
+            await asyncio.sleep(0.05)
+    assert empty.store.record_counts()["companies"] == before
+    assert not [r for r in caplog.records if r.levelno >= 40], [r.getMessage() for r in caplog.records]

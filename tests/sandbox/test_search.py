@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from companion.settings.models import Settings
 from tests.sandbox.conftest import CatsApi
 
 
@@ -266,3 +267,56 @@ async def test_is_empty_without_a_value_means_empty_and_not_takes_a_list_meaning
         ids["Williams Lake Timber"],
         ids["Utrecht Data BV"],
     ]
+
+
+async def test_social_media_urls_contains_finds_a_person_by_profile_url(cats_api: CatsApi) -> None:
+    owner = cats_api.owner_id
+    found = cats_api.store.create_record(
+        "candidates",
+        {
+            "first_name": "Ada",
+            "last_name": "Byron",
+            "owner_id": owner,
+            "social_media_urls": ["https://www.linkedin.com/in/ada-byron-1815"],
+        },
+    )
+    cats_api.store.create_record(
+        "candidates",
+        {
+            "first_name": "Ada",
+            "last_name": "Other",
+            "owner_id": owner,
+            "social_media_urls": ["https://www.linkedin.com/in/someone-else"],
+        },
+    )
+    reply = await cats_api.post(
+        "candidates/search",
+        {"field": "social_media_urls", "filter": "contains", "value": "linkedin.com/in/ada-byron-1815"},
+    )
+    assert reply.status == 200
+    assert [item["id"] for item in reply.body["_embedded"]["candidates"]] == [found]
+    refused = await cats_api.post(
+        "candidates/search", {"field": "social_media_urls", "filter": "exactly", "value": "x"}
+    )
+    assert refused.status == 400
+
+
+_DEFAULTS = Settings().sync
+
+
+@pytest.mark.parametrize(
+    ("resource", "field"),
+    [
+        (resource, field)
+        for resource in ("candidates", "contacts")
+        for field in getattr(_DEFAULTS, resource).filterable_fields
+    ],
+)
+async def test_the_teams_default_filterable_fields_are_filterable(
+    cats_api: CatsApi, resource: str, field: str
+) -> None:
+    # The settings' default filterable fields (offered on the extension's search page) must work.
+    operator = "exactly" if field.endswith("_id") else "contains"
+    value: Any = 1 if field.endswith("_id") else "x"
+    reply = await cats_api.post(f"{resource}/search", {"field": field, "filter": operator, "value": value})
+    assert reply.status == 200, reply.text

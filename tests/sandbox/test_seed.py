@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from importlib import resources
@@ -152,15 +151,12 @@ def test_negative_company_count_is_refused_and_writes_nothing(store: SandboxStor
     assert store.record_counts()["users"] == 0
 
 
-@pytest.mark.timeout(180)
-def test_ten_thousand_companies_seed_in_bounded_time(store: SandboxStore) -> None:
-    started = time.perf_counter()
+@pytest.mark.timeout(120)
+def test_ten_thousand_companies_seed_with_their_near_duplicates(store: SandboxStore) -> None:
+    # Speed is reported by benchmarks/sandbox_seed_bench.py, not asserted here.
     summary = seed(store, companies=10_000, random_seed=0, now=NOW)
-    elapsed = time.perf_counter() - started
     assert store.record_counts()["companies"] == 10_000
     assert len(summary.near_duplicates) > 100
-    # A sanity bound for a shared 2-core machine; typically well under it (see docs/sandbox.md).
-    assert elapsed < 60, f"seeding 10,000 companies took {elapsed:.1f} s"
 
 
 # --- the pieces ----------------------------------------------------------------------------------

@@ -50,3 +50,13 @@ def test_nothing_is_known_before_the_first_report_and_the_latest_report_wins() -
     monitor.record_connected("connected to the CATS site 'acme'")
     assert monitor.status.state == "connected"
     assert monitor.status.detail == "connected to the CATS site 'acme'"
+
+
+def test_a_connection_names_its_site_and_a_later_success_keeps_it() -> None:
+    monitor = ConnectionMonitor()
+    monitor.record_connected("connected to the CATS site 'acme'", site="acme")
+    assert monitor.status.site == "acme"
+    monitor.record_connected("CATS answered the company sync")
+    assert monitor.status.site == "acme"
+    monitor.record_not_configured("disconnected")
+    assert monitor.status.site is None

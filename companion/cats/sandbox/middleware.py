@@ -110,6 +110,10 @@ async def stamp(request: web.Request, handler: Handler) -> web.StreamResponse:
         response = await handler(request)
     except web.HTTPException as exc:
         response = _error_from_exception(exc)
+    except ConnectionResetError:
+        # The client went away while sending its body (a killed process): nothing was done, and
+        # nobody is left to answer, so no traceback in the log either.
+        response = json_message(400, "The client disconnected before its request was complete.")
     if not response.prepared:
         response.headers["X-Request-Id"] = str(uuid.uuid4())
         if "Content-Type" not in response.headers:

@@ -46,6 +46,9 @@ _NUMBER = FieldRule("number", frozenset({"exactly", "greater_than", "less_than",
 _TEXT = FieldRule("text", frozenset({"contains", "exactly", "is_empty"}))
 _DATE = FieldRule("date", frozenset({"greater_than", "less_than", "between", "is_empty"}))
 _ENUM = FieldRule("enum", frozenset({"exactly", "is_empty"}))
+# social_media_urls is [INFERRED] filterable: the companion finds a person by their LinkedIn URL
+# with `contains`, and falls back to other searches when an account refuses it.
+_URLS = FieldRule("text", frozenset({"contains", "is_empty"}))
 # date_created/date_modified on the three record types are [INFERRED] in the reference; the
 # companion's incremental sync depends on date_modified, so the sandbox allows them.
 _DATES: Final = {"date_created": _DATE, "date_modified": _DATE}
@@ -54,13 +57,19 @@ FILTERABLE: Final[dict[str, dict[str, FieldRule]]] = {
     "candidates": {
         "id": _NUMBER,
         **dict.fromkeys(("first_name", "middle_name", "last_name", "title", "emails.primary"), _TEXT),
+        "social_media_urls": _URLS,
+        # [INFERRED]: the reference's field tables are cut off ("more not visible"); live clients
+        # filter candidates by city and owner, and the team's default filterable fields use these.
+        **dict.fromkeys(("current_employer", "key_skills", "address.city", "address.state"), _TEXT),
+        "owner_id": _NUMBER,
         **_DATES,
     },
     "contacts": {
         "id": _NUMBER,
         "reports_to_id": _NUMBER,
-        # company_id is [INFERRED] ("very likely"); listing a company's contacts needs it.
+        # company_id and owner_id are [INFERRED] ("very likely"); listing a company's contacts needs it.
         "company_id": _NUMBER,
+        "owner_id": _NUMBER,
         **dict.fromkeys(
             (
                 "first_name",
@@ -76,6 +85,7 @@ FILTERABLE: Final[dict[str, dict[str, FieldRule]]] = {
             ),
             _TEXT,
         ),
+        "social_media_urls": _URLS,
         **_DATES,
     },
     "companies": {
@@ -186,7 +196,8 @@ def _condition(resource: str, node: dict[str, Any]) -> Predicate:
 
         def contains(record: dict[str, Any]) -> bool:
             raw = _get(record, field)
-            text = str(raw).casefold() if raw is not None else ""
+            items = raw if isinstance(raw, list) else [] if raw is None else [raw]
+            text = " ".join(str(item) for item in items).casefold()
             return any(token in text for token in tokens)
 
         return contains

@@ -1,9 +1,10 @@
 """All sandbox data in one SQLite database (stdlib sqlite3): records, users, custom fields and events.
 
 Records are JSON documents keyed by (resource, id); what is looked up by value (duplicate
-criteria, a record's activities, events by time) has its own indexed table or column. Every
-public write runs in one savepoint, so a refused write changes nothing, and `bulk()` groups many
-writes (seeding) into one transaction.
+criteria, a record's activities, events by time) has its own indexed table or column. An event
+keeps the document its write stored and is rendered when read. Every public write runs in one
+savepoint, so a refused write changes nothing, and `bulk()` groups many writes (seeding) into one
+transaction; id counters are saved when the outermost write commits.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
+from pydantic import BaseModel
 from pydantic_core import to_json
 
 from companion.cats.sandbox.customfields import build_definition, coerce_value, definition_problem
@@ -76,6 +78,8 @@ _FIRST_IDS: Final = {
     "phones": 620001,
 }
 EVENTS_PER_PAGE: Final = 25
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_SECOND: Final = timedelta(seconds=1)
 
 _SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, last_id INTEGER NOT NULL);
@@ -119,6 +123,12 @@ class EventPage:
     items: list[dict[str, Any]]
     last_id: int | None
     has_more: bool
+
+
+def _sent(model: BaseModel, key: str, default: Any) -> Any:
+    """A field as the body sent it, or `default`."""
+    # Never asks a model for a field its shape lacks: pydantic answers that by raising, slowly.
+    return getattr(model, key) if key in model.model_fields_set else default
 
 
 def _dumps(value: Any) -> str:
@@ -165,6 +175,7 @@ class SandboxStore:
         # Per open savepoint, innermost last: sequence -> the last id it handed out. Counter rows
         # are written once, when the outermost write commits, instead of once per id.
         self._allocated: list[dict[str, int]] = []
+        self._formatted: tuple[int | None, str] = (None, "")
         self._counters: dict[str, int] = dict(
             self._db.execute("SELECT name, last_id FROM counters").fetchall()
         )
@@ -225,7 +236,19 @@ class SandboxStore:
                 self._savepoints -= 1
 
     def _now(self) -> str:
-        return format_instant(self._clock())
+        return self._format(self._clock())
+
+    def _format(self, moment: datetime) -> str:
+        """`format_instant(moment)`, reusing the text of the last whole second formatted."""
+        # A write reads the clock several times within one second, and formatting costs more than
+        # the rest of a read. An aware instant's text depends only on its whole second (exact
+        # integer arithmetic, whatever its zone); a naive one is formatted every time.
+        if moment.utcoffset() is None:
+            return format_instant(moment)
+        second = (moment - _EPOCH) // _SECOND
+        if second != self._formatted[0]:
+            self._formatted = (second, format_instant(moment))
+        return self._formatted[1]
 
     def _next_id(self, sequence: str) -> int:
         # Ids are never reused, even after a delete or a rolled-back write (CATS's are not either).
@@ -441,16 +464,14 @@ class SandboxStore:
         """Validate `body` and apply it to `doc` in place; raises 400 (nothing written yet)."""
         model = parse_body(WRITE_MODELS[(resource, mode)], body)
         present = set(model.model_fields_set)
-        # Only what was sent: a pydantic model raises, slowly, for a field its shape lacks.
-        sent = {key: getattr(model, key) for key in present}
         apply_fields(doc, model)
         if mode == "create":
             for key in ("owner_id", "entered_by_id"):
                 if key in doc and doc[key] is None:
                     doc[key] = doc.get("owner_id") or self._default_user()
         errors = self._check_references(resource, rid, doc, present)
-        custom = self._coerce_custom_values(resource, sent.get("custom_fields", []), errors)
-        emails = [email.model_dump() for email in sent.get("emails", [])]
+        custom = self._coerce_custom_values(resource, _sent(model, "custom_fields", []), errors)
+        emails = [email.model_dump() for email in _sent(model, "emails", [])]
         if "emails" in present and (problem := primaries_problem(emails)):
             errors["emails"] = problem
         if errors:
@@ -459,7 +480,8 @@ class SandboxStore:
         if "emails" in present:
             doc["_emails"] = self._sub_rows("emails", emails, now)
         if "phones" in present:
-            doc["_phones"] = self._sub_rows("phones", [phone.model_dump() for phone in sent["phones"]], now)
+            phones = [phone.model_dump() for phone in _sent(model, "phones", [])]
+            doc["_phones"] = self._sub_rows("phones", phones, now)
         for fid, value in custom.items():
             if value is None:
                 doc["_custom"].pop(str(fid), None)
@@ -467,9 +489,9 @@ class SandboxStore:
                 doc["_custom"][str(fid)] = value
         if "password" in present:
             # Only the fact is kept: the sandbox never stores a portal password.
-            doc["is_registered"] = sent["password"] is not None
+            doc["is_registered"] = _sent(model, "password", None) is not None
         if "work_history" in present:
-            doc["_work_history"] = sent["work_history"]
+            doc["_work_history"] = _sent(model, "work_history", [])
 
     def _save(
         self, resource: str, rid: int, doc: dict[str, Any], created: str, modified: str, *, new: bool
@@ -509,7 +531,7 @@ class SandboxStore:
         event: dict[str, Any] = {
             "event": f"{singular}.{action}",
             f"{singular}_id": rid,
-            "date": format_instant(moment),
+            "date": self._format(moment),
             "_links": {singular: {"href": f"/{resource}/{rid}"}},
         }
         stored, created, modified = written if written is not None else (None, None, None)

@@ -1,0 +1,389 @@
+"""Company lookups from the cache only: the match, look-alikes with reasons, the card's fields, the cache age.
+
+    service = await CompanyLookupService.open(db)          # builds the trigram index from SQLite
+    result = service.lookup(CompanyQuery(name="Acme Inc", website="https://acme.com"))
+    hits = service.search("acm", limit=10)                  # company pickers
+
+Nothing here asks CATS, so lookups answer the same with CATS unreachable. Only the trigram index (names)
+lives in memory; exact lookups (domain, name key, LinkedIn page, id), company fields and aliases are
+read from the indexed SQLite columns through a `CacheReader`, synchronously (each query takes
+microseconds: cheaper than any thread hop). The sync keeps the index current through
+`CompanySync.on_change(service.apply_changes)`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Final, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from companion.errors import BadRequestError
+from companion.matching import (
+    CachedCompany,
+    CompanyMatch,
+    CompanyQuery,
+    DuplicateLevel,
+    DuplicateWarning,
+    MatchBasis,
+    MatchThresholds,
+    TrigramIndex,
+    match_company,
+    normalize_name,
+    split_legal_forms,
+)
+from companion.services.aliases import AliasService, alias_keys
+from companion.services.company_display import DisplayedField, displayed_fields
+from companion.settings.catalogue import CustomField
+from companion.settings.models import GeneralSettings
+from companion.settings.service import SettingsService
+from companion.store.aliases import ALIAS_KINDS, AliasStore
+from companion.store.companies import CompanyRow
+from companion.store.db import Database
+from companion.store.lookup_reader import CacheReader, MatchRow, PrefixRow
+
+log = logging.getLogger(__name__)
+
+#: Distinct names reranked per similar-name search, and trigram postings counted to choose them (see
+#: companion.matching.index). Measured with `cats-companion bench lookup`: at 100k companies these keep
+#: recall of brute force's top-5 look-alikes above 0.97 at about half a millisecond a search.
+LOOKUP_CANDIDATES: Final = 200
+LOOKUP_POSTING_BUDGET: Final = 2000
+MAX_SEARCH_LIMIT: Final = 50
+_DEFAULT_FIELDS: Final = tuple(GeneralSettings().displayed_company_info)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class LookupSettings:
+    """What the settings decide about a lookup (names as in companion.settings.models.GeneralSettings)."""
+
+    displayed_company_info: tuple[str, ...] = _DEFAULT_FIELDS
+    company_warning_level: DuplicateLevel = DuplicateLevel.SIMILAR
+    #: The companies' custom-field definitions by id (the field catalogue), for their names and types.
+    custom_fields: Mapping[int, CustomField] = field(default_factory=dict)
+    thresholds: MatchThresholds = field(default_factory=MatchThresholds)
+
+
+def settings_source(settings: SettingsService) -> Callable[[], LookupSettings]:
+    """LookupSettings read afresh from the effective settings and the field catalogue at every call."""
+
+    def current() -> LookupSettings:
+        general = settings.effective.settings.general
+        catalogue = settings.catalogue.current
+        return LookupSettings(
+            displayed_company_info=tuple(general.displayed_company_info),
+            company_warning_level=DuplicateLevel(general.company_warning_level),
+            custom_fields={custom.id: custom for custom in catalogue.custom_fields.get("companies", [])},
+        )
+
+    return current
+
+
+CacheState = Literal["never_synced", "empty", "ready"]
+
+
+class CacheInfo(BaseModel):
+    """How fresh the answer is: the extension says so when the cache is old, empty or never synced."""
+
+    model_config = ConfigDict(frozen=True)
+
+    state: CacheState
+    companies: int
+    last_success_at: datetime | None
+    #: Seconds since the last successful sync; None when the cache was never synced.
+    age_seconds: float | None
+    #: A sentence for the recruiter when the answer cannot be trusted to be complete, else None.
+    message: str | None = None
+
+
+class LookupResult(BaseModel):
+    """The answer to "which CATS company is this, and are there look-alikes?"."""
+
+    model_config = ConfigDict(frozen=True)
+
+    level: DuplicateLevel
+    match: CompanyMatch | None
+    #: The match came from a recruiter's confirmation (an alias).
+    confirmed: bool
+    warnings: list[DuplicateWarning]
+    #: The matched company's fields chosen by "Displayed company info", in its order; [] without a match.
+    company: list[DisplayedField]
+    cache: CacheInfo
+
+
+class CompanyHit(BaseModel):
+    """A company as a picker lists it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    name: str
+    website: str | None
+    city: str | None
+    country_code: str | None
+
+
+class SearchResult(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    query: str
+    companies: list[CompanyHit]
+    cache: CacheInfo
+
+
+def _company(row: MatchRow) -> CachedCompany:
+    # Rows come from our own cache, validated when they were written.
+    return CachedCompany.model_construct(id=row[0], name=row[1], domain=row[2], linkedin_slug=row[3])
+
+
+class CacheLookup:
+    """matching.CompanyLookup over the SQLite cache (exact keys) and the in-memory index (similar names)."""
+
+    def __init__(self, reader: CacheReader, index: TrigramIndex, candidates: int) -> None:
+        self._reader = reader
+        self._index = index
+        self._candidates = candidates
+
+    def get(self, company_id: int) -> CachedCompany | None:
+        row = self._reader.match_row(company_id)
+        return None if row is None else _company(row)
+
+    def by_domain(self, domain: str) -> list[CachedCompany]:
+        return [_company(row) for row in self._reader.by_domain(domain)]
+
+    def by_linkedin_slug(self, slug: str) -> list[CachedCompany]:
+        return [_company(row) for row in self._reader.by_linkedin_slug(slug)]
+
+    def by_normalized_name(self, key: str) -> list[CachedCompany]:
+        return [_company(row) for row in self._reader.by_name_key(key)]
+
+    def similar(self, name: str, *, limit: int, min_score: float) -> list[tuple[CachedCompany, float]]:
+        hits = self._index.search(name, limit=limit, min_score=min_score, candidates=self._candidates)
+        rows = self._reader.match_rows([hit.company_id for hit in hits])
+        # A company the sync deleted a moment ago may still be indexed: the cache has the last word.
+        return [(_company(rows[hit.company_id]), hit.score) for hit in hits if hit.company_id in rows]
+
+
+def prefix_words(text: str) -> list[str]:
+    """The normalised words of a name without stripping legal forms ("The Acme Co" -> ["acme", "co"])."""
+    base, legal = split_legal_forms(text)
+    return [*base, *legal]
+
+
+def build_index(reader: CacheReader, *, posting_budget: int = LOOKUP_POSTING_BUDGET) -> TrigramIndex:
+    """The trigram index of every cached company (their stored name keys: nothing is normalised again)."""
+    index = TrigramIndex(posting_budget=posting_budget)
+    add = index.add_key
+    for batch in reader.name_keys():
+        for company_id, key in batch:
+            add(company_id, key)
+    return index
+
+
+class CompanyLookupService:
+    """Lookups, picker searches and confirmations against one company cache."""
+
+    def __init__(
+        self,
+        reader: CacheReader,
+        index: TrigramIndex,
+        aliases: AliasService,
+        *,
+        settings: Callable[[], LookupSettings] = LookupSettings,
+        now: Callable[[], datetime] = utc_now,
+        candidates: int = LOOKUP_CANDIDATES,
+    ) -> None:
+        self.reader = reader
+        self.index = index
+        self.aliases = aliases
+        self._settings = settings
+        self._now = now
+        self._lookup = CacheLookup(reader, index, candidates)
+        #: Seconds the index took to build at start-up (None when it was handed over ready).
+        self.build_seconds: float | None = None
+
+    @classmethod
+    async def open(
+        cls,
+        db: Database,
+        *,
+        settings: Callable[[], LookupSettings] = LookupSettings,
+        now: Callable[[], datetime] = utc_now,
+        candidates: int = LOOKUP_CANDIDATES,
+    ) -> CompanyLookupService:
+        """Open a reader on `db`'s file and build the index from it (in a worker thread)."""
+        reader = await asyncio.to_thread(CacheReader, db.path)
+        try:
+            started = time.perf_counter()
+            index = await asyncio.to_thread(build_index, reader)
+            elapsed = time.perf_counter() - started
+        except BaseException:
+            reader.close()
+            raise
+        # The index is millions of long-lived objects at a million companies: left to the cyclic GC, every
+        # full collection would walk them (tens of milliseconds, landing in some lookup's p99). Frozen,
+        # they are never scanned; nothing in them can form a reference cycle that needs collecting.
+        gc.collect()
+        gc.freeze()
+        log.info(
+            "company index built: %d companies, %d names, %.2f s", len(index), index.distinct_names, elapsed
+        )
+        service = cls(
+            reader,
+            index,
+            AliasService(AliasStore(db), reader, now=now),
+            settings=settings,
+            now=now,
+            candidates=candidates,
+        )
+        service.build_seconds = elapsed
+        return service
+
+    def close(self) -> None:
+        self.reader.close()
+
+    @property
+    def cache_lookup(self) -> CacheLookup:
+        """The cache as `matching.CompanyLookup`: exact lookups by key, and similar names (benchmarks)."""
+        return self._lookup
+
+    # --- lookups ------------------------------------------------------------------------------------
+
+    def lookup(self, query: CompanyQuery) -> LookupResult:
+        """The match, the look-alikes (per the warning level) and the matched company's displayed fields."""
+        settings = self._settings()
+        with self.reader.snapshot():
+            if query.confirmed_company_id is None:
+                confirmed_id = self._confirmed_company(query)
+                if confirmed_id is not None:
+                    query = query.model_copy(update={"confirmed_company_id": confirmed_id})
+            result = match_company(query, self._lookup, settings.company_warning_level, settings.thresholds)
+            company: list[DisplayedField] = []
+            if result.match is not None:
+                details = self.reader.details(result.match.company_id)
+                if details is not None:
+                    company = displayed_fields(
+                        details,
+                        settings.displayed_company_info,
+                        settings.custom_fields,
+                        self.reader.user_names,
+                    )
+            cache = self._cache_info()
+        return LookupResult(
+            level=result.level,
+            match=result.match,
+            confirmed=result.match is not None and result.match.basis is MatchBasis.CONFIRMED_ALIAS,
+            warnings=result.warnings,
+            company=company,
+            cache=cache,
+        )
+
+    def _confirmed_company(self, query: CompanyQuery) -> int | None:
+        """The company a recruiter confirmed for this query, by its strongest alias still in the cache."""
+        aliases = self.reader.aliases(alias_keys(query))
+        for kind in ALIAS_KINDS:
+            for alias in aliases:
+                if alias.kind == kind and self.reader.match_row(alias.company_id) is not None:
+                    return alias.company_id
+        return None
+
+    def search(self, text: str, limit: int = 10) -> SearchResult:
+        """Companies whose name starts with `text` (normalised, and as displayed), best first."""
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_SEARCH_LIMIT:
+            raise BadRequestError(f"limit must be between 1 and {MAX_SEARCH_LIMIT}, not {limit!r}")
+        if not isinstance(text, str) or len(text) > 500:
+            raise BadRequestError("the search text must be a string of at most 500 characters")
+        words = prefix_words(text)
+        with self.reader.snapshot():
+            cache = self._cache_info()
+            if not words:
+                return SearchResult(query=text, companies=[], cache=cache)
+            rows = self._prefix_rows(words, limit)
+        folded = text.strip().casefold()
+        full = " ".join(words)
+
+        def rank(row: PrefixRow) -> tuple[int, int, str, int]:
+            name = row.name.casefold()
+            exact = row.name_key == full or name == folded
+            starts = name.startswith(folded)
+            return (0 if exact else 1 if starts else 2, len(row.name_key), row.name_key, row.id)
+
+        ranked = sorted(rows.values(), key=rank)[:limit]
+        hits = [
+            CompanyHit(id=r.id, name=r.name, website=r.website, city=r.city, country_code=r.country_code)
+            for r in ranked
+        ]
+        return SearchResult(query=text, companies=hits, cache=cache)
+
+    def _prefix_rows(self, words: list[str], limit: int) -> dict[int, PrefixRow]:
+        """Companies whose name key starts with the typed words, or whose key drops a legal form typed."""
+        full = " ".join(words)
+        # More than `limit`, so that ranking (exact first, then shorter names) has something to choose from.
+        fetch = limit * 4
+        rows = {row.id: row for row in self.reader.key_prefix(full, fetch)}
+        # "Siemens A" should offer "Siemens AG", whose key is "siemens": probe the keys the typed text
+        # could be a legal-form continuation of, and keep those whose full words start as typed.
+        probes = {normalize_name(full), normalize_name(" ".join(words[:-1]))} - {"", full}
+        for probe in sorted(probes):
+            for row in self.reader.key_equals(probe, fetch):
+                if row.id not in rows and " ".join(prefix_words(row.name)).startswith(full):
+                    rows[row.id] = row
+        return rows
+
+    def _cache_info(self) -> CacheInfo:
+        times = self.reader.sync_times()
+        empty = self.reader.is_empty()
+        age = None
+        if times.last_success_at is not None:
+            age = max(0.0, (self._now() - times.last_success_at).total_seconds())
+        state: CacheState
+        if times.last_success_at is None and empty:
+            state = "never_synced"
+            message = "The company cache has not been synced from CATS yet, so no company can be found."
+        elif empty:
+            state, message = "empty", "The company cache is empty: CATS had no companies at the last sync."
+        else:
+            state, message = "ready", None
+            if times.last_success_at is None:
+                message = (
+                    "The first sync of the company cache has not finished: some companies may be missing."
+                )
+        return CacheInfo(
+            state=state,
+            companies=len(self.index),
+            last_success_at=times.last_success_at,
+            age_seconds=age,
+            message=message,
+        )
+
+    # --- confirmations ------------------------------------------------------------------------------
+
+    async def confirm(self, query: CompanyQuery, company_id: int) -> LookupResult:
+        """Confirm that the query's company is CATS company `company_id`; the lookup as it now answers."""
+        await self.aliases.confirm(query, company_id)
+        return self.lookup(query)
+
+    async def unconfirm(self, query: CompanyQuery, company_id: int | None = None) -> int:
+        return await self.aliases.unconfirm(query, company_id)
+
+    # --- keeping current ----------------------------------------------------------------------------
+
+    async def apply_changes(self, rows: Sequence[CompanyRow], removed: Sequence[int]) -> None:
+        """The sync's change hook: index what it wrote, forget what it deleted (and aliases to those)."""
+        add = self.index.add_key
+        for row in rows:
+            add(row.id, row.name_key)
+        for company_id in removed:
+            self.index.remove(company_id)
+        if removed:
+            await self.aliases.forget_companies(list(removed))

@@ -1,0 +1,704 @@
+"""The outbox worker: sends accepted items to CATS in order per person, exactly once, through 429s, crashes.
+
+Order and priority. Items of one person go in the order they were accepted; a note waits until its
+record has a CATS id (it is skipped, not failed, while its record item is pending or failed). Among
+people, what a user just clicked (interactive) goes before campaign automation (background). An item
+waiting for a time blocks its person's later items; a failed item does not (retry it once fixed).
+
+Request economy (CATS allows ~500 requests an hour):
+
+* A new record is created directly: with merging on (the default), `POST /{r}?check_duplicate=true`
+  FIRST, without searching. A 201 means the person is new: a Candidate with one note costs exactly
+  2 requests (create, note). A duplicate answer means the record exists: its id comes from the
+  answer's `Location` (else the rules' searches find it), then GET, PUT only when `plan_merge`
+  finds a change, and the note: at most 4 requests (create attempt, get, put, note), plus one per
+  new email/phone sub-record of a candidate.
+* "Do not merge" on: `POST /{r}?check_duplicate=false`, even when the person exists.
+* A person whose record the companion already knows (created, merged or adopted before) is
+  updated: GET, PUT if anything changes. This holds with "do not merge" too: that record is ours.
+
+Exactly once. Every state change is committed before and after each CATS call. Right before a
+create (record or note) the item's `in_flight` is committed; it is cleared in the same transaction
+that stores CATS's definite answer. An item found with `in_flight` set -- a timeout or reset after
+sending (CatsUncertainWriteError), or a worker killed mid-request and restarted -- is never sent
+blindly: the worker first searches CATS (records: the rules' searches, keeping only records created
+after the attempt began; notes: the record's activities with the same type, date and text) and
+adopts what it finds, else sends again. GETs, PUTs and searches are safe to repeat, so a crash
+between them only repeats them; sub-record additions are re-planned from a fresh GET.
+
+Waiting. 429 and the local budget wait as long as CATS (Retry-After) or the budget says; CATS
+unreachable waits with bounded exponential backoff; both pause the whole worker, not just the
+item, so an outage is not rediscovered once per item. 5xx and timeouts wait with backoff on the
+item. Permanent refusals (validation, mandatory fields, forbidden) fail the item with CATS's
+message. Each outcome is written to the sync log and published as `push.state`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import IO, Any, Final
+
+from pydantic import ValidationError
+
+from companion.cats.budget import Clock, Priority, SystemClock
+from companion.cats.client import CatsClient
+from companion.errors import (
+    BudgetReservedError,
+    CatsAuthError,
+    CatsBadResponseError,
+    CatsDuplicateError,
+    CatsForbiddenError,
+    CatsNetworkError,
+    CatsNotFoundError,
+    CatsRateLimitedError,
+    CatsUnavailableError,
+    CatsUncertainWriteError,
+    CatsValidationError,
+    CompanionError,
+    OutboxBusyError,
+    OutboxItemUnreadableError,
+    PersonNotFoundError,
+)
+from companion.rules.merge import plan_merge
+from companion.rules.notes import NoteSpec
+from companion.rules.payload import build_write
+from companion.rules.person import Person, RecordType
+from companion.services.push import InputsSource, RulesInputs
+from companion.services.resolve import create_company, find_note, find_record
+from companion.store.db import Database
+from companion.store.outbox import InFlight, Outbox, OutboxItem, SyncLog, WaitReason
+from companion.store.people import PeopleStore, RecordHow
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover -- Windows
+    fcntl = None  # type: ignore[assignment]
+
+log = logging.getLogger(__name__)
+
+#: The event published on every state change of an item.
+STATE_EVENT: Final = "push.state"
+#: How often an idle worker looks for items other processes queued (the CLI writes the database).
+DEFAULT_POLL_SECONDS: Final = 5.0
+_STAND_IN_COMPANY: Final = 1
+#: Answers that say a create was not carried out (refused, or never sent): it is no longer in flight.
+#: Not among them: CatsUncertainWriteError and CatsBadResponseError (a 2xx without Location).
+_DEFINITE: Final = (
+    CatsDuplicateError,
+    CatsValidationError,
+    CatsForbiddenError,
+    CatsNotFoundError,
+    CatsRateLimitedError,
+    CatsNetworkError,
+    CatsUnavailableError,
+    CatsAuthError,
+)
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Exponential waits without jitter (one worker per user: no herd to spread), bounded by `cap`."""
+
+    base: float = 2.0
+    cap: float = 300.0
+
+    def delay(self, attempts: int) -> float:
+        return min(self.cap, self.base * 2.0 ** min(max(0, attempts - 1), 30))
+
+
+class WorkerLock:
+    """An exclusive flock next to the database: one sending process per outbox, freed when it dies."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._handle: IO[bytes] | None = None
+
+    def acquire(self) -> bool:
+        if fcntl is None:
+            return True
+        handle = open(self.path, "ab")  # noqa: SIM115 -- held open while the worker runs
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            return False
+        self._handle = handle
+        return True
+
+    def release(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+
+
+def lock_path_for(db: Database) -> Path:
+    return db.path.with_name("outbox.lock")
+
+
+@dataclass
+class _Result:
+    action: str
+    cats_id: int
+    changed: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    message: str | None = None
+
+
+@dataclass
+class _Calls:
+    """CATS requests spent on one item (for the sync log)."""
+
+    count: int = 0
+
+
+@dataclass(frozen=True)
+class StepResult:
+    #: Items taken this step (whatever their outcome).
+    processed: int
+    #: When the earliest waiting item (or the worker's pause) ends; None when nothing waits.
+    next_due: datetime | None
+    #: Items still queued, sending or waiting.
+    pending: int
+
+
+class _NoteNotReady(Exception):
+    """A note's record has no CATS id yet (its record item is not done): put the note back."""
+
+
+class OutboxWorker:
+    """Sends the outbox (module docstring). `start()` runs it in the background; `drain()` to the end."""
+
+    def __init__(
+        self,
+        db: Database,
+        client: CatsClient | Callable[[], CatsClient | None],
+        inputs: InputsSource,
+        *,
+        clock: Clock | None = None,
+        publish: Callable[[OutboxItem], None] | None = None,
+        backoff: Backoff | None = None,
+        poll_seconds: float = DEFAULT_POLL_SECONDS,
+        lock_path: Path | None = None,
+    ) -> None:
+        self._db = db
+        # A provider follows the daemon's client as keys are activated and removed.
+        self._client_of = (
+            client if callable(client) and not isinstance(client, CatsClient) else (lambda: client)
+        )
+        self._inputs = inputs
+        self._clock: Clock = clock or (
+            client.budget.clock if isinstance(client, CatsClient) else SystemClock()
+        )
+        self._publish = publish
+        self._backoff = backoff or Backoff()
+        self._poll = poll_seconds
+        self._lock = WorkerLock(lock_path) if lock_path is not None else None
+        self._outbox = Outbox(db)
+        self._people = PeopleStore(db)
+        self._log = SyncLog(db)
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._paused_until: datetime | None = None
+        self._background_paused_until: datetime | None = None
+        self._network_failures = 0
+        #: Search fields this CATS account refused: their searches are not paid for again.
+        self._refused_fields: set[str] = set()
+        self._recovered = False
+
+    # --- running -----------------------------------------------------------------------------------
+
+    def notify(self) -> None:
+        """New or retried items: look now instead of at the next poll."""
+        self._wake.set()
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="outbox-worker")
+
+    async def close(self) -> None:
+        """Stop; an item being sent is left in flight and checked in CATS by the next worker."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        if self._lock is not None:
+            self._lock.release()
+
+    def claim(self) -> None:
+        """Take the outbox lock, or OutboxBusyError when another process sends this outbox."""
+        if self._lock is not None and not self._lock.acquire():
+            raise OutboxBusyError(
+                "another process (the companion daemon, or `cats-companion outbox send`) is sending "
+                "this outbox; let it finish or stop it first"
+            )
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                self.claim()
+                break
+            except OutboxBusyError:
+                log.info("the outbox is being sent by another process; checking again in %.0f s", self._poll)
+                await self._idle(self._poll)
+        while True:
+            try:
+                result = await self.step()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # The database is the worker's ground truth: log, back off, read it again.
+                log.exception("the outbox worker failed; retrying")
+                await self._idle(self._poll)
+                continue
+            if result.processed:
+                continue
+            wait = self._poll
+            if result.next_due is not None:
+                wait = min(wait, max(0.0, (result.next_due - self._now()).total_seconds()))
+            await self._idle(wait)
+
+    async def _idle(self, seconds: float) -> None:
+        # Not cleared here: a notify() since the last plan must end the idling at once.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout=max(seconds, 0.01))
+
+    async def drain(self, *, max_steps: int = 1_000_000, max_wait: float = 3600.0) -> dict[str, int]:
+        """Send until nothing more can be sent, sleeping (on the worker's clock) through waits.
+
+        Stops early when the next wait is longer than `max_wait`. Returns the outbox's counts by status.
+        """
+        self.claim()
+        try:
+            for _ in range(max_steps):
+                result = await self.step()
+                if result.processed:
+                    continue
+                if result.next_due is None:
+                    break
+                delay = (result.next_due - self._now()).total_seconds()
+                if delay > max_wait:
+                    break
+                await self._clock.sleep(max(0.0, delay))
+        finally:
+            if self._lock is not None:
+                self._lock.release()
+        return await self._outbox.counts()
+
+    async def step(self) -> StepResult:
+        """Send the head item of each person that is due, most urgent first; then say what is left."""
+        if not self._recovered:
+            async with self._db.transaction() as conn:
+                recovered = await self._outbox.recover_interrupted(conn, now=self._now())
+            if recovered:
+                log.info("%d outbox item(s) were being sent when the last worker stopped", recovered)
+            self._recovered = True
+        # Cleared before reading the outbox: whatever is notified from here on is planned next time.
+        self._wake.clear()
+        heads, next_due, pending = await self._plan()
+        processed = 0
+        client = self._client_of()
+        if client is None:
+            return StepResult(processed=0, next_due=None, pending=pending)  # no API key: keep everything
+        # The client of this step: the daemon may swap it (a new key) between steps, never during one.
+        self._client = client
+        for item in heads:
+            if self._paused():
+                break
+            if item.priority == Priority.BACKGROUND.value and self._background_paused():
+                continue
+            await self._process(item)
+            processed += 1
+            if self._wake.is_set():
+                break  # new items: plan again, an interactive one may now come first
+        return StepResult(processed=processed, next_due=next_due, pending=pending)
+
+    # --- planning ------------------------------------------------------------------------------------
+
+    def _now(self) -> datetime:
+        return datetime.fromtimestamp(self._clock.now(), UTC)
+
+    def _paused(self) -> bool:
+        return self._paused_until is not None and self._paused_until > self._now()
+
+    def _background_paused(self) -> bool:
+        until = self._background_paused_until
+        return until is not None and until > self._now()
+
+    async def _plan(self) -> tuple[list[OutboxItem], datetime | None, int]:
+        pending = await self._outbox.pending()
+        now = self._now()
+        next_due: datetime | None = None
+        if self._paused():
+            return [], self._paused_until, len(pending)
+        rows = await self._db.fetchall(
+            "SELECT person_id, record_type FROM person_records WHERE cats_id IS NOT NULL AND person_id IN"
+            " (SELECT person_id FROM outbox WHERE status IN ('queued', 'sending', 'waiting'))"
+        )
+        known = {(int(row["person_id"]), str(row["record_type"])) for row in rows}
+        decided: set[int] = set()
+        heads: list[OutboxItem] = []
+        for item in pending:
+            if item.person_id in decided:
+                continue
+            if item.status == "waiting" and item.not_before is not None and item.not_before > now:
+                decided.add(item.person_id)
+                next_due = item.not_before if next_due is None else min(next_due, item.not_before)
+                continue
+            if item.kind == "note" and (item.person_id, item.record_type) not in known:
+                continue  # its record is not in CATS yet: later items of the person may go first
+            heads.append(item)
+            decided.add(item.person_id)
+        heads.sort(key=lambda item: (item.priority != Priority.INTERACTIVE.value, item.id))
+        if self._background_paused():
+            assert self._background_paused_until is not None
+            heads = [item for item in heads if item.priority == Priority.INTERACTIVE.value]
+            if not heads:
+                until = self._background_paused_until
+                next_due = until if next_due is None else min(next_due, until)
+        return heads, next_due, len(pending)
+
+    # --- one item --------------------------------------------------------------------------------------
+
+    async def _process(self, item: OutboxItem) -> None:
+        item = await self._set(
+            item, status="sending", attempts=item.attempts + 1, wait_reason=None, not_before=None
+        )
+        calls = _Calls()
+        inputs = self._inputs()
+        try:
+            if item.kind == "record":
+                result = await self._send_record(item, inputs, calls)
+            else:
+                result = await self._send_note(item, calls)
+        except _NoteNotReady:
+            await self._set(item, status="queued")
+        except CatsRateLimitedError as exc:
+            wait = exc.retry_after if exc.retry_after > 0 else self._backoff.delay(item.attempts)
+            until = self._now() + timedelta(seconds=wait)
+            if isinstance(exc, BudgetReservedError):
+                # Only background work must leave the hour's reserve alone: clicks still go.
+                self._background_paused_until = until
+            else:
+                self._paused_until = until
+            await self._wait(item, "rate", wait, exc, calls)
+        except (CatsNetworkError, CatsAuthError) as exc:
+            # Unreachable, or the key refused: true of every item, so the whole worker waits.
+            self._network_failures += 1
+            wait = self._backoff.delay(self._network_failures)
+            self._paused_until = self._now() + timedelta(seconds=wait)
+            reason: WaitReason = "network" if isinstance(exc, CatsNetworkError) else "until"
+            await self._wait(item, reason, wait, exc, calls)
+        except CatsUncertainWriteError as exc:
+            # Look it up soon: it is in flight, so the next attempt searches before sending.
+            await self._wait(item, "until", self._backoff.base, exc, calls)
+        except CatsUnavailableError as exc:
+            await self._wait(item, "until", self._backoff.delay(item.attempts), exc, calls)
+        except CatsBadResponseError as exc:
+            current = await self._outbox.get(item.id)
+            if current is not None and current.in_flight is not None:
+                await self._wait(item, "until", self._backoff.delay(item.attempts), exc, calls)
+            else:
+                await self._fail(item, exc.code, exc.message, calls)
+        except CompanionError as exc:
+            await self._fail(item, exc.code, exc.message, calls)
+        except ValidationError as exc:
+            unreadable = OutboxItemUnreadableError(
+                f"outbox item {item.id}'s stored data cannot be read ({exc.error_count()} problems); "
+                "push the person again"
+            )
+            await self._fail(item, unreadable.code, unreadable.message, calls)
+        else:
+            self._network_failures = 0
+            await self._done(item, result, calls)
+
+    async def _set(self, item: OutboxItem, **changes: Any) -> OutboxItem:
+        async with self._db.transaction() as conn:
+            await self._outbox.update(conn, item.id, now=self._now(), **changes)
+        return await self._published(item.id)
+
+    async def _published(self, item_id: int) -> OutboxItem:
+        current = await self._outbox.get(item_id)
+        assert current is not None
+        if self._publish is not None:
+            try:
+                self._publish(current)
+            except Exception:
+                log.exception("could not publish the state of outbox item %d", item_id)
+        return current
+
+    async def _wait(
+        self, item: OutboxItem, reason: WaitReason, seconds: float, exc: CompanionError, calls: _Calls
+    ) -> None:
+        until = self._now() + timedelta(seconds=seconds)
+        async with self._db.transaction() as conn:
+            await self._outbox.update(
+                conn,
+                item.id,
+                now=self._now(),
+                status="waiting",
+                wait_reason=reason,
+                not_before=until,
+                error_code=exc.code,
+                error_message=exc.message,
+            )
+            await self._log.add(
+                conn,
+                now=self._now(),
+                item=item,
+                action=f"wait for {reason}",
+                outcome="waiting",
+                requests=calls.count,
+                code=exc.code,
+                message=exc.message,
+            )
+        log.info("outbox item %d waits %.0f s (%s): %s", item.id, seconds, reason, exc.code)
+        await self._published(item.id)
+
+    async def _fail(self, item: OutboxItem, code: str, message: str, calls: _Calls) -> None:
+        async with self._db.transaction() as conn:
+            await self._outbox.update(
+                conn, item.id, now=self._now(), status="failed", error_code=code, error_message=message
+            )
+            await self._log.add(
+                conn,
+                now=self._now(),
+                item=item,
+                action=f"send {item.kind}",
+                outcome="failed",
+                requests=calls.count,
+                code=code,
+                message=message,
+            )
+        log.warning("outbox item %d failed: %s", item.id, code)
+        await self._published(item.id)
+
+    async def _done(self, item: OutboxItem, result: _Result, calls: _Calls) -> None:
+        async with self._db.transaction() as conn:
+            await self._outbox.update(
+                conn,
+                item.id,
+                now=self._now(),
+                status="synced",
+                cats_id=result.cats_id,
+                in_flight=None,
+                wait_reason=None,
+                not_before=None,
+                error_code=None,
+                error_message=None,
+            )
+            await self._log.add(
+                conn,
+                now=self._now(),
+                item=item,
+                action=result.action,
+                outcome="ok",
+                cats_id=result.cats_id,
+                changed_fields=result.changed,
+                requests=calls.count,
+                message=result.message,
+            )
+        await self._published(item.id)
+
+    async def _in_flight(self, item: OutboxItem, what: InFlight) -> OutboxItem:
+        """Commit that a create is about to be sent; an uncertain earlier attempt keeps its start time."""
+        current = await self._outbox.get(item.id)
+        assert current is not None
+        started = current.attempt_at if current.in_flight is not None and current.attempt_at else self._now()
+        async with self._db.transaction() as conn:
+            await self._outbox.update(conn, item.id, now=self._now(), in_flight=what, attempt_at=started)
+        refreshed = await self._outbox.get(item.id)
+        assert refreshed is not None
+        return refreshed
+
+    async def _landed(self, item: OutboxItem) -> None:
+        """CATS gave a definite answer to the create: it is no longer in flight."""
+        async with self._db.transaction() as conn:
+            await self._outbox.update(conn, item.id, now=self._now(), in_flight=None)
+
+    # --- records -------------------------------------------------------------------------------------
+
+    async def _send_record(self, item: OutboxItem, inputs: RulesInputs, calls: _Calls) -> _Result:
+        stored = await self._people.person(item.person_id)
+        if stored is None:
+            raise PersonNotFoundError(f"the person of outbox item {item.id} no longer exists")
+        person = Person.model_validate(stored.data)
+        record_type = item.record_type
+        settings = inputs.settings
+        priority = Priority(item.priority)
+        company_id = item.payload.get("company_id")
+        if record_type == "contacts" and company_id is None and item.payload.get("create_company"):
+            company_id = await self._company(item, person, inputs, calls)
+        body = build_write(
+            person, record_type, settings, inputs.catalogue, company_id=company_id, owner_id=None
+        )
+        merging = not settings.general.do_not_merge
+
+        record = await self._people.record(item.person_id, record_type)
+        cats_id = record.cats_id if record is not None else None
+        if cats_id is None and item.in_flight == "create":
+            lookup = await find_record(
+                self._client,
+                person,
+                record_type,
+                company_id=company_id,
+                priority=priority,
+                created_since=item.attempt_at,
+                refused_fields=self._refused_fields,
+            )
+            calls.count += lookup.searches
+            if lookup.found is not None:
+                await self._record_found(item, lookup.found, "adopted")
+                return _Result(
+                    "adopted", lookup.found, message="the create had reached CATS; adopted, not repeated"
+                )
+        if cats_id is None:
+            item = await self._in_flight(item, "create")
+            calls.count += 1
+            try:
+                new_id = await self._client.create_record(
+                    record_type, body, check_duplicate=merging, priority=priority
+                )
+            except CatsDuplicateError as duplicate:
+                await self._landed(item)
+                cats_id = duplicate.existing_id
+                if cats_id is None:
+                    lookup = await find_record(
+                        self._client,
+                        person,
+                        record_type,
+                        company_id=company_id,
+                        priority=priority,
+                        refused_fields=self._refused_fields,
+                    )
+                    calls.count += lookup.searches
+                    if lookup.found is None:
+                        raise CatsDuplicateError(
+                            f"CATS says this {record_type[:-1]} already exists but did not say which record, "
+                            "and no search found it; merge it by hand in CATS, or turn on 'do not merge'",
+                            status=duplicate.status,
+                        ) from None
+                    cats_id = lookup.found
+                await self._record_found(item, cats_id, "merged")
+            except _DEFINITE:
+                await self._landed(item)
+                raise
+            else:
+                await self._record_found(item, new_id, "created")
+                return _Result("created", new_id, changed=sorted(body))
+        return await self._merge(item, record_type, cats_id, body, inputs, priority, calls)
+
+    async def _record_found(self, item: OutboxItem, cats_id: int, how: RecordHow) -> None:
+        """The person's record is known: store it with the end of the create's flight, in one transaction."""
+        async with self._db.transaction() as conn:
+            await self._people.set_record(
+                conn, item.person_id, item.record_type, cats_id=cats_id, how=how, now=self._now()
+            )
+            await self._outbox.update(conn, item.id, now=self._now(), in_flight=None, cats_id=cats_id)
+
+    async def _merge(
+        self,
+        item: OutboxItem,
+        record_type: RecordType,
+        cats_id: int,
+        body: dict[str, Any],
+        inputs: RulesInputs,
+        priority: Priority,
+        calls: _Calls,
+    ) -> _Result:
+        calls.count += 1
+        try:
+            existing = await self._client.get_record(record_type, cats_id, priority=priority)
+        except CatsNotFoundError:
+            # Deleted in CATS since: forget it; the next attempt finds or creates the record afresh.
+            async with self._db.transaction() as conn:
+                await self._people.set_record(
+                    conn, item.person_id, record_type, cats_id=None, how=None, now=self._now()
+                )
+            raise CatsUnavailableError(
+                f"the {record_type[:-1]} {cats_id} is no longer in CATS; it will be found or created again"
+            ) from None
+        try:
+            plan = plan_merge(existing, body, record_type, inputs.settings)
+        except ValidationError as exc:
+            # CATS's record, not our stored item, is what cannot be read: say so (not outbox.unreadable).
+            raise CatsBadResponseError(
+                f"CATS sent the {record_type[:-1]} {cats_id} in a form the companion cannot read "
+                f"({exc.error_count()} problems), so it cannot be merged; check the record in CATS"
+            ) from None
+        if plan.body is not None:
+            calls.count += 1
+            await self._client.update_record(record_type, cats_id, plan.body, priority=priority)
+        for op in plan.subrecords:
+            # A sub-record add is a create: after a crash the next attempt re-plans from a fresh GET,
+            # which shows the ones that landed, so none is added twice.
+            calls.count += 1
+            await self._client.request(
+                op.method, op.path, json_body=op.body, priority=priority, expect=(200, 201)
+            )
+        skipped = (
+            f"; protected, not overwritten: {', '.join(plan.skipped_protected)}"
+            if plan.skipped_protected
+            else ""
+        )
+        if plan.changed_fields:
+            return _Result("updated", cats_id, changed=plan.changed_fields, message=f"merged{skipped}")
+        return _Result("unchanged", cats_id, message=f"nothing to change{skipped}")
+
+    async def _company(self, item: OutboxItem, person: Person, inputs: RulesInputs, calls: _Calls) -> int:
+        """Create the Contact's missing company (the setting says so) and remember its id on the item."""
+        # Everything else must be writable before a company is created for it.
+        build_write(
+            person, "contacts", inputs.settings, inputs.catalogue, company_id=_STAND_IN_COMPANY, owner_id=None
+        )
+        owner = inputs.settings.sync.contacts.default_owner_id
+        wanted = item.payload["create_company"]
+        assert owner is not None  # build_write refused a contact without owner
+        calls.count += 1
+        company_id = await create_company(
+            self._client,
+            name=str(wanted["name"]),
+            owner_id=owner,
+            website=wanted.get("website"),
+            priority=Priority(item.priority),
+        )
+        async with self._db.transaction() as conn:
+            await self._outbox.update(
+                conn,
+                item.id,
+                now=self._now(),
+                payload={**item.payload, "company_id": company_id, "company_source": "created"},
+            )
+        return company_id
+
+    # --- notes ---------------------------------------------------------------------------------------
+
+    async def _send_note(self, item: OutboxItem, calls: _Calls) -> _Result:
+        spec = NoteSpec.model_validate(item.payload)
+        record = await self._people.record(item.person_id, item.record_type)
+        if record is None or record.cats_id is None:
+            raise _NoteNotReady
+        priority = Priority(item.priority)
+        if item.in_flight == "note":
+            calls.count += 1
+            found = await find_note(self._client, item.record_type, record.cats_id, spec, priority=priority)
+            if found is not None:
+                return _Result(
+                    "note adopted", found, message="the note had reached CATS; adopted, not repeated"
+                )
+        item = await self._in_flight(item, "note")
+        calls.count += 1
+        try:
+            activity_id = await self._client.create_activity(
+                item.record_type, record.cats_id, spec.body(), priority=priority
+            )
+        except _DEFINITE:
+            await self._landed(item)
+            raise
+        return _Result("note", activity_id, changed=[spec.kind])

@@ -1,0 +1,141 @@
+// The pure view models: the company section, problems, health, formatting, quick-lookup queries.
+
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { cacheLine, companyView, hitLine, lookupParams, problemView, sameLookup } from "../content/company-model.js";
+import { isProfilePage, personKey } from "../content/watch.js";
+import { budgetMeter, confidenceLabel, formatAge } from "../shared/format.js";
+import { queryFromText } from "../shared/lookup-query.js";
+import { healthView } from "../shared/status-model.js";
+
+const READY = { state: /** @type {const} */ ("ready"), companies: 1200, last_success_at: "2026-01-01T00:00:00Z", age_seconds: 300, message: null };
+
+/** @param {Partial<import("../content/company-model.js").LookupResult>} overrides */
+function result(overrides = {}) {
+  return {
+    level: "similar",
+    match: { company_id: 7, company_name: "Northwind Analytics GmbH", basis: "linkedin_page", confidence: "high", score: 100, reason: "Same LinkedIn company page." },
+    confirmed: false,
+    warnings: [],
+    company: [
+      { key: "owner", label: "Owner", value: "Dana Smith" },
+      { key: "phone", label: "Phone", value: null },
+    ],
+    cache: READY,
+    ...overrides,
+  };
+}
+
+describe("company section", () => {
+  it("asks with the company's name and LinkedIn page, or not at all", () => {
+    assert.deepEqual(lookupParams({ company: "Acme", companyUrl: "https://www.linkedin.com/company/acme/" }), {
+      name: "Acme", linkedin_url: "https://www.linkedin.com/company/acme/",
+    });
+    assert.equal(lookupParams({ company: null, companyUrl: null }), null);
+    assert.ok(sameLookup({ company: "A", companyUrl: null }, { company: "A", companyUrl: null }));
+    assert.ok(!sameLookup({ company: "A", companyUrl: null }, { company: "B", companyUrl: null }));
+  });
+
+  it("shows a match with its confidence, reason and only the fields that have values", () => {
+    const view = companyView(result());
+    assert.equal(view.state, "match");
+    assert.equal(view.heading, "Northwind Analytics GmbH");
+    assert.deepEqual(view.badge, { text: "Strong match", tone: "ok" });
+    assert.deepEqual(view.fields, [{ label: "Owner", value: "Dana Smith" }]);
+    assert.equal(view.canUnconfirm, false);
+  });
+
+  it("shows a confirmed match as confirmed, with a way to undo it", () => {
+    const view = companyView(result({ confirmed: true }));
+    assert.equal(view.state, "confirmed");
+    assert.equal(view.badge?.text, "Confirmed");
+    assert.ok(view.canUnconfirm);
+  });
+
+  it("shows no match with the look-alike warnings", () => {
+    const view = companyView(result({ match: null, warnings: [{ kind: "similar_name", message: "CATS has Northwind Analytic (93% similar).", company_ids: [8], score: 93 }] }));
+    assert.equal(view.state, "no-match");
+    assert.deepEqual(view.warnings, [{ kind: "similar_name", message: "CATS has Northwind Analytic (93% similar)." }]);
+  });
+
+  it("says when the profile names no company", () => {
+    assert.equal(companyView(null).state, "no-company");
+  });
+
+  it("says how fresh the cache is, and when it is empty, stale or offline", () => {
+    assert.deepEqual(cacheLine(READY, "connected"), { text: "Cache synced 5 min ago · 1,200 companies", tone: "muted" });
+    assert.equal(cacheLine(READY, "unreachable").tone, "warn");
+    assert.match(cacheLine(READY, "unreachable").text, /Offline from CATS/);
+    assert.equal(cacheLine({ ...READY, age_seconds: 3 * 86400 }, null).tone, "warn");
+    assert.equal(cacheLine({ ...READY, state: "never_synced", age_seconds: null, message: null }, null).tone, "bad");
+    assert.equal(cacheLine({ ...READY, state: "empty", message: "Nothing cached." }, null).text, "Nothing cached.");
+  });
+
+  it("tells how to fix a missing or stopped companion", () => {
+    assert.match(String(problemView({ code: "host.not_installed", message: "m" }).fix), /install-host/);
+    assert.match(String(problemView({ code: "daemon.unavailable", message: "m" }).fix), /serve/);
+    assert.equal(problemView({ code: "extension.reloaded", message: "m" }).retry, false);
+    assert.equal(problemView({ code: "something.new", message: "Detail" }).detail, "Detail");
+    // The host's message already names the command: the hint is not repeated.
+    assert.equal(problemView({ code: "daemon.unavailable", message: "start it with `cats-companion serve`" }).fix, null);
+  });
+
+  it("describes a picker hit", () => {
+    assert.deepEqual(hitLine({ id: 1, name: "Acme", website: "https://www.acme.com/", city: "Berlin", country_code: "DE" }), {
+      name: "Acme", detail: "Berlin, DE · acme.com",
+    });
+  });
+});
+
+describe("page watching", () => {
+  it("shows the card on a profile's main page only", () => {
+    assert.ok(isProfilePage("https://www.linkedin.com/in/lena-fischer/"));
+    assert.ok(isProfilePage("http://127.0.0.1:9000/in/lena"));
+    assert.ok(!isProfilePage("https://www.linkedin.com/in/lena/details/experience/"));
+    assert.ok(!isProfilePage("https://www.linkedin.com/feed/"));
+  });
+
+  it("ignores where values came from when deciding whether the person changed", () => {
+    const base = { name: "A", headline: null, title: null, company: null, companyUrl: null, location: null, profileUrl: null, companies: [] };
+    assert.equal(personKey({ ...base, sources: { name: "top-card" } }), personKey({ ...base, sources: { name: "page-title" } }));
+    assert.notEqual(personKey({ ...base, sources: {} }), personKey({ ...base, company: "B", sources: {} }));
+  });
+});
+
+describe("formatting and health", () => {
+  it("formats ages", () => {
+    assert.equal(formatAge(null), "never");
+    assert.equal(formatAge(10), "just now");
+    assert.equal(formatAge(600), "10 min ago");
+    assert.equal(formatAge(7200), "2 h ago");
+    assert.equal(formatAge(3 * 86400), "3 days ago");
+  });
+
+  it("turns the rate budget into a meter", () => {
+    assert.deepEqual(budgetMeter({ limit: 500, remaining: 450, used: 50 }), { fraction: 0.1, label: "450 of 500 requests left this hour", tone: "ok" });
+    assert.equal(budgetMeter({ limit: 500, remaining: 20 })?.tone, "bad");
+    assert.equal(budgetMeter(null), null);
+  });
+
+  it("labels confidences", () => {
+    assert.equal(confidenceLabel("confirmed"), "Confirmed");
+    assert.equal(confidenceLabel("low"), "Possible match");
+  });
+
+  it("reads the health from the status message or the failure", () => {
+    assert.equal(healthView({ cats: { state: "connected", detail: "site acme" } }, null).tone, "ok");
+    assert.equal(healthView({ cats: { state: "bad_key" } }, null).tone, "bad");
+    assert.equal(healthView({ cats: { state: "unreachable" } }, null).tone, "warn");
+    const missing = healthView(null, { code: "host.not_installed", message: "no host" });
+    assert.equal(missing.tone, "bad");
+    assert.match(String(missing.fix), /install-host/);
+  });
+
+  it("reads a quick-lookup query as a name, website, e-mail or LinkedIn page", () => {
+    assert.deepEqual(queryFromText(" Acme Ltd "), { name: "Acme Ltd" });
+    assert.deepEqual(queryFromText("acme.com"), { website: "acme.com" });
+    assert.deepEqual(queryFromText("jo@acme.com"), { email: "jo@acme.com" });
+    assert.deepEqual(queryFromText("https://www.linkedin.com/company/acme/"), { linkedin_url: "https://www.linkedin.com/company/acme/" });
+    assert.equal(queryFromText("   "), null);
+  });
+});

@@ -1,0 +1,76 @@
+"""A key activated while the daemon runs brings the company sync with it; the cache settings set its pace."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+
+from companion.server.daemon import RunningDaemon
+from tests.fixtures.daemon import DaemonFactory, auth_headers
+from tests.fixtures.keyring import MemoryKeyring
+from tests.fixtures.sandbox import SandboxHandle
+
+
+@pytest.fixture
+async def keyless(
+    daemon_factory: DaemonFactory, sandbox: SandboxHandle, memory_keyring: MemoryKeyring
+) -> RunningDaemon:
+    # sync=None: the schedule comes from the settings, as in a real daemon.
+    return await daemon_factory(cats_base_url=sandbox.url, sync=None)
+
+
+@pytest.fixture
+async def http(keyless: RunningDaemon) -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession(base_url=keyless.url, headers=auth_headers(keyless.token)) as session:
+        yield session
+
+
+async def test_a_key_activated_at_run_time_starts_the_company_sync(
+    keyless: RunningDaemon, http: aiohttp.ClientSession, sandbox: SandboxHandle
+) -> None:
+    assert keyless.ctx.sync is None
+    async with http.post("/api/sync", json={}) as response:
+        assert (await response.json())["error"]["code"] == "key.missing"
+    async with http.post("/api/connection", json={"api_key": sandbox.api_key}) as response:
+        assert response.status == 200
+    assert keyless.ctx.sync is not None
+    async with http.post("/api/sync", json={"full": True}) as response:
+        assert response.status == 202
+    async with asyncio.timeout(20):
+        while True:
+            async with http.get("/api/sync") as response:
+                state = await response.json()
+            if state.get("last_success_at") and not state.get("running"):
+                break
+            await asyncio.sleep(0.05)
+    assert state["companies_in_cache"] == sandbox.store.record_counts()["companies"]
+    # The site's subdomain is kept for record links, and the status names the site.
+    async with http.get("/api/status") as response:
+        assert (await response.json())["cats"]["site"]
+
+
+async def test_disconnecting_stops_the_sync(
+    keyless: RunningDaemon, http: aiohttp.ClientSession, sandbox: SandboxHandle
+) -> None:
+    async with http.post("/api/connection", json={"api_key": sandbox.api_key}) as response:
+        assert response.status == 200
+    async with http.delete("/api/connection") as response:
+        assert response.status == 200
+    assert keyless.ctx.sync is None
+    assert keyless.ctx.client is None
+
+
+async def test_the_sync_schedule_follows_the_cache_settings(
+    keyless: RunningDaemon, http: aiohttp.ClientSession, sandbox: SandboxHandle
+) -> None:
+    async with http.post("/api/connection", json={"api_key": sandbox.api_key}) as response:
+        assert response.status == 200
+    assert keyless.ctx.sync is not None
+    assert keyless.ctx.sync.policy.interval == 10 * 60
+    changes = {"cache.incremental_interval_minutes": 3, "cache.full_scan_interval_hours": 6}
+    async with http.patch("/api/settings", json=changes) as response:
+        assert response.status == 200
+    assert (keyless.ctx.sync.policy.interval, keyless.ctx.sync.policy.full_interval) == (180, 6 * 3600)
