@@ -10,6 +10,7 @@ pytest_plugins = [
     "tests.fixtures.sandbox",
     "tests.fixtures.keyring",
     "tests.fixtures.daemon",
+    "tests.fixtures.database",
 ]
 
 

@@ -29,6 +29,7 @@ import pytest
 from aiohttp import web
 from playwright.async_api import BrowserContext, Page, Worker, async_playwright
 
+from companion.browser import CHROMIUM, CHROMIUM_ARGS
 from companion.nmhost.config import AUTOSTART_ENV, EXTENSION_ID
 from companion.server.daemon import RunningDaemon
 from companion.services.sync_scheduler import SyncPolicy
@@ -36,16 +37,6 @@ from tests.e2e.extension_build import build_test_extension
 from tests.fixtures.daemon import DaemonFactory
 from tests.fixtures.sandbox import SandboxFactory, SandboxHandle
 
-CHROMIUM: Final = "/usr/bin/chromium"
-CHROMIUM_ARGS: Final = (
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-)
 EXTENSION_ORIGIN: Final = f"chrome-extension://{EXTENSION_ID}"
 #: Every Playwright wait is bounded by this (milliseconds).
 TIMEOUT_MS: Final = 15_000

@@ -12,7 +12,7 @@ from companion.errors import BadRequestError
 from companion.matching import CompanyQuery, Confidence, MatchBasis
 from companion.services.aliases import alias_keys
 from companion.services.company_lookup import CompanyLookupService
-from companion.store import Database, open_database
+from companion.store import Database
 from companion.store.aliases import AliasStore
 from tests.services.lookup_support import (
     SYNCED_AT,
@@ -28,13 +28,6 @@ ACME = company(1, "Acme Corporation", "https://www.acme.com")
 ACME_LABS = company(2, "Acme Labs", "https://labs.acme.com")
 NORTHWIND = company(3, "Northwind Traders")
 PROFILE = CompanyQuery(name="ACME Deutschland", website="https://acme.de", email="jo@acme.com")
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await open_database(tmp_path / "companion.db")
-    yield database
-    await database.close()
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from companion.errors import BadRequestError
 from companion.matching import CompanyQuery, Confidence, MatchBasis, WarningKind
 from companion.services.company_lookup import CompanyLookupService, LookupResult
 from companion.settings.service import SettingsService
-from companion.store import Database, open_database
+from companion.store import Database
 from tests.services.lookup_support import (
     SYNCED_AT,
     Clock,
@@ -49,13 +49,6 @@ GLOBEX = [
     company(11, "Initech Software Systems GmbH", "https://initech.example.com"),
     company(12, "Umbrella Pharmaceuticals"),
 ]
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await open_database(tmp_path / "companion.db")
-    yield database
-    await database.close()
 
 
 @pytest.fixture

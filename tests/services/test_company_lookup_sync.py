@@ -13,7 +13,7 @@ from companion.cats.retry import RetryPolicy
 from companion.matching import CompanyQuery, MatchBasis
 from companion.services.company_lookup import CompanyLookupService
 from companion.services.company_sync import CompanySync
-from companion.store import Database, open_database
+from companion.store import Database
 from companion.store.aliases import AliasStore
 from companion.store.companies import CompanyCache
 from tests.fixtures.sandbox import SandboxFactory, SandboxHandle
@@ -21,13 +21,6 @@ from tests.services.lookup_support import Clock, open_service, settings_service
 
 QUICK = RetryPolicy(max_attempts=1)
 OWNER = 4001
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await open_database(tmp_path / "companion.db")
-    yield database
-    await database.close()
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ import math
 import socket
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
@@ -19,19 +18,12 @@ from companion.errors import BudgetReservedError, CatsNetworkError
 from companion.matching import normalize_name
 from companion.services.company_sync import CompanySync
 from companion.services.sync_state import SyncProgress, build_state
-from companion.store import Database, open_database
+from companion.store import Database
 from companion.store.companies import CompanyCache
 from tests.fixtures.sandbox import SandboxFactory, SandboxHandle
 
 QUICK = RetryPolicy(max_attempts=1)
 OWNER = 4001
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await open_database(tmp_path / "companion.db")
-    yield database
-    await database.close()
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,7 +19,7 @@ from companion.services.crm_filters import Filter, build_filter_body, condition,
 from companion.services.crm_search import SearchParams, describe_fields, search
 from companion.settings.catalogue import Catalogue, CatalogueUser, CustomField
 from companion.settings.models import Settings
-from companion.store import Database, open_database
+from companion.store import Database
 from companion.store.companies import CompanyCache
 from tests.fixtures.daemon import EXTENSION_ORIGIN, DaemonFactory
 from tests.fixtures.sandbox import SandboxHandle
@@ -49,13 +48,6 @@ def settings_with(candidate_filters: list[str]) -> Settings:
 
 
 SETTINGS = settings_with(["title", "owner_id", "is_hot", "custom:88001", "custom:88002", "custom:88003"])
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await open_database(tmp_path / "companion.db")
-    yield database
-    await database.close()
 
 
 @pytest.fixture

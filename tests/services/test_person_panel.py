@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
-
-import pytest
 
 from companion.cats.client import CatsClient
 from companion.rules.person import Person
@@ -19,7 +15,7 @@ from companion.services.company_records import company_row
 from companion.services.person_form import person_form, person_status, record_form
 from companion.settings.catalogue import Catalogue, CatalogueUser, CustomField
 from companion.settings.models import Settings
-from companion.store import Database, open_database
+from companion.store import Database
 from companion.store.companies import CompanyCache
 from companion.store.outbox import Outbox
 from companion.store.people import PeopleStore
@@ -46,13 +42,6 @@ CATALOGUE = Catalogue(
     },
     users=[CatalogueUser(id=4006, name="Rita Recruiter")],
 )
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await open_database(tmp_path / "companion.db")
-    yield database
-    await database.close()
 
 
 async def test_the_form_marks_required_and_mandatory_fields_and_prefills_the_mapping(db: Database) -> None:

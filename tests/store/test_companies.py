@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -19,13 +18,6 @@ def row(company_id: int, name: str = "Northwind Ltd", **fields: object) -> Compa
     values: dict[str, object] = {"name": name, "name_key": name.lower().removesuffix(" ltd")}
     values.update(fields)
     return CompanyRow.model_validate({"id": company_id, **values})
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await open_database(tmp_path / "companion.db")
-    yield database
-    await database.close()
 
 
 @pytest.fixture

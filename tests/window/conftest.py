@@ -18,20 +18,11 @@ import aiohttp
 import pytest
 from playwright.async_api import Browser, Page, ViewportSize, async_playwright
 
+from companion.browser import CHROMIUM, CHROMIUM_ARGS
 from companion.server.daemon import RunningDaemon
 from companion.server.window_session import COOKIE_NAME, CSRF_HEADER
 from tests.fixtures.daemon import auth_headers
 
-CHROMIUM: Final = "/usr/bin/chromium"
-CHROMIUM_ARGS: Final = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 #: Every Playwright wait is bounded by this (milliseconds).
 TIMEOUT_MS: Final = 10_000
 ARTIFACTS: Final = Path(__file__).resolve().parents[2] / "artifacts" / "window"
@@ -114,7 +105,7 @@ async def window_client() -> AsyncIterator[WindowClientFactory]:
 async def browser() -> AsyncIterator[Browser]:
     async with async_playwright() as playwright:
         launched = await playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS, timeout=TIMEOUT_MS
+            executable_path=CHROMIUM, headless=True, args=list(CHROMIUM_ARGS), timeout=TIMEOUT_MS
         )
         try:
             yield launched
