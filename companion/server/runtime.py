@@ -18,18 +18,13 @@ import contextlib
 import logging
 import os
 from pathlib import Path
-from typing import IO, Final
+from typing import Final
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from companion import paths
 from companion.errors import DaemonAlreadyRunningError
-from companion.server.files import write_private_file
-
-try:
-    import fcntl
-except ImportError:  # Windows
-    fcntl = None  # type: ignore[assignment]
+from companion.files import FileLock, write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +67,7 @@ def socket_path(run_dir: Path) -> Path:
 
 def write_runtime_file(run_dir: Path, info: RuntimeInfo) -> Path:
     path = runtime_file_path(run_dir)
-    write_private_file(path, info.model_dump_json() + "\n")
+    write_atomic(path, info.model_dump_json() + "\n")
     return path
 
 
@@ -117,30 +112,8 @@ async def answers(run_dir: Path, info: RuntimeInfo) -> bool:
     return True
 
 
-class InstanceLock:
-    """An exclusive lock on daemon.lock, held for the daemon's lifetime."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._handle: IO[bytes] | None = None
-
-    def acquire(self) -> bool:
-        if fcntl is None:
-            log.info("no flock on this platform; relying on the pid and socket checks alone")
-            return True
-        handle = open(self.path, "ab")  # noqa: SIM115 -- held open for the daemon's lifetime
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            handle.close()
-            return False
-        self._handle = handle
-        return True
-
-    def release(self) -> None:
-        if self._handle is not None:
-            self._handle.close()  # closing drops the flock
-            self._handle = None
+#: The daemon's instance lock (companion.files.FileLock on daemon.lock, held for its lifetime).
+InstanceLock = FileLock
 
 
 async def claim_runtime(run_dir: Path) -> InstanceLock:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Final
 
 from companion import paths
-from companion.server.files import write_private_file
+from companion.files import write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -39,5 +39,5 @@ def load_or_create_token(data_dir: Path | None = None) -> str:
         else:
             return text
     token = secrets.token_urlsafe(32)
-    write_private_file(path, token + "\n")
+    write_atomic(path, token + "\n")
     return token

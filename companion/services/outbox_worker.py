@@ -42,7 +42,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import IO, Any, Final
+from typing import Any, Final
 
 from pydantic import ValidationError
 
@@ -65,6 +65,7 @@ from companion.errors import (
     OutboxItemUnreadableError,
     PersonNotFoundError,
 )
+from companion.files import FileLock
 from companion.rules.merge import plan_merge
 from companion.rules.notes import NoteSpec
 from companion.rules.payload import build_write
@@ -74,11 +75,6 @@ from companion.services.resolve import create_company, find_note, find_record
 from companion.store.db import Database
 from companion.store.outbox import InFlight, Outbox, OutboxItem, SyncLog, WaitReason
 from companion.store.people import PeopleStore, RecordHow
-
-try:
-    import fcntl
-except ImportError:  # pragma: no cover -- Windows
-    fcntl = None  # type: ignore[assignment]
 
 log = logging.getLogger(__name__)
 
@@ -112,29 +108,8 @@ class Backoff:
         return min(self.cap, self.base * 2.0 ** min(max(0, attempts - 1), 30))
 
 
-class WorkerLock:
-    """An exclusive flock next to the database: one sending process per outbox, freed when it dies."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._handle: IO[bytes] | None = None
-
-    def acquire(self) -> bool:
-        if fcntl is None:
-            return True
-        handle = open(self.path, "ab")  # noqa: SIM115 -- held open while the worker runs
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            handle.close()
-            return False
-        self._handle = handle
-        return True
-
-    def release(self) -> None:
-        if self._handle is not None:
-            self._handle.close()
-            self._handle = None
+#: One sending process per outbox: a FileLock on outbox.lock next to the database.
+WorkerLock = FileLock
 
 
 def lock_path_for(db: Database) -> Path:

@@ -11,16 +11,14 @@ value is valid is decided later, by companion.settings.effective, against the se
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
 from companion.errors import SettingsInvalidError
+from companion.files import write_atomic_json
 from companion.settings.base import Problem
 
 SETTINGS_FILE: Final = "settings.json"
@@ -46,38 +44,8 @@ class UserFile:
         return self.values is not None or self.problem is not None
 
 
-def atomic_write_json(path: Path, data: Any, *, mode: int) -> None:
-    """Write `data` as JSON to `path` so a reader sees the old file or the new one, never a torn one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        # Mode before content: a settings file is never readable by others, not even briefly.
-        if hasattr(os, "fchmod"):
-            os.fchmod(fd, mode)
-        else:
-            os.chmod(temp, mode)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp)
-        raise
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(directory: Path) -> None:
-    # The rename itself is durable only once the directory entry is on disk (POSIX only).
-    if os.name != "posix":
-        return
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+#: Settings, policy and catalogue files are written with companion.files (atomic, mode first).
+atomic_write_json = write_atomic_json
 
 
 def read_user_file(path: Path) -> UserFile:
