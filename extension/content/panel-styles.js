@@ -12,7 +12,7 @@ export const PANEL_CSS = `
 .cc-sync-as { display: flex; gap: 4px; margin-bottom: 8px; }
 .cc-sync-as button { flex: 1; }
 .cc-sync-as button[aria-pressed="true"] { background: #243b53; color: #fff; border-color: #243b53; }
-.cc-row { display: grid; grid-template-columns: 38% 62%; align-items: start; gap: 2px 6px; margin: 4px 0; }
+.cc-row { display: grid; grid-template-columns: minmax(0, 38fr) minmax(0, 62fr); align-items: start; gap: 2px 6px; margin: 4px 0; }
 .cc-label { padding-top: 4px; color: #3e4c59; overflow-wrap: anywhere; }
 .cc-required { color: #ba2525; font-weight: 700; }
 .cc-row input[type=text], .cc-row input[type=date], .cc-row select, .cc-row textarea {
