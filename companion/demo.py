@@ -103,6 +103,7 @@ async def _demo(args: argparse.Namespace) -> int:
     from companion.cats.sandbox.app import SandboxConfig, start_sandbox
     from companion.secret import ApiKey
     from companion.server.daemon import DaemonConfig, start_daemon, wait_for_stop_signal
+    from companion.services.sync_scheduler import SyncPolicy
 
     sandbox = await start_sandbox(
         SandboxConfig(seed=args.seed, seed_random=1, rate_limit=args.rate_limit), port=args.sandbox_port
@@ -110,7 +111,10 @@ async def _demo(args: argparse.Namespace) -> int:
     try:
         demo_dir = paths.data_dir() / "demo"
         daemon = await start_daemon(
-            DaemonConfig(cats_base_url=sandbox.url, port=args.port, data_dir=demo_dir),
+            # The demo fills its company cache at once (a real daemon waits 30 s after start-up).
+            DaemonConfig(
+                cats_base_url=sandbox.url, port=args.port, data_dir=demo_dir, sync=SyncPolicy(start_delay=0.0)
+            ),
             key=ApiKey(sandbox.api_key),
         )
         try:
