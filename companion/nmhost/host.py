@@ -1,22 +1,24 @@
 """The native host's main loop: check the caller, then relay frames to the daemon and events back.
 
-One thread reads frames from Chrome and answers malformed ones itself; a few worker threads relay
-requests (`POST /api/native`), each over its own keep-alive connection, so one slow message does
-not hold up a quick lookup; one thread reads the daemon's event stream. Every frame to Chrome is
-written under one lock, and nothing but frames ever reaches stdout: `sys.stdout` itself is pointed
-at stderr, so even a stray print cannot corrupt the stream.
+A few relay threads take turns reading Chrome's input (leader/follower): the thread that reads a
+frame answers a malformed one itself, or relays it (`POST /api/native`) over its own keep-alive
+connection and writes the reply, while the next thread reads the next frame. So one slow message
+does not hold up a quick lookup, and no frame is handed from one thread to another on its way (a
+queue handoff costs tens of microseconds, a visible part of a lookup's round trip). One thread
+reads the daemon's event stream. Every frame to Chrome is written under one lock, and nothing but
+frames ever reaches stdout: `sys.stdout` itself is pointed at stderr, so even a stray print
+cannot corrupt the stream.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import queue
 import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from companion.errors import (
     BadRequestError,
@@ -29,6 +31,7 @@ from companion.errors import (
 )
 from companion.nmhost import config as host_config
 from companion.nmhost import locations
+from companion.nmhost.http11 import Response
 from companion.nmhost.link import REQUEST_TIMEOUT, Channel, DaemonLocator, Log
 from companion.nmhost.wire import (
     EVENTS_PATH,
@@ -52,6 +55,16 @@ EXIT_FORBIDDEN = 3
 _ID_LIMIT = 128
 
 MessageId = int | str | None
+
+
+class DaemonChannel(Protocol):
+    """What a relay thread needs of its connection to the daemon (link.Channel; tests pass fakes)."""
+
+    def post(self, path: str, body: bytes) -> tuple[int, bytes]: ...
+
+    def stream(self, path: str) -> Response: ...
+
+    def close(self) -> None: ...
 
 
 def error_frame(message_id: MessageId, code: str, message: str) -> bytes:
@@ -98,34 +111,35 @@ class Host:
         *,
         stdin: BinaryIO,
         stdout: BinaryIO,
-        channel: Callable[..., Channel],
+        channel: Callable[..., DaemonChannel],
         workers: int = WORKERS,
         log: Log,
     ) -> None:
         self._stdin = stdin
         self._stdout = stdout
         self._new_channel = channel
-        self._workers = workers
+        self._workers = max(1, workers)
         self._log = log
         self._out_lock = threading.Lock()
-        self._jobs: queue.SimpleQueue[tuple[MessageId, bytes] | None] = queue.SimpleQueue()
+        #: Held by the one relay thread reading Chrome's input at a time.
+        self._in_lock = threading.Lock()
         self._daemon_seen = threading.Event()
         self._stopping = threading.Event()
 
     def run(self) -> int:
         threads = [
-            threading.Thread(target=self._work, name=f"relay-{i}", daemon=True) for i in range(self._workers)
+            threading.Thread(target=self._serve, name=f"relay-{i}", daemon=True)
+            for i in range(1, self._workers)
         ]
         for thread in threads:
             thread.start()
         threading.Thread(target=self._relay_events, name="events", daemon=True).start()
         try:
-            self._read_loop()
+            self._serve()
         finally:
             self._stopping.set()
             self._daemon_seen.set()  # wakes the event thread so it can see the stop
-            for _ in threads:
-                self._jobs.put(None)
+            # The others end once their message is answered (bounded by the request timeout).
             deadline = time.monotonic() + REQUEST_TIMEOUT + 1
             for thread in threads:
                 thread.join(max(0.0, deadline - time.monotonic()))
@@ -149,39 +163,47 @@ class Host:
                 # Chrome closed the pipe: nobody is listening any more.
                 self._stopping.set()
 
-    def _read_loop(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                body = read_frame(self._stdin, MAX_INCOMING_BYTES)
-            except TruncatedFrameError as exc:
-                self._log(f"input ended mid-frame ({exc}); exiting")
-                return
-            except OversizedFrameError as exc:
-                self.send(
-                    error_from(
-                        None,
-                        PayloadTooLargeError(f"a {exc.size}-byte message is over the {exc.limit}-byte limit"),
-                    )
-                )
-                continue
-            if body is None:
-                return
-            message_id, problem = inspect_request(body)
-            if problem is not None:
-                self.send(error_from(message_id, problem), message_id)
-                continue
-            self._jobs.put((message_id, body))
-
-    def _work(self) -> None:
+    def _serve(self) -> None:
+        """One relay thread: take the next well-formed request from Chrome, relay it, answer it."""
         channel = self._new_channel()
         try:
-            while (job := self._jobs.get()) is not None:
+            while (job := self._next_request()) is not None:
                 message_id, body = job
                 self.send(self._relay(channel, message_id, body), message_id)
         finally:
             channel.close()
 
-    def _relay(self, channel: Channel, message_id: MessageId, body: bytes) -> bytes:
+    def _next_request(self) -> tuple[MessageId, bytes] | None:
+        """The next frame worth relaying, answering malformed ones on the way; None once input ends."""
+        with self._in_lock:
+            while not self._stopping.is_set():
+                try:
+                    body = read_frame(self._stdin, MAX_INCOMING_BYTES)
+                except TruncatedFrameError as exc:
+                    self._log(f"input ended mid-frame ({exc}); exiting")
+                    break
+                except OversizedFrameError as exc:
+                    self.send(
+                        error_from(
+                            None,
+                            PayloadTooLargeError(
+                                f"a {exc.size}-byte message is over the {exc.limit}-byte limit"
+                            ),
+                        )
+                    )
+                    continue
+                if body is None:
+                    break
+                message_id, problem = inspect_request(body)
+                if problem is not None:
+                    self.send(error_from(message_id, problem), message_id)
+                    continue
+                return message_id, body
+            # Input is over: every other relay thread stops once it comes here.
+            self._stopping.set()
+            return None
+
+    def _relay(self, channel: DaemonChannel, message_id: MessageId, body: bytes) -> bytes:
         try:
             status, data = channel.post(NATIVE_PATH, body)
         except CompanionError as exc:

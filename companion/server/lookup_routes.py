@@ -23,7 +23,12 @@ from companion.protocol import JsonObject
 from companion.server.context import CONTEXT_KEY, DaemonContext
 from companion.server.native import NativeCall, NativeRegistry
 from companion.server.routes import ApiRoutes, mutating
-from companion.services.company_lookup import MAX_SEARCH_LIMIT, CompanyLookupService
+from companion.services.company_lookup import (
+    MAX_SEARCH_LIMIT,
+    CompanyLookupService,
+    LookupResult,
+    SearchResult,
+)
 from companion.store import read_only
 from companion.store.ids import MAX_ROW_ID
 
@@ -95,19 +100,20 @@ async def _body(request: web.Request, model: type[P]) -> P:
 
 
 # --- the service calls, shared by both transports -------------------------------------------------------
+# They answer models: the native protocol serialises them straight to JSON (protocol.encode_ok_reply),
+# which is a visible part of a lookup's round trip when done as model_dump + json.dumps.
 
 
-def lookup(ctx: DaemonContext, params: LookupParams) -> JsonObject:
-    return _service(ctx).lookup(params.query()).model_dump(mode="json")
+def lookup(ctx: DaemonContext, params: LookupParams) -> LookupResult:
+    return _service(ctx).lookup(params.query())
 
 
-def search(ctx: DaemonContext, params: SearchParams) -> JsonObject:
-    return _service(ctx).search(params.q, params.limit).model_dump(mode="json")
+def search(ctx: DaemonContext, params: SearchParams) -> SearchResult:
+    return _service(ctx).search(params.q, params.limit)
 
 
-async def confirm(ctx: DaemonContext, params: ConfirmParams) -> JsonObject:
-    result = await _service(ctx).confirm(params.query(), params.company_id)
-    return result.model_dump(mode="json")
+async def confirm(ctx: DaemonContext, params: ConfirmParams) -> LookupResult:
+    return await _service(ctx).confirm(params.query(), params.company_id)
 
 
 async def unconfirm(ctx: DaemonContext, params: UnconfirmParams) -> JsonObject:
@@ -121,7 +127,7 @@ async def unconfirm(ctx: DaemonContext, params: UnconfirmParams) -> JsonObject:
 async def post_lookup(request: web.Request) -> web.Response:
     params = await _body(request, LookupParams)
     with read_only("a company lookup changes nothing"):
-        data = lookup(request.app[CONTEXT_KEY], params)
+        data = lookup(request.app[CONTEXT_KEY], params).model_dump(mode="json")
     return web.json_response(data)
 
 
@@ -131,13 +137,14 @@ async def get_search(request: web.Request) -> web.Response:
         params = SearchParams.model_validate(raw)
     except ValidationError as exc:
         raise BadRequestError(f"invalid search: {_problems(exc)}") from None
-    return web.json_response(search(request.app[CONTEXT_KEY], params))
+    return web.json_response(search(request.app[CONTEXT_KEY], params).model_dump(mode="json"))
 
 
 @mutating
 async def post_confirm(request: web.Request) -> web.Response:
     params = await _body(request, ConfirmParams)
-    return web.json_response(await confirm(request.app[CONTEXT_KEY], params))
+    result = await confirm(request.app[CONTEXT_KEY], params)
+    return web.json_response(result.model_dump(mode="json"))
 
 
 @mutating
@@ -156,17 +163,17 @@ def register(routes: ApiRoutes) -> None:
 # --- native messaging ---------------------------------------------------------------------------------
 
 
-async def _native_lookup(call: NativeCall, params: LookupParams) -> JsonObject:
+async def _native_lookup(call: NativeCall, params: LookupParams) -> LookupResult:
     """The CATS company a profile's company is, its look-alikes, its card fields and the cache's age."""
     return lookup(call.ctx, params)
 
 
-async def _native_search(call: NativeCall, params: SearchParams) -> JsonObject:
+async def _native_search(call: NativeCall, params: SearchParams) -> SearchResult:
     """Cached companies whose name starts with `q`, for company pickers."""
     return search(call.ctx, params)
 
 
-async def _native_confirm(call: NativeCall, params: ConfirmParams) -> JsonObject:
+async def _native_confirm(call: NativeCall, params: ConfirmParams) -> LookupResult:
     """Remember that the profile's company is CATS company `company_id`; answers the new lookup."""
     return await confirm(call.ctx, params)
 

@@ -47,9 +47,9 @@ from companion.protocol import (
     NoParams,
     Request,
     encode,
+    encode_ok_reply,
     error_reply,
     event_message,
-    ok_reply,
 )
 from companion.server import status
 from companion.server.context import CONTEXT_KEY, DaemonContext
@@ -131,28 +131,40 @@ async def dispatch(
     registry: NativeRegistry, ctx: DaemonContext, body: bytes, caller: str | None
 ) -> JsonObject:
     """One request envelope in, one reply envelope out; never raises."""
+    reply: JsonObject = json.loads(await dispatch_bytes(registry, ctx, body, caller))
+    return reply
+
+
+async def dispatch_bytes(
+    registry: NativeRegistry, ctx: DaemonContext, body: bytes, caller: str | None
+) -> bytes:
+    """One request envelope in, its reply envelope out as sent on the wire (encoded once); never raises."""
     raw, message_id, problem = _parse(body)
     if problem is not None:
-        return error_reply(message_id, problem)
+        return encode(error_reply(message_id, problem))
     try:
         request = Request.model_validate(raw)
     except ValidationError as exc:
-        return error_reply(message_id, BadRequestError(f"invalid request envelope: {_describe(exc)}"))
+        return encode(error_reply(message_id, BadRequestError(f"invalid request envelope: {_describe(exc)}")))
     if request.v != PROTOCOL_VERSION:
-        return error_reply(
-            request.id,
-            UnsupportedVersionError(
-                f"protocol version {request.v} is not supported; this daemon speaks {PROTOCOL_VERSION}"
-            ),
+        return encode(
+            error_reply(
+                request.id,
+                UnsupportedVersionError(
+                    f"protocol version {request.v} is not supported; this daemon speaks {PROTOCOL_VERSION}"
+                ),
+            )
         )
     spec = registry.get(request.type)
     if spec is None:
-        return error_reply(request.id, UnknownMessageTypeError(f"unknown message type {request.type!r}"))
+        return encode(
+            error_reply(request.id, UnknownMessageTypeError(f"unknown message type {request.type!r}"))
+        )
     try:
         params = spec.params.model_validate(request.params)
     except ValidationError as exc:
-        return error_reply(
-            request.id, BadRequestError(f"invalid params for {request.type}: {_describe(exc)}")
+        return encode(
+            error_reply(request.id, BadRequestError(f"invalid params for {request.type}: {_describe(exc)}"))
         )
     call = NativeCall(ctx=ctx, caller=caller, request_id=request.id, registry=registry)
     try:
@@ -161,22 +173,24 @@ async def dispatch(
         else:
             with read_only(f"the message type {request.type} does not change anything"):
                 result = await spec.handler(call, params)
-        data = result.model_dump(mode="json") if isinstance(result, BaseModel) else dict(result)
-        reply = ok_reply(request.id, data)
-        size = len(encode(reply))
+        reply = encode_ok_reply(request.id, result)
     except CompanionError as exc:
-        return error_reply(request.id, exc)
+        return encode(error_reply(request.id, exc))
     except Exception:
         # The reply says nothing about the cause: it could hold personal data or worse.
         log.exception("unexpected error handling a %s message", request.type)
-        return error_reply(request.id, CompanionError("internal error; the daemon's log has the details"))
-    if size > MAX_OUTGOING_BYTES:
-        return error_reply(
-            request.id,
-            MessageTooLargeError(
-                f"the reply to {request.type} would be {size} bytes, over the {MAX_OUTGOING_BYTES} "
-                "Chrome accepts; ask for a smaller page"
-            ),
+        return encode(
+            error_reply(request.id, CompanionError("internal error; the daemon's log has the details"))
+        )
+    if len(reply) > MAX_OUTGOING_BYTES:
+        return encode(
+            error_reply(
+                request.id,
+                MessageTooLargeError(
+                    f"the reply to {request.type} would be {len(reply)} bytes, over the "
+                    f"{MAX_OUTGOING_BYTES} Chrome accepts; ask for a smaller page"
+                ),
+            )
         )
     return reply
 
@@ -225,8 +239,8 @@ def register(
     async def post_native(request: web.Request) -> web.Response:
         ctx = request.app[CONTEXT_KEY]
         body = await request.read()
-        reply = await dispatch(messages, ctx, body, request.headers.get(CALLER_HEADER))
-        return web.Response(body=encode(reply), content_type="application/json")
+        reply = await dispatch_bytes(messages, ctx, body, request.headers.get(CALLER_HEADER))
+        return web.Response(body=reply, content_type="application/json")
 
     async def get_events(request: web.Request) -> web.StreamResponse:
         return await stream_events(request, heartbeat_seconds)
@@ -271,5 +285,6 @@ __all__ = [
     "NativeRegistry",
     "build_registry",
     "dispatch",
+    "dispatch_bytes",
     "register",
 ]
