@@ -346,6 +346,60 @@ class CompanyRead(_Record):
         )
 
 
+class _CacheRead(BaseModel):
+    # Unknown keys are dropped, not kept: the cache reads a handful of fields of every company.
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+
+class _CacheAddress(_CacheRead):
+    street: str | None = None
+    city: str | None = None
+    state: str | None = None
+    postal_code: Text = None
+
+
+class _CacheCustomValue(_CacheRead):
+    id: CatsId
+    value: Any = None
+
+
+class _CacheEmbedded(_CacheRead):
+    custom_fields: Annotated[list[_CacheCustomValue], BeforeValidator(_null_to_empty_list)] = Field(
+        default_factory=list
+    )
+
+
+class CompanyCacheRead(_CacheRead):
+    """The fields of a CATS company that the company cache keeps, read exactly as `CompanyRead` reads them.
+
+    A full sync reads every company of the account: this shape leaves out the links, the embedded phones
+    and status and every unknown key, which `CompanyRead` validates and keeps (about a third of its time).
+    """
+
+    id: CatsId
+    name: str | None = None
+    owner_id: OptionalId = None
+    website: str | None = None
+    phones: PhoneMap = Field(default_factory=dict)
+    address: Annotated[_CacheAddress | None, BeforeValidator(_blank_to_none)] = None
+    country_code: str | None = None
+    social_media_urls: TextList = Field(default_factory=list)
+    notes: str | None = None
+    is_hot: bool | None = None
+    key_technologies: str | None = None
+    billing_contact_id: OptionalId = None
+    status_id: OptionalId = None
+    date_created: Timestamp = None
+    date_modified: Timestamp = None
+    embedded: Annotated[_CacheEmbedded, BeforeValidator(_null_to_empty_dict)] = Field(
+        default_factory=_CacheEmbedded, alias="_embedded"
+    )
+
+    @property
+    def custom_fields(self) -> list[_CacheCustomValue]:
+        return self.embedded.custom_fields
+
+
 class DataItem(_Read):
     """What an activity is attached to."""
 

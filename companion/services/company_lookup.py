@@ -52,7 +52,7 @@ log = logging.getLogger(__name__)
 
 #: Distinct names reranked per similar-name search, and trigram postings counted to choose them (see
 #: companion.matching.index). Measured with `cats-companion bench lookup`: at 100k companies these keep
-#: recall of brute force's top-5 look-alikes above 0.97 at about half a millisecond a search.
+#: recall of brute force's top-5 look-alikes above 0.97 at about a quarter of a millisecond a search.
 LOOKUP_CANDIDATES: Final = 200
 LOOKUP_POSTING_BUDGET: Final = 2000
 MAX_SEARCH_LIMIT: Final = 50

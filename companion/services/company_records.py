@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from companion.cats.links import parse_id
-from companion.cats.models import CompanyRead, UserRead
+from companion.cats.models import CompanyCacheRead, UserRead
 from companion.matching import company_domain, linkedin_company_slug, normalize_name
 from companion.store.companies import CompanyRow, StatusRow, UserRow
 
@@ -35,7 +35,7 @@ def _linkedin_slug(website: str | None, social_media_urls: Iterable[str]) -> str
 def company_row(record: dict[str, Any]) -> CompanyRow | None:
     """The cache row for one CATS company record, or None when it is unreadable (no id or no name)."""
     try:
-        company = CompanyRead.model_validate(record)
+        company = CompanyCacheRead.model_validate(record)
     except ValidationError:
         log.warning("skipped a CATS company record that could not be read (id %r)", record.get("id"))
         return None
@@ -46,7 +46,9 @@ def company_row(record: dict[str, Any]) -> CompanyRow | None:
     website = _text(company.website)
     social = [url for url in company.social_media_urls if isinstance(url, str) and url.strip()]
     address = company.address
-    return CompanyRow(
+    # Every value is from the validated record or derived here with the right type: validating the row
+    # again would cost as much as reading the record.
+    return CompanyRow.model_construct(
         id=company.id,
         name=name,
         website=website,
