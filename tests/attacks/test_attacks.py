@@ -40,7 +40,7 @@ from tests.fixtures.daemon import DAEMON_TOKEN, EXTENSION_ORIGIN, DaemonFactory
 from tests.fixtures.keyring import MemoryKeyring
 from tests.fuzz.support import file_state, snapshot_db
 from tests.nmhost.frames import OUR_ORIGIN, frame, host_env, parse_frames
-from tests.server.rawhttp import RawResponse, raw_request
+from tests.server.rawhttp import RawResponse, raw_request, raw_unix_request
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -50,30 +50,6 @@ CHANGE: Final = json.dumps({"general.do_not_merge": True})
 
 
 # --- the attacker's tools ------------------------------------------------------------------------------
-
-
-async def raw_unix_request(
-    socket_path: Path, method: str, path: str, headers: list[tuple[str, str]]
-) -> RawResponse:
-    """Like tests.server.rawhttp.raw_request, over the daemon's Unix socket."""
-    lines = [
-        f"{method} {path} HTTP/1.1",
-        *(f"{name}: {value}" for name, value in headers),
-        "Connection: close",
-    ]
-    async with asyncio.timeout(5):
-        reader, writer = await asyncio.open_unix_connection(str(socket_path))
-        try:
-            writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
-            await writer.drain()
-            raw = await reader.read()
-        finally:
-            writer.close()
-            await writer.wait_closed()
-    head, _, body = raw.partition(b"\r\n\r\n")
-    status_line, *header_lines = head.decode("latin-1").split("\r\n")
-    parsed = {line.partition(":")[0].strip().lower(): line.partition(":")[2].strip() for line in header_lines}
-    return RawResponse(int(status_line.split()[1]), parsed, body)
 
 
 def with_body(headers: list[tuple[str, str]], body: str) -> list[tuple[str, str]]:
