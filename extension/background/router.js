@@ -35,7 +35,7 @@ const CONTENT_DENIED_PREFIXES = Object.freeze(["window.", "settings.", "key.", "
 const CONTENT_ALLOWED_EXCEPTIONS = Object.freeze(["settings.get"]);
 
 /**
- * Whether `url` matches a manifest match pattern (`https://*.linkedin.com/in/*`, `http://127.0.0.1/*`).
+ * Whether `url` matches a manifest match pattern (`https://*.linkedin.com/*`, `http://127.0.0.1/*`).
  * As in Chrome: `*.` in the host also matches the bare domain, and a pattern without a port
  * matches every port.
  * @param {string} url

@@ -6,6 +6,8 @@
 
 export const CARD_CSS = `
 :host { all: initial; }
+/* "all: initial" also undoes the browser's own [hidden] rule, so say it again for the host. */
+:host([hidden]) { display: none !important; }
 * { box-sizing: border-box; }
 [hidden] { display: none !important; }
 .card {

@@ -7,8 +7,12 @@ import { watchProfile } from "./watch.js";
 
 let started = false;
 
-/** Start once per page (the module is shared by every injection into this page's content world). */
-export function start() {
+/**
+ * Start once per page (the module is shared by every injection into this page's content world).
+ * @param {{ arrivedInApp?: boolean }} [how] arrivedInApp: the page became a profile without a page
+ *   load (loader.js), so the first extraction waits for the DOM to settle
+ */
+export function start({ arrivedInApp = false } = {}) {
   if (started) return;
   started = true;
   // A card left by an earlier copy of the extension (reloaded or updated) can no longer talk to it.
@@ -24,5 +28,5 @@ export function start() {
       openShadowRoot: BUILD.openShadowRoot,
     });
     card.setPerson(person);
-  });
+  }, { settleFirst: arrivedInApp });
 }

@@ -1,16 +1,21 @@
-// Watches a profile page: extracts the person at start, again when the DOM settles after changes
-// (LinkedIn loads Experience lazily and navigates between profiles without reloading), and reports
-// only real changes.
+// Watches a LinkedIn page for the profile it shows: extracts the person when a profile page's DOM
+// settles (LinkedIn loads Experience lazily and moves between pages without reloading), reports only
+// real changes, and stays nearly free on every other page.
 
 import { extractPerson } from "./extract.js";
 
 /**
  * @typedef {import("./extract.js").Person} Person
+ * @typedef {{ observe(target: Node, options: MutationObserverInit): void, disconnect(): void }} ObserverLike
  * @typedef {{
  *   debounceMs?: number,
  *   setTimeout?: (callback: () => void, ms: number) => unknown,
  *   clearTimeout?: (handle: any) => void,
+ *   createObserver?: (callback: () => void) => ObserverLike,
+ *   extract?: (doc: Document, url: string) => Person,
+ *   settleFirst?: boolean,
  * }} WatchOptions
+ * `createObserver` and `extract` default to MutationObserver and extractPerson (tests drive them).
  */
 
 /**
@@ -38,7 +43,8 @@ export function personKey(person) {
 }
 
 /**
- * Call `onPerson` with the person now and after every settled change (null off profile pages).
+ * Call `onPerson` with the person now (or, with `settleFirst`, once the DOM settles) and after every
+ * settled change; null off profile pages.
  * @param {Document} doc
  * @param {() => string} currentUrl
  * @param {(person: Person | null) => void} onPerson
@@ -49,28 +55,57 @@ export function watchProfile(doc, currentUrl, onPerson, options = {}) {
   const debounceMs = options.debounceMs ?? 400;
   const setTimer = options.setTimeout ?? ((callback, ms) => setTimeout(callback, ms));
   const clearTimer = options.clearTimeout ?? ((handle) => clearTimeout(handle));
-  let last = "";
+  const createObserver = options.createObserver ?? ((callback) => new MutationObserver(callback));
+  const extract = options.extract ?? extractPerson;
+  let lastKey = "";
+  let lastUrl = currentUrl();
+  let onProfile = isProfilePage(lastUrl);
   /** @type {unknown} */
   let timer = null;
 
+  const cancelTimer = () => {
+    if (timer !== null) clearTimer(timer);
+    timer = null;
+  };
   const check = () => {
     timer = null;
     const url = currentUrl();
-    const person = isProfilePage(url) ? extractPerson(doc, url) : null;
+    const person = isProfilePage(url) ? extract(doc, url) : null;
     const key = personKey(person);
-    if (key === last) return;
-    last = key;
+    if (key === lastKey) return;
+    lastKey = key;
     onPerson(person);
   };
-  const observer = new MutationObserver(() => {
+  // LinkedIn's feed and search pages mutate the DOM many times a second. Off a profile, a mutation
+  // therefore costs one string comparison: the URL is parsed only when it changed, and no timer is
+  // set. The observer also sees URL changes, since an in-app navigation always re-renders the page.
+  const observer = createObserver(() => {
+    const url = currentUrl();
+    if (url !== lastUrl) {
+      lastUrl = url;
+      onProfile = isProfilePage(url);
+      if (!onProfile) {
+        // Leaving a profile: the card must not linger over the next page while it renders.
+        cancelTimer();
+        check();
+        return;
+      }
+    }
+    if (!onProfile) return;
     // Debounced: a burst of mutations (a page section rendering) costs one extraction.
-    if (timer !== null) clearTimer(timer);
+    cancelTimer();
     timer = setTimer(check, debounceMs);
   });
   observer.observe(doc.documentElement, { childList: true, subtree: true, characterData: true });
-  check();
+  if (options.settleFirst && onProfile) {
+    // The page became a profile in-app and is still rendering: an extraction now would read the
+    // previous page (its title still names the feed, say).
+    timer = setTimer(check, debounceMs);
+  } else {
+    check();
+  }
   return () => {
     observer.disconnect();
-    if (timer !== null) clearTimer(timer);
+    cancelTimer();
   };
 }

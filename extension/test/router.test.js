@@ -16,8 +16,10 @@ const profileTab = { id: ID, url: "https://www.linkedin.com/in/lena-fischer/", t
 const popup = { id: ID, url: `chrome-extension://${ID}/popup/popup.html` };
 
 describe("match patterns", () => {
-  it("matches the manifest's profile pattern on every LinkedIn subdomain, and nothing else", () => {
-    assert.deepEqual(policy.contentPatterns, ["https://*.linkedin.com/in/*"]);
+  it("matches the manifest's LinkedIn pattern on every LinkedIn subdomain, and nothing else", () => {
+    assert.deepEqual(policy.contentPatterns, ["https://*.linkedin.com/*"]);
+    assert.ok(matchesPattern("https://www.linkedin.com/feed/", "https://*.linkedin.com/*"));
+    assert.ok(!matchesPattern("https://linkedin.com.evil.example/feed/", "https://*.linkedin.com/*"));
     assert.ok(matchesPattern("https://www.linkedin.com/in/x/", "https://*.linkedin.com/in/*"));
     assert.ok(matchesPattern("https://de.linkedin.com/in/x/?trk=1", "https://*.linkedin.com/in/*"));
     assert.ok(matchesPattern("https://linkedin.com/in/x", "https://*.linkedin.com/in/*"));

@@ -1,6 +1,6 @@
 """The test build of the extension: a copy whose content script also runs on the loopback fixture server.
 
-The shipped manifest injects the card only into `https://*.linkedin.com/in/*`. The end-to-end
+The shipped manifest injects the content script into `https://*.linkedin.com/*` only. The end-to-end
 tests serve saved profile pages from `http://127.0.0.1:<port>/in/<page>/` instead (the tests have
 no network), so the copy adds `http://127.0.0.1/*` (any port, as Chrome matches it) to the content
 script and web-accessible-resource matches, and opens the card's shadow root so that Playwright can
