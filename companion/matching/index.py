@@ -186,6 +186,31 @@ class TrigramIndex:
             raise TypeError(f"key must be a str, got {type(key).__name__}")
         self._add_key(company_id, key)
 
+    def add_keys(self, companies: Iterable[tuple[int, str]]) -> None:
+        """`add_key` for many (company id, normalised name) pairs: a sync's page batch, or a rebuild.
+
+        The same result as one `add_key` per pair, at about half the cost: a rebuild or a full sync
+        indexes every company, and at a million of them the per-call work was most of the time.
+        """
+        pairs = list(companies)
+        # All checked before any is added: a refused batch changes nothing.
+        for company_id, key in pairs:
+            _check_id(company_id)
+            if not isinstance(key, str):
+                raise TypeError(f"key must be a str, got {type(key).__name__}")
+        slot_of_company = self._slot_of_company
+        slot_of = self._slot_of
+        for company_id, key in pairs:
+            if slot_of_company.get(company_id) is not None:
+                self._add_key(company_id, key)  # an update: the general path
+                continue
+            slot = slot_of.get(key)
+            if slot is not None:
+                self._join(slot, company_id)
+            else:
+                slot = self._new_slot(key, company_id)
+            slot_of_company.set(company_id, slot)
+
     def _add_key(self, company_id: int, key: str) -> None:
         old_slot = self._slot_of_company.get(company_id)
         if old_slot is not None:

@@ -38,6 +38,7 @@ from companion.matching import (
     normalize_name,
     split_legal_forms,
 )
+from companion.matching.heap import give_back_free_memory
 from companion.services.aliases import AliasService, alias_keys
 from companion.services.company_display import DisplayedField, displayed_fields
 from companion.settings.catalogue import CustomField
@@ -183,10 +184,8 @@ def prefix_words(text: str) -> list[str]:
 def build_index(reader: CacheReader, *, posting_budget: int = LOOKUP_POSTING_BUDGET) -> TrigramIndex:
     """The trigram index of every cached company (their stored name keys: nothing is normalised again)."""
     index = TrigramIndex(posting_budget=posting_budget)
-    add = index.add_key
     for batch in reader.name_keys():
-        for company_id, key in batch:
-            add(company_id, key)
+        index.add_keys(batch)
     return index
 
 
@@ -225,6 +224,9 @@ class CompanyLookupService:
         reader = await asyncio.to_thread(CacheReader, db.path)
         try:
             started = time.perf_counter()
+            # A previous index may just have been dropped (the bench; a cache reset): its pages go back
+            # to the OS first, or the new index would add to them. The build's own temporaries after it.
+            give_back_free_memory()
             index = await asyncio.to_thread(build_index, reader)
             elapsed = time.perf_counter() - started
         except BaseException:
@@ -235,6 +237,7 @@ class CompanyLookupService:
         # they are never scanned; nothing in them can form a reference cycle that needs collecting.
         gc.collect()
         gc.freeze()
+        give_back_free_memory()
         log.info(
             "company index built: %d companies, %d names, %.2f s", len(index), index.distinct_names, elapsed
         )
@@ -380,9 +383,7 @@ class CompanyLookupService:
 
     async def apply_changes(self, rows: Sequence[CompanyRow], removed: Sequence[int]) -> None:
         """The sync's change hook: index what it wrote, forget what it deleted (and aliases to those)."""
-        add = self.index.add_key
-        for row in rows:
-            add(row.id, row.name_key)
+        self.index.add_keys([(row.id, row.name_key) for row in rows])
         for company_id in removed:
             self.index.remove(company_id)
         if removed:

