@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+import struct
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Final, Generic, TypeVar
@@ -32,6 +33,10 @@ MAX_INCOMING_BYTES: Final = 1024 * 1024
 
 NATIVE_PATH: Final = "/api/native"
 EVENTS_PATH: Final = "/api/native/events"
+#: One long-lived session per host: a stream of request frames in, reply frames out (PROTOCOL.md).
+SESSION_PATH: Final = "/api/native/session"
+#: A session frame is this 4-byte little-endian length, then that many bytes of one UTF-8 JSON envelope.
+SESSION_LENGTH: Final = struct.Struct("<I")
 #: The extension origin Chrome gave the host (argv[1]), passed on so the daemon knows its caller.
 CALLER_HEADER: Final = "X-Companion-Caller"
 
@@ -95,6 +100,11 @@ def encode_ok_reply(message_id: int | str, result: Mapping[str, Any] | BaseModel
         head = encode({"id": message_id, "ok": True})[:-1]
         return head + b',"data":' + result.model_dump_json().encode("utf-8") + b"}"
     return encode(ok_reply(message_id, dict(result)))
+
+
+def session_frame(body: bytes) -> bytes:
+    """`body` as one session frame: its length prefix, then the bytes."""
+    return SESSION_LENGTH.pack(len(body)) + body
 
 
 def check_name(name: str) -> str:

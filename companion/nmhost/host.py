@@ -1,13 +1,12 @@
 """The native host's main loop: check the caller, then relay frames to the daemon and events back.
 
-A few relay threads take turns reading Chrome's input (leader/follower): the thread that reads a
-frame answers a malformed one itself, or relays it (`POST /api/native`) over its own keep-alive
-connection and writes the reply, while the next thread reads the next frame. So one slow message
-does not hold up a quick lookup, and no frame is handed from one thread to another on its way (a
-queue handoff costs tens of microseconds, a visible part of a lookup's round trip). One thread
-reads the daemon's event stream. Every frame to Chrome is written under one lock, and nothing but
-frames ever reaches stdout: `sys.stdout` itself is pointed at stderr, so even a stray print
-cannot corrupt the stream.
+The main thread reads Chrome's input: it answers a malformed frame itself and writes a good one to
+the host's one session with the daemon (`POST /api/native/session`, companion.nmhost.session),
+whose own thread writes each reply as it comes, in whatever order the daemon answers; so one slow
+message does not hold up a quick lookup, and no frame is handed from one thread to another on its
+way. One more thread reads the daemon's event stream. Every frame to Chrome is written under one
+lock, and nothing but frames ever reaches stdout: `sys.stdout` itself is pointed at stderr, so
+even a stray print cannot corrupt the stream.
 """
 
 from __future__ import annotations
@@ -24,7 +23,6 @@ from companion.errors import (
     BadRequestError,
     CompanionError,
     ConfigError,
-    DaemonUnavailableError,
     ForbiddenOriginError,
     MessageTooLargeError,
     PayloadTooLargeError,
@@ -33,12 +31,12 @@ from companion.nmhost import config as host_config
 from companion.nmhost import locations
 from companion.nmhost.http11 import Response
 from companion.nmhost.link import REQUEST_TIMEOUT, Channel, DaemonLocator, Log
+from companion.nmhost.session import DaemonSession, Opener, SessionLink, error_frame, error_from
 from companion.nmhost.wire import (
     EVENTS_PATH,
     HEARTBEAT_EVENT,
     MAX_INCOMING_BYTES,
     MAX_OUTGOING_BYTES,
-    NATIVE_PATH,
     STREAM_OPEN_EVENT,
     OversizedFrameError,
     TruncatedFrameError,
@@ -46,7 +44,6 @@ from companion.nmhost.wire import (
     write_frame,
 )
 
-WORKERS = 4
 #: The daemon sends a heartbeat every 15 s: three missed mean the stream is dead.
 EVENT_READ_TIMEOUT = 45.0
 EXIT_OK = 0
@@ -56,24 +53,17 @@ _ID_LIMIT = 128
 
 MessageId = int | str | None
 
+__all__ = ["EXIT_CONFIG", "EXIT_FORBIDDEN", "EXIT_OK", "Host", "error_frame", "error_from", "main"]
+
 
 class DaemonChannel(Protocol):
-    """What a relay thread needs of its connection to the daemon (link.Channel; tests pass fakes)."""
+    """What the host needs of a connection to the daemon (link.Channel; tests pass fakes)."""
 
-    def post(self, path: str, body: bytes) -> tuple[int, bytes]: ...
+    def open_session(self, first: bytes) -> SessionLink: ...
 
     def stream(self, path: str) -> Response: ...
 
     def close(self) -> None: ...
-
-
-def error_frame(message_id: MessageId, code: str, message: str) -> bytes:
-    reply = {"id": message_id, "ok": False, "error": {"code": code, "message": message}}
-    return json.dumps(reply, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-
-
-def error_from(message_id: MessageId, error: CompanionError) -> bytes:
-    return error_frame(message_id, error.code, error.message)
 
 
 def inspect_request(body: bytes) -> tuple[MessageId, CompanionError | None]:
@@ -104,7 +94,11 @@ def inspect_request(body: bytes) -> tuple[MessageId, CompanionError | None]:
 
 
 class Host:
-    """One browser connection: frames in from `stdin`, frames out to `stdout`."""
+    """One browser connection: frames in from `stdin`, frames out to `stdout`.
+
+    `channel(timeout=..., start_daemon=...)` makes a connection to the daemon: the event stream
+    uses one, and each session is opened through a fresh one unless `open_session` is given.
+    """
 
     def __init__(
         self,
@@ -112,37 +106,38 @@ class Host:
         stdin: BinaryIO,
         stdout: BinaryIO,
         channel: Callable[..., DaemonChannel],
-        workers: int = WORKERS,
         log: Log,
+        open_session: Opener | None = None,
+        request_timeout: float = REQUEST_TIMEOUT,
     ) -> None:
         self._stdin = stdin
         self._stdout = stdout
         self._new_channel = channel
-        self._workers = max(1, workers)
         self._log = log
         self._out_lock = threading.Lock()
-        #: Held by the one relay thread reading Chrome's input at a time.
-        self._in_lock = threading.Lock()
         self._daemon_seen = threading.Event()
         self._stopping = threading.Event()
+        self._request_timeout = request_timeout
+        self._session = DaemonSession(
+            open_session or (lambda first: channel().open_session(first)),
+            self.send,
+            timeout=request_timeout,
+            on_daemon=self._daemon_seen.set,
+            log=log,
+        )
 
     def run(self) -> int:
-        threads = [
-            threading.Thread(target=self._serve, name=f"relay-{i}", daemon=True)
-            for i in range(1, self._workers)
-        ]
-        for thread in threads:
-            thread.start()
         threading.Thread(target=self._relay_events, name="events", daemon=True).start()
         try:
-            self._serve()
+            while (job := self._next_request()) is not None:
+                message_id, body = job
+                self._session.submit(message_id, body)
+            # Input is over: what was sent is still answered (each within its deadline), then we exit.
+            self._session.drain(self._request_timeout + 1)
         finally:
             self._stopping.set()
             self._daemon_seen.set()  # wakes the event thread so it can see the stop
-            # The others end once their message is answered (bounded by the request timeout).
-            deadline = time.monotonic() + REQUEST_TIMEOUT + 1
-            for thread in threads:
-                thread.join(max(0.0, deadline - time.monotonic()))
+            self._session.close()
         return EXIT_OK
 
     def send(self, frame: bytes, message_id: MessageId = None) -> None:
@@ -163,66 +158,36 @@ class Host:
                 # Chrome closed the pipe: nobody is listening any more.
                 self._stopping.set()
 
-    def _serve(self) -> None:
-        """One relay thread: take the next well-formed request from Chrome, relay it, answer it."""
-        channel = self._new_channel()
-        try:
-            while (job := self._next_request()) is not None:
-                message_id, body = job
-                self.send(self._relay(channel, message_id, body), message_id)
-        finally:
-            channel.close()
-
-    def _next_request(self) -> tuple[MessageId, bytes] | None:
+    def _next_request(self) -> tuple[int | str, bytes] | None:
         """The next frame worth relaying, answering malformed ones on the way; None once input ends."""
-        with self._in_lock:
-            while not self._stopping.is_set():
-                try:
-                    body = read_frame(self._stdin, MAX_INCOMING_BYTES)
-                except TruncatedFrameError as exc:
-                    self._log(f"input ended mid-frame ({exc}); exiting")
-                    break
-                except OversizedFrameError as exc:
-                    self.send(
-                        error_from(
-                            None,
-                            PayloadTooLargeError(
-                                f"a {exc.size}-byte message is over the {exc.limit}-byte limit"
-                            ),
-                        )
+        while not self._stopping.is_set():
+            try:
+                body = read_frame(self._stdin, MAX_INCOMING_BYTES)
+            except TruncatedFrameError as exc:
+                self._log(f"input ended mid-frame ({exc}); exiting")
+                return None
+            except OversizedFrameError as exc:
+                self.send(
+                    error_from(
+                        None,
+                        PayloadTooLargeError(f"a {exc.size}-byte message is over the {exc.limit}-byte limit"),
                     )
-                    continue
-                if body is None:
-                    break
-                message_id, problem = inspect_request(body)
-                if problem is not None:
-                    self.send(error_from(message_id, problem), message_id)
-                    continue
-                return message_id, body
-            # Input is over: every other relay thread stops once it comes here.
-            self._stopping.set()
-            return None
-
-    def _relay(self, channel: DaemonChannel, message_id: MessageId, body: bytes) -> bytes:
-        try:
-            status, data = channel.post(NATIVE_PATH, body)
-        except CompanionError as exc:
-            self._log(f"{message_id!r}: {exc.code}: {exc.message}")
-            return error_from(message_id, exc)
-        self._daemon_seen.set()
-        if status == 200:
-            return data
-        # Refused before dispatch (e.g. 413 for a body the daemon would not read): {"error": {...}}.
-        try:
-            error = json.loads(data)["error"]
-            return error_frame(message_id, str(error["code"]), str(error["message"]))
-        except (ValueError, KeyError, TypeError):
-            return error_from(message_id, DaemonUnavailableError(f"the companion answered HTTP {status}"))
+                )
+                continue
+            if body is None:
+                return None
+            message_id, problem = inspect_request(body)
+            if problem is not None:
+                self.send(error_from(message_id, problem), message_id)
+                continue
+            assert message_id is not None  # inspect_request reports a missing id as a problem
+            return message_id, body
+        return None
 
     def _relay_events(self) -> None:
         channel = self._new_channel(timeout=EVENT_READ_TIMEOUT, start_daemon=False)
         while True:
-            # Only once a request got through: the event stream never starts the daemon itself.
+            # Only once the daemon answered the session: the event stream never starts the daemon itself.
             self._daemon_seen.wait()
             if self._stopping.is_set():
                 return

@@ -3,11 +3,13 @@
 `DaemonLocator` (shared by the host's threads) reads daemon.json from the runtime dir and, when no
 daemon answers, starts one detached and waits for it (bounded). Each thread talks through its own
 `Channel`: one keep-alive HTTP/1.1 connection over the per-user Unix socket (TCP 127.0.0.1 where
-there is none), with a timeout on every socket operation.
+there is none), with a timeout on every socket operation. `Channel.open_session` turns its
+connection into a `SessionStream`: the native session, request frames out, reply frames in.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import sys
@@ -16,14 +18,14 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 
 from companion.errors import DaemonTimeoutError, DaemonUnavailableError
-from companion.nmhost.http11 import Connection, RemoteDisconnected, Response
+from companion.nmhost.http11 import Connection, ProtocolError, RemoteDisconnected, Response
 from companion.nmhost.locations import (
     DaemonInfo,
     private_dir_problem,
     private_socket_problem,
     read_daemon_info,
 )
-from companion.nmhost.wire import CALLER_HEADER
+from companion.nmhost.wire import CALLER_HEADER, SESSION_LENGTH, SESSION_PATH
 
 CONNECT_TIMEOUT = 2.0
 #: How long a message may take in the daemon; slow work must answer at once and report by events.
@@ -34,6 +36,8 @@ START_TIMEOUT = 10.0
 #: not restarted on every message.
 START_INTERVAL = 30.0
 _POLL = 0.02
+#: What is kept of a reply frame too big to relay: enough to read its id.
+_HEAD_BYTES = 1024
 
 Log = Callable[[str], None]
 
@@ -70,6 +74,8 @@ def open_connection(
 
     def tcp() -> socket.socket:
         sock = socket.create_connection(("127.0.0.1", port), connect_timeout)
+        # A session sends each frame as it comes: never held back waiting for an ACK (Nagle).
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.settimeout(timeout)
         return sock
 
@@ -237,6 +243,24 @@ class Channel:
             self.close()
         return response.status, data
 
+    def open_session(self, first: bytes, path: str = SESSION_PATH) -> SessionStream:
+        """Open the native session with `first` as its first request frame, sent with the opening
+        request; this channel's connection becomes the session's.
+
+        Raises DaemonUnavailableError (no daemon, or a broken connection), DaemonTimeoutError, and
+        DaemonRefusal when the daemon answers the opening request with an error -- before reading
+        any frame, so `first` was not dispatched and may be sent again.
+        """
+        response = self._send("POST", path, SESSION_LENGTH.pack(len(first)) + first, chunked=True)
+        connection = self._connection
+        if response.status != 200 or connection is None:
+            refusal = _refusal(response)
+            self.close()
+            raise refusal
+        self._connection = None
+        self._info = None
+        return SessionStream(connection, response)
+
     def stream(self, path: str) -> Response:
         """GET a streaming response; the caller reads lines from it and closes the channel after."""
         response = self._send("GET", path, None)
@@ -245,7 +269,7 @@ class Channel:
             raise DaemonUnavailableError(f"the companion refused the event stream (HTTP {response.status})")
         return response
 
-    def _send(self, method: str, path: str, body: bytes | None) -> Response:
+    def _send(self, method: str, path: str, body: bytes | None, *, chunked: bool = False) -> Response:
         stale: DaemonInfo | None = None
         refreshed_token = False
         for _ in range(4):
@@ -266,9 +290,9 @@ class Channel:
                     continue
             headers = {"Authorization": f"Bearer {info.token}", CALLER_HEADER: self._caller}
             if body is not None:
-                headers["Content-Type"] = "application/json"
+                headers["Content-Type"] = "application/octet-stream" if chunked else "application/json"
             try:
-                connection.request(method, path, body, headers)
+                connection.request(method, path, body, headers, chunked=chunked)
                 response = connection.getresponse()
             except TimeoutError:
                 self.close()
@@ -293,6 +317,84 @@ class Channel:
                 continue
             return response
         raise DaemonUnavailableError("the companion kept dropping the connection")
+
+
+class DaemonRefusal(Exception):
+    """The daemon answered the session's opening request with an error: its code and message, as given."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+class OversizedReplyError(Exception):
+    """A reply frame over the limit arrived: skipped, all but its first bytes (`head`, for its id)."""
+
+    def __init__(self, size: int, head: bytes) -> None:
+        super().__init__(f"a {size}-byte reply")
+        self.size = size
+        self.head = head
+
+
+class SessionStream:
+    """An open native session: request frames go out as body chunks, reply frames come in its answer.
+
+    One thread sends and another reads at the same time: the socket allows it, and neither touches
+    the other's state. Every socket operation has the connection's timeout.
+    """
+
+    def __init__(self, connection: Connection, response: Response) -> None:
+        self._connection = connection
+        self._response = response
+
+    def send(self, body: bytes) -> None:
+        self._connection.send_chunk(SESSION_LENGTH.pack(len(body)) + body)
+
+    def wait(self) -> bool:
+        """Block until a reply frame starts arriving; False once the daemon has closed the session.
+
+        A TimeoutError here means only that the daemon was quiet: nothing is half-read.
+        """
+        return self._response.wait()
+
+    def read_frame(self, limit: int) -> bytes | None:
+        """The next reply frame; None where the session's answer ends cleanly.
+
+        Raises OversizedReplyError for a frame over `limit` (skipped), ProtocolError (an OSError)
+        when the answer ends inside a frame.
+        """
+        header = self._response.read_exact(SESSION_LENGTH.size)
+        if not header:
+            return None
+        if len(header) < SESSION_LENGTH.size:
+            raise ProtocolError("the session ended inside a reply's length")
+        (size,) = SESSION_LENGTH.unpack(header)
+        if size > limit:
+            head = self._exactly(min(size, _HEAD_BYTES))
+            left = size - len(head)
+            while left > 0:
+                left -= len(self._exactly(min(left, 65_536)))
+            raise OversizedReplyError(size, head)
+        return self._exactly(size)
+
+    def _exactly(self, size: int) -> bytes:
+        data = self._response.read_exact(size)
+        if len(data) < size:
+            raise ProtocolError(f"the session ended after {len(data)} of a reply's {size} bytes")
+        return data
+
+    def close(self) -> None:
+        self._connection.close()
+
+
+def _refusal(response: Response) -> DaemonRefusal | DaemonUnavailableError:
+    """What the daemon's error answer says (`{"error": {"code", "message"}}`)."""
+    try:
+        error = json.loads(response.read())["error"]
+        return DaemonRefusal(str(error["code"]), str(error["message"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return DaemonUnavailableError(f"the companion refused the session (HTTP {response.status})")
 
 
 def _why(exc: BaseException) -> str:

@@ -1,4 +1,4 @@
-"""Chrome's native-messaging framing: a 4-byte native-endian length, then that many bytes of UTF-8 JSON.
+"""The host's framing: Chrome's (4-byte native-endian length, then UTF-8 JSON) and the daemon session's.
 
 The functions take binary file objects, so tests drive them with BytesIO. The constants mirror
 companion.protocol (which needs pydantic and so cannot be imported here); a test keeps them equal.
@@ -14,11 +14,14 @@ MAX_OUTGOING_BYTES = 1024 * 1024
 MAX_INCOMING_BYTES = 1024 * 1024
 NATIVE_PATH = "/api/native"
 EVENTS_PATH = "/api/native/events"
+SESSION_PATH = "/api/native/session"
 CALLER_HEADER = "X-Companion-Caller"
 STREAM_OPEN_EVENT = "stream.open"
 HEARTBEAT_EVENT = "stream.heartbeat"
 
 _LENGTH = struct.Struct("=I")
+#: A session frame's length prefix: little endian whatever the platform (companion.protocol.SESSION_LENGTH).
+SESSION_LENGTH = struct.Struct("<I")
 _SKIP_CHUNK = 64 * 1024
 
 

@@ -45,6 +45,8 @@ def create_app(ctx: DaemonContext, *, routes: ApiRoutes | None = None) -> web.Ap
         token=ctx.token, extension_origins=frozenset(ctx.extension_origins), window=ctx.window
     )
     (routes if routes is not None else build_routes()).install(app)
+    # Open native sessions are tracked so that stopping the daemon ends them at once.
+    native.install(app)
     if routes is None:
         window.install(app)
     app.on_response_prepare.append(security.add_security_headers)

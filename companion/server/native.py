@@ -1,8 +1,10 @@
-"""The daemon's native-protocol endpoints: POST /api/native (one request envelope) and the event stream.
+"""The daemon's native-protocol endpoints: POST /api/native, the native session, and the event stream.
 
 `POST /api/native` takes one request envelope (companion.protocol.Request) and always answers
 200 with a reply envelope, `{"id", "ok": true, "data"}` or `{"id", "ok": false, "error"}`;
-only the security middlewares answer otherwise. `GET /api/native/events` streams the event hub
+only the security middlewares answer otherwise. `POST /api/native/session` is the host's long-lived
+form of the same: a stream of request frames in, reply frames out, each answered by the same
+`dispatch_bytes` (companion.server.native_session). `GET /api/native/events` streams the event hub
 as newline-delimited JSON, with a heartbeat line when idle so the host notices a dead daemon.
 
 Adding a message type is one line in a feature module's `register_messages(registry)`:
@@ -41,6 +43,7 @@ from companion.protocol import (
     MAX_OUTGOING_BYTES,
     NATIVE_PATH,
     PROTOCOL_VERSION,
+    SESSION_PATH,
     STREAM_OPEN_EVENT,
     JsonObject,
     MessageRegistry,
@@ -54,6 +57,7 @@ from companion.protocol import (
 from companion.server import status
 from companion.server.context import CONTEXT_KEY, DaemonContext
 from companion.server.events import EventHub
+from companion.server.native_session import MAX_IN_FLIGHT, NativeSession, NativeSessions
 from companion.server.routes import ApiRoutes, mutating
 from companion.store import read_only
 
@@ -70,6 +74,10 @@ MESSAGE_MODULES: tuple[str, ...] = (
 
 #: Seconds between heartbeat lines on an idle event stream (the host gives up after three).
 HEARTBEAT_SECONDS: Final = 15.0
+#: Frames of one session answered at once (read at each session's start, so tests can lower it).
+SESSION_IN_FLIGHT = MAX_IN_FLIGHT
+#: The app's open native sessions (`install`), ended when the daemon stops.
+SESSIONS_KEY: Final = web.AppKey("companion_native_sessions", NativeSessions)
 _ID_LIMIT_FOR_ERRORS: Final = 128
 
 
@@ -232,7 +240,10 @@ def register(
     registry: NativeRegistry | None = None,
     heartbeat_seconds: float = HEARTBEAT_SECONDS,
 ) -> NativeRegistry:
-    """Add POST /api/native and GET /api/native/events; returns the registry they dispatch to."""
+    """Add POST /api/native, POST /api/native/session and GET /api/native/events.
+
+    Returns the registry they dispatch to.
+    """
     messages = registry if registry is not None else build_registry()
 
     @mutating
@@ -242,12 +253,54 @@ def register(
         reply = await dispatch_bytes(messages, ctx, body, request.headers.get(CALLER_HEADER))
         return web.Response(body=reply, content_type="application/json")
 
+    # Mutating as POST /api/native is: each frame's type decides, inside dispatch_bytes.
+    @mutating
+    async def post_session(request: web.Request) -> web.StreamResponse:
+        return await serve_session(request, messages)
+
     async def get_events(request: web.Request) -> web.StreamResponse:
         return await stream_events(request, heartbeat_seconds)
 
     routes.add("POST", NATIVE_PATH, post_native)
+    routes.add("POST", SESSION_PATH, post_session)
     routes.add("GET", EVENTS_PATH, get_events)
     return messages
+
+
+def install(app: web.Application) -> NativeSessions:
+    """Keep track of `app`'s native sessions so that its shutdown ends them at once.
+
+    Without it an open session holds the daemon's stop until aiohttp's shutdown timeout.
+    """
+    sessions = NativeSessions()
+    app[SESSIONS_KEY] = sessions
+
+    async def end_sessions(_app: web.Application) -> None:
+        sessions.close()
+
+    app.on_shutdown.append(end_sessions)
+    return sessions
+
+
+async def serve_session(request: web.Request, messages: NativeRegistry) -> web.StreamResponse:
+    """One native session: answered 200 at once, then a reply frame for each request frame read."""
+    ctx = request.app[CONTEXT_KEY]
+    caller = request.headers.get(CALLER_HEADER)
+    response = web.StreamResponse(headers={"Content-Type": "application/octet-stream"})
+    response.enable_chunked_encoding()
+    # The connection is the session's: it is not reused for another request once the session ends.
+    response.force_close()
+    await response.prepare(request)
+
+    async def dispatch_frame(body: bytes) -> bytes:
+        return await dispatch_bytes(messages, ctx, body, caller)
+
+    session = NativeSession(request.content, response, dispatch_frame, max_in_flight=SESSION_IN_FLIGHT)
+    sessions = request.app.get(SESSIONS_KEY)
+    log.debug("native session opened for %s", caller or "an unnamed caller")
+    with sessions.track(session) if sessions is not None else contextlib.nullcontext(session):
+        await session.run()
+    return response
 
 
 async def stream_events(request: web.Request, heartbeat_seconds: float) -> web.StreamResponse:
@@ -286,5 +339,7 @@ __all__ = [
     "build_registry",
     "dispatch",
     "dispatch_bytes",
+    "install",
     "register",
+    "serve_session",
 ]

@@ -29,7 +29,7 @@ from aiohttp import web
 from companion import paths
 from companion.errors import ConfigError
 from companion.nmhost.host import EXIT_FORBIDDEN, main
-from companion.protocol import EVENTS_PATH, NATIVE_PATH
+from companion.protocol import EVENTS_PATH, NATIVE_PATH, SESSION_PATH
 from companion.server.app import build_routes, create_app
 from companion.server.context import CONTEXT_KEY
 from companion.server.daemon import RunningDaemon
@@ -266,8 +266,9 @@ async def csrf_on_every_state_changing_route(env: Env) -> None:
     changing = [(m, p) for m, p in served_routes(env.daemon) if m not in SAFE_METHODS and m != "*"]
     assert ("PATCH", "/api/settings") in changing and ("DELETE", "/api/window/session") in changing
     for method, path in changing:
-        # The native protocol never takes the cookie (its own row); every other route wants the CSRF token.
-        refusal = (401, "auth.token") if path == NATIVE_PATH else (403, "auth.csrf")
+        # The native protocol (request and session) never takes the cookie (its own row); every other
+        # route wants the CSRF token.
+        refusal = (401, "auth.token") if path.startswith(NATIVE_PATH) else (403, "auth.csrf")
         for csrf in (None, "", "wrong-csrf-token", env.csrf[:-1]):
             response = await send(env.daemon, method, path, env.window_headers(csrf), "{}")
             assert (response.status, code_of(response)) == refusal, (method, path, csrf)
@@ -291,6 +292,8 @@ async def window_cookie_on_the_native_protocol(env: Env) -> None:
     before = env.state()
     body = json.dumps({"id": 1, "type": "window.link"})
     response = await send(env.daemon, "POST", "/api/native", env.window_headers(env.csrf), body)
+    assert (response.status, code_of(response)) == (401, "auth.token")
+    response = await send(env.daemon, "POST", SESSION_PATH, env.window_headers(env.csrf), body)
     assert (response.status, code_of(response)) == (401, "auth.token")
     assert env.state() == before
 

@@ -33,6 +33,18 @@ class WriteParams(BaseModel):
     value: str
 
 
+class HoldParams(BaseModel):
+    gate: str
+
+
+#: Gates `test.hold` waits on, by name: a test opens one with `gate(name).set()`.
+GATES: dict[str, asyncio.Event] = {}
+
+
+def gate(name: str) -> asyncio.Event:
+    return GATES.setdefault(name, asyncio.Event())
+
+
 async def slow(call: NativeCall, params: SlowParams) -> dict[str, Any]:
     await asyncio.sleep(params.seconds)
     return {"slept": params.seconds}
@@ -57,8 +69,14 @@ async def write(call: NativeCall, params: WriteParams) -> dict[str, Any]:
     return {"written": params.value}
 
 
+async def hold(call: NativeCall, params: HoldParams) -> dict[str, Any]:
+    await gate(params.gate).wait()
+    return {"released": params.gate}
+
+
 def register_messages(registry: NativeRegistry) -> None:
     registry.add("test.slow", slow, params=SlowParams)
+    registry.add("test.hold", hold, params=HoldParams)
     registry.add("test.big", big, params=BigParams)
     registry.add("test.publish", publish, params=PublishParams)
     registry.add("test.fail", fail, params=FailParams)

@@ -66,7 +66,7 @@ def test_two_replies_on_one_keep_alive_connection_do_not_bleed(
 def test_a_chunked_stream_is_read_line_by_line_across_chunk_borders(
     pair: tuple[Connection, socket.socket],
 ) -> None:
-    body = b"5\r\n{\"a\":\r\n3\r\n1}\n\r\n4;ext=1\r\n{}\n\n\r\n0\r\nTrailer: x\r\n\r\n"
+    body = b'5\r\n{"a":\r\n3\r\n1}\n\r\n4;ext=1\r\n{}\n\n\r\n0\r\nTrailer: x\r\n\r\n'
     _exchange(pair, b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + body)
     response = pair[0].getresponse()
     assert response.readline(100) == b'{"a":1}\n'

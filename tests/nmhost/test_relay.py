@@ -92,13 +92,22 @@ async def test_a_slow_message_does_not_hold_up_a_quick_one(
     assert (await host.receive())["id"] == "slow"
 
 
+@pytest.mark.usefixtures("with_test_messages")
 async def test_the_daemon_going_away_gives_error_replies_then_the_host_reconnects(
     daemon_factory: DaemonFactory, host: HostProcess
 ) -> None:
     first = await daemon_factory()
     assert (await host.request({"id": 1, "type": "ping"}))["ok"] is True
     await eventually(lambda: first.ctx.events.subscriber_count == 1)
+    # Two requests the daemon is still working on when it stops: each gets an error reply.
+    for held in ("held-1", "held-2"):
+        await host.send({"id": held, "type": "test.hold", "params": {"gate": f"never-{held}"}})
+    await host.send({"id": "quick", "type": "ping"})
+    assert (await host.receive())["id"] == "quick"
     await first.close()
+    pending = [await host.receive(), await host.receive()]
+    assert sorted(reply["id"] for reply in pending) == ["held-1", "held-2"]
+    assert {reply["error"]["code"] for reply in pending} == {"daemon.unavailable"}
     loop = asyncio.get_running_loop()
     started = loop.time()
     gone = await host.request({"id": 2, "type": "ping"})

@@ -53,6 +53,8 @@ def test_the_hosts_constants_match_the_protocol() -> None:
     assert wire.MAX_OUTGOING_BYTES == protocol.MAX_OUTGOING_BYTES
     assert wire.MAX_INCOMING_BYTES == protocol.MAX_INCOMING_BYTES
     assert (wire.NATIVE_PATH, wire.EVENTS_PATH) == (protocol.NATIVE_PATH, protocol.EVENTS_PATH)
+    assert wire.SESSION_PATH == protocol.SESSION_PATH
+    assert wire.SESSION_LENGTH.format == protocol.SESSION_LENGTH.format == "<I"
     assert wire.CALLER_HEADER == protocol.CALLER_HEADER
     assert (wire.HEARTBEAT_EVENT, wire.STREAM_OPEN_EVENT) == (
         protocol.HEARTBEAT_EVENT,
