@@ -414,6 +414,10 @@ function logoName(entry) {
   return cleanOrNull(alt.replace(/\s+logo$/i, ""));
 }
 
+/** The titles of LinkedIn's own pages (the last " | " part, after the count and " | LinkedIn" go). */
+const SECTION_TITLES =
+  /^(feed|notifications|messaging|my network|jobs|search|people|home|grow|manage my network|invitations|saved items|events|groups|learning|premium|settings|sign in|sign up|log in|join linkedin)$/i;
+
 /**
  * The page title rule: strip a leading unread count "(3) ", drop the " | LinkedIn" suffix, and
  * take the text before the first " - " (or " | ") as the name. Public pages add "- Title - Company"
@@ -425,6 +429,9 @@ export function parsePageTitle(title) {
   let text = clean(title).replace(/^\(\d+\+?\)\s*/, "");
   text = text.replace(/\s*\|\s*LinkedIn\s*$/i, "");
   if (!text || /^linkedin$/i.test(text)) return {};
+  // Reached in-app, a profile keeps the page it came from's title until it has rendered: "Feed",
+  // "Notifications" or a search are LinkedIn's sections, never a person.
+  if (SECTION_TITLES.test(text.split(" | ").at(-1) ?? "")) return {};
   const [head, ...rest] = text.split(" | ")[0].split(" - ");
   /** @type {Reading} */
   const reading = { name: cleanOrNull(head) };

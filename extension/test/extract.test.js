@@ -173,6 +173,14 @@ describe("the page-title and headline rules", () => {
     assert.deepEqual(parsePageTitle("LinkedIn"), {});
   });
 
+  it("reads no person from the title of a LinkedIn section a profile was opened from", () => {
+    assert.deepEqual(parsePageTitle("(3) Feed | LinkedIn"), {});
+    assert.deepEqual(parsePageTitle("Notifications | LinkedIn"), {});
+    assert.deepEqual(parsePageTitle("\"lena fischer\" | Search | LinkedIn"), {});
+    assert.deepEqual(parsePageTitle("My Network | LinkedIn"), {});
+    assert.equal(parsePageTitle("Jobs Beaumont | LinkedIn").name, "Jobs Beaumont");
+  });
+
   it("reads 'title at company' and '@ company' headlines", () => {
     assert.deepEqual(parseHeadline("Senior Engineer at Acme | ex-Foo"), { title: "Senior Engineer", company: "Acme" });
     assert.deepEqual(parseHeadline("@ MavenAGI"), { title: null, company: "MavenAGI" });
