@@ -2,8 +2,8 @@
 
 What it drives, all in a temporary directory and on loopback only:
 
-- the CATS sandbox in this process, and the companion daemon against it with its company cache
-  synced (the lookup answers from the cache, as it does for a recruiter);
+- the CATS sandbox in this process, and the companion daemon against it in its own process with its
+  company cache synced (the lookup answers from the cache, as it does for a recruiter);
 - Debian's Chromium through Playwright, headless, with the unpacked extension loaded and our native
   host installed into the temporary profile (`install-host --user-data-dir`), plus a bare stdlib
   echo host registered in the same profile under a second host name;
@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import io
 import json
 import math
 import os
@@ -39,7 +40,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from companion import hostinstall
+from companion import hostinstall, paths
 from companion.errors import CompanionError
 from companion.nmhost.config import AUTOSTART_ENV, EXTENSION_ID
 from companion.nmhost.locations import HOME_ENV
@@ -298,7 +299,7 @@ def companion_home(path: Path) -> Iterator[None]:
     """Point this process (the daemon) and the browser's children (the host) at one temporary home."""
     before = {name: os.environ.get(name) for name in (HOME_ENV, AUTOSTART_ENV)}
     os.environ[HOME_ENV] = str(path)
-    # Our daemon runs in this process: a host that found none must say so, not start another.
+    # The bench starts the daemon itself: a host that found none must say so, not start another.
     os.environ[AUTOSTART_ENV] = "0"
     try:
         yield
@@ -311,31 +312,33 @@ def companion_home(path: Path) -> Iterator[None]:
 
 
 @contextlib.asynccontextmanager
-async def companion_stack(companies: int) -> AsyncIterator[str]:
-    """Sandbox + daemon with a synced cache; yields the name of a cached company to look up."""
+async def companion_stack(companies: int, home: Path) -> AsyncIterator[str]:
+    """Sandbox + daemon with a synced cache; yields the name of a cached company to look up.
+
+    The daemon runs in its own process under `home`, as it does for a recruiter: in this process it
+    would share an event loop and a CPU with Playwright's client and the sandbox. The sandbox stays
+    here; it is idle once the cache is synced.
+    """
+    from companion.benchsoak import DaemonProcess, write_key_file
     from companion.cats.sandbox.app import SandboxConfig, start_sandbox
-    from companion.secret import ApiKey
-    from companion.server.daemon import DaemonConfig, start_daemon
-    from companion.services.sync_scheduler import SyncPolicy
+    from companion.synccli import sync_command
 
     sandbox = await start_sandbox(SandboxConfig(seed=companies, seed_random=7, rate_limit=0))
     try:
-        daemon = await start_daemon(
-            DaemonConfig(cats_base_url=sandbox.url, check_connection=False, sync=SyncPolicy(automatic=False)),
-            key=ApiKey(sandbox.api_key),
-        )
+        paths.private_dir(home)
+        key_file = write_key_file(home / "cats-key", sandbox.api_key)
+        daemon = DaemonProcess(home, cats_url=sandbox.url, key_file=key_file)
         try:
-            sync = daemon.ctx.sync
-            if sync is None:
-                raise BenchError("the daemon has no company sync")
-            ended = sync.runs_ended
-            sync.request(full=True)
+            await daemon.start()
+            progress = io.StringIO()
             async with asyncio.timeout(120):
-                await sync.wait_for_run(ended)
+                status = await sync_command(cats_url=None, full=True, out=progress)
+            if status != 0:
+                raise BenchError(f"the company sync failed: {progress.getvalue().strip()}")
             company = sandbox.store.list_records("companies", 1, 1).items[0]["name"]
             yield str(company)
         finally:
-            await daemon.close()
+            await daemon.stop()
     finally:
         await sandbox.close()
 
@@ -438,7 +441,7 @@ async def run_bench(
         with companion_home(root / "home"):
             install_host(profile, root / "native-host")
             write_echo_host(root / "echo-host", profile / "NativeMessagingHosts")
-            async with companion_stack(companies) as company:
+            async with companion_stack(companies, root / "home") as company:
                 trips = await drive_browser(
                     browser, profile, company, samples=samples, warmup=warmup, cold_starts=cold_starts
                 )
