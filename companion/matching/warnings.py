@@ -22,7 +22,7 @@ already warned about.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -62,6 +62,41 @@ class CompanyLookup(Protocol):
     def similar(
         self, name: str, *, limit: int, min_score: float
     ) -> Sequence[tuple[CachedCompany, float]]: ...
+
+
+class _AskedOnce:
+    """A CompanyLookup that asks each exact question once per `match_company` call.
+
+    The matched company's own duplicates are looked up by its name key and domain, which are very
+    often the query's own: the second asking would repeat a cache read (a SQLite query) per lookup.
+    """
+
+    def __init__(self, lookup: CompanyLookup) -> None:
+        self._lookup = lookup
+        self._answers: dict[tuple[str, str], Sequence[CachedCompany]] = {}
+
+    def _ask(
+        self, kind: str, value: str, ask: Callable[[str], Sequence[CachedCompany]]
+    ) -> Sequence[CachedCompany]:
+        answer = self._answers.get((kind, value))
+        if answer is None:
+            answer = self._answers[kind, value] = ask(value)
+        return answer
+
+    def get(self, company_id: int) -> CachedCompany | None:
+        return self._lookup.get(company_id)
+
+    def by_domain(self, domain: str) -> Sequence[CachedCompany]:
+        return self._ask("domain", domain, self._lookup.by_domain)
+
+    def by_linkedin_slug(self, slug: str) -> Sequence[CachedCompany]:
+        return self._ask("slug", slug, self._lookup.by_linkedin_slug)
+
+    def by_normalized_name(self, key: str) -> Sequence[CachedCompany]:
+        return self._ask("key", key, self._lookup.by_normalized_name)
+
+    def similar(self, name: str, *, limit: int, min_score: float) -> Sequence[tuple[CachedCompany, float]]:
+        return self._lookup.similar(name, limit=limit, min_score=min_score)
 
 
 _RANK = {basis: rank for rank, basis in enumerate(MatchBasis)}
@@ -225,6 +260,7 @@ def match_company(
     """The match for a profile's company and the duplicate warnings the `level` setting asks for."""
     thresholds = thresholds or MatchThresholds()
     query_name = query.name or ""
+    lookup = _AskedOnce(lookup)
     evidence = _gather(query, lookup, level, thresholds)
 
     best = evidence[0] if evidence else None

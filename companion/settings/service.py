@@ -51,6 +51,9 @@ class SettingsService:
         """`environ` None = the process environment, read afresh on every reload."""
         self.user_path = config_dir / SETTINGS_FILE
         self.site_dir = site_dir
+        # As strings, once: the files are stat'ed on every read of the settings (every company lookup
+        # reads them), and building the paths each time cost more than the two stat calls.
+        self._watched = (str(self.user_path), str(site_policy_path(site_dir)))
         self.catalogue = catalogue
         self.admin = admin
         self._environ = environ
@@ -158,8 +161,8 @@ class SettingsService:
 
     def _current_fingerprint(self) -> _Fingerprint:
         named = self._env().get(POLICY_ENV, "").strip()
-        paths = [self.user_path, site_policy_path(self.site_dir)] + ([Path(named)] if named else [])
-        return (named, *(_stat(path) for path in paths))
+        user, site = self._watched
+        return (named, _stat(user), _stat(site), _stat(named) if named else None)
 
     def _reload_if_changed(self) -> None:
         fingerprint = self._current_fingerprint()
@@ -180,9 +183,9 @@ class SettingsService:
         self._fingerprint = fingerprint
 
 
-def _stat(path: Path) -> tuple[int, int, int] | None:
+def _stat(path: str) -> tuple[int, int, int] | None:
     try:
-        info = path.stat()
+        info = os.stat(path)
     except OSError:
         return None
     return (info.st_mtime_ns, info.st_size, info.st_ino)

@@ -49,17 +49,21 @@ class CountingLookup:
     def __init__(self, catalog: CompanyCatalog) -> None:
         self.catalog = catalog
         self.similar_calls = 0
+        self.exact_calls: list[tuple[str, str]] = []
 
     def get(self, company_id: int) -> CachedCompany | None:
         return self.catalog.get(company_id)
 
     def by_domain(self, domain: str) -> Sequence[CachedCompany]:
+        self.exact_calls.append(("domain", domain))
         return self.catalog.by_domain(domain)
 
     def by_linkedin_slug(self, slug: str) -> Sequence[CachedCompany]:
+        self.exact_calls.append(("slug", slug))
         return self.catalog.by_linkedin_slug(slug)
 
     def by_normalized_name(self, key: str) -> Sequence[CachedCompany]:
+        self.exact_calls.append(("key", key))
         return self.catalog.by_normalized_name(key)
 
     def similar(self, name: str, *, limit: int, min_score: float) -> Sequence[tuple[CachedCompany, float]]:
@@ -331,3 +335,15 @@ def test_internal_duplicates_follow_the_level(level: DuplicateLevel, duplicate_i
     assert internal.company_ids == [1, *duplicate_ids]
     assert "'GLOBEX SYSTEMS GmbH' (same name apart from the legal form or spelling)" in internal.message
     assert ("'Globex Sytems Ltd' (similar name, " in internal.message) is (level is DuplicateLevel.SIMILAR)
+
+
+def test_the_matched_companys_own_duplicates_do_not_ask_the_cache_again() -> None:
+    lookup = CountingLookup(_globex())
+    query = CompanyQuery(name="Globex Systems Corp", website="https://globex.com")
+    result = match_company(query, lookup, DuplicateLevel.SIMILAR)
+    assert result.match is not None and result.match.company_id == 1
+    assert WarningKind.INTERNAL_DUPLICATES in [warning.kind for warning in result.warnings]
+    # The company's domain and name key are the query's: each was read from the cache once.
+    assert sorted(lookup.exact_calls) == sorted(set(lookup.exact_calls))
+    assert ("key", "globex systems") in lookup.exact_calls
+    assert ("domain", "globex.com") in lookup.exact_calls
