@@ -76,16 +76,27 @@ class LookupSettings:
 
 
 def settings_source(settings: SettingsService) -> Callable[[], LookupSettings]:
-    """LookupSettings read afresh from the effective settings and the field catalogue at every call."""
+    """LookupSettings as the effective settings and the field catalogue say at every call.
+
+    Both are immutable objects that the settings service replaces when a file or the catalogue
+    changes, so the LookupSettings made from them is kept until either is replaced: a lookup only
+    checks that the files are unchanged.
+    """
+    made: list[tuple[object, object, LookupSettings]] = []
 
     def current() -> LookupSettings:
-        general = settings.effective.settings.general
+        effective = settings.effective
         catalogue = settings.catalogue.current
-        return LookupSettings(
+        if made and made[0][0] is effective and made[0][1] is catalogue:
+            return made[0][2]
+        general = effective.settings.general
+        fresh = LookupSettings(
             displayed_company_info=tuple(general.displayed_company_info),
             company_warning_level=DuplicateLevel(general.company_warning_level),
             custom_fields={custom.id: custom for custom in catalogue.custom_fields.get("companies", [])},
         )
+        made[:] = [(effective, catalogue, fresh)]
+        return fresh
 
     return current
 
@@ -344,29 +355,23 @@ class CompanyLookupService:
         return rows
 
     def _cache_info(self) -> CacheInfo:
-        times = self.reader.sync_times()
-        empty = self.reader.is_empty()
-        age = None
-        if times.last_success_at is not None:
-            age = max(0.0, (self._now() - times.last_success_at).total_seconds())
+        status = self.reader.status()
+        synced = status.last_success_at
+        age = None if synced is None else max(0.0, (self._now() - synced).total_seconds())
         state: CacheState
-        if times.last_success_at is None and empty:
+        if synced is None and status.empty:
             state = "never_synced"
             message = "The company cache has not been synced from CATS yet, so no company can be found."
-        elif empty:
+        elif status.empty:
             state, message = "empty", "The company cache is empty: CATS had no companies at the last sync."
         else:
             state, message = "ready", None
-            if times.last_success_at is None:
+            if synced is None:
                 message = (
                     "The first sync of the company cache has not finished: some companies may be missing."
                 )
         return CacheInfo(
-            state=state,
-            companies=len(self.index),
-            last_success_at=times.last_success_at,
-            age_seconds=age,
-            message=message,
+            state=state, companies=len(self.index), last_success_at=synced, age_seconds=age, message=message
         )
 
     # --- confirmations ------------------------------------------------------------------------------

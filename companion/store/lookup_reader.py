@@ -77,9 +77,18 @@ class PrefixRow:
 
 
 @dataclass(frozen=True, slots=True)
-class SyncTimes:
+class CacheStatus:
+    """When the cache was last synced, and whether it holds any company."""
+
     last_success_at: datetime | None
-    last_full_success_at: datetime | None
+    empty: bool
+
+
+# One statement: a lookup reads this on every call, and each statement is a round through SQLite.
+_STATE: Final = (
+    "SELECT (SELECT last_success_at FROM company_sync_state WHERE id = 1),"
+    " NOT EXISTS (SELECT 1 FROM companies)"
+)
 
 
 def _parse(text: str | None) -> datetime | None:
@@ -205,14 +214,9 @@ class CacheReader:
 
     # --- freshness --------------------------------------------------------------------------------
 
-    def sync_times(self) -> SyncTimes:
-        rows = self._rows("SELECT last_success_at, last_full_success_at FROM company_sync_state WHERE id = 1")
-        if not rows:
-            return SyncTimes(None, None)
-        return SyncTimes(_parse(rows[0][0]), _parse(rows[0][1]))
-
-    def is_empty(self) -> bool:
-        return not self._rows("SELECT 1 FROM companies LIMIT 1")
+    def status(self) -> CacheStatus:
+        last_success, empty = self._rows(_STATE)[0]
+        return CacheStatus(_parse(last_success), bool(empty))
 
     # --- aliases ----------------------------------------------------------------------------------
 

@@ -222,6 +222,21 @@ async def test_the_warning_level_setting_decides_which_look_alikes_are_shown(
     assert sorted(set(kinds(result))) == sorted(expected)
 
 
+async def test_a_settings_change_applies_to_the_very_next_lookup(
+    service: CompanyLookupService, settings: SettingsService
+) -> None:
+    query = CompanyQuery(name="Initech Software Systems Ltd", website="https://www.initech.example.com")
+    await write(service.aliases.store.db, service, [company(13, "Initech Software Systems AG")])
+    before = service.lookup(query)
+    assert before.warnings and [field.key for field in before.company][:1] == ["name"]
+    settings.patch({"general.company_warning_level": "off", "general.displayed_company_info": ["website"]})
+    after = service.lookup(query)
+    assert after.warnings == []
+    assert [field.key for field in after.company] == ["website"]
+    settings.reset(None)
+    assert service.lookup(query) == before.model_copy(update={"cache": service.lookup(query).cache})
+
+
 # --- the card ----------------------------------------------------------------------------------------
 
 
