@@ -26,10 +26,12 @@ def test_percentiles_use_the_nearest_rank_so_a_p99_is_a_real_sample() -> None:
 def test_the_verdict_needs_both_targets() -> None:
     fast = Percentiles.of([1.0, 1.2])
     echo = Percentiles.of([0.5, 0.6])
-    result = RoundTrip(fast, echo, fast, fast, fast, samples=2, companies=10)
+    result = RoundTrip(fast, echo, fast, fast, fast, fast, samples=2, companies=10)
     assert result.ratio == pytest.approx(1.1 / 0.55)
     assert result.meets_targets() and "meets" in report(result)
-    slow_against_echo = RoundTrip(fast, Percentiles.of([0.1]), fast, fast, fast, samples=2, companies=10)
+    slow_against_echo = RoundTrip(
+        fast, Percentiles.of([0.1]), fast, fast, fast, fast, samples=2, companies=10
+    )
     assert not slow_against_echo.meets_targets() and "MISSES" in report(slow_against_echo)
     assert set(result.to_json()) >= REQUIRED_KEYS
 
@@ -64,7 +66,7 @@ def test_a_short_run_in_chromium_ends_with_the_json_line(tmp_path: Path) -> None
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert set(result) >= REQUIRED_KEYS
     assert result["samples"] == 8
-    for key in ("lookup_p50_ms", "lookup_p99_ms", "echo_p50_ms", "host_cold_start_ms"):
+    for key in ("lookup_p50_ms", "lookup_p99_ms", "echo_p50_ms", "host_cold_start_ms", "card_lookup_p50_ms"):
         assert isinstance(result[key], int | float) and result[key] > 0
     assert result["ratio"] == pytest.approx(result["lookup_p50_ms"] / result["echo_p50_ms"], rel=0.05)
     assert "lookup / echo" in done.stdout

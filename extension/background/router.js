@@ -161,6 +161,31 @@ export function createRouter(options) {
 }
 
 /**
+ * Answers requests that arrive on an events port: `{ask: n, message}` gets `{answer: n, reply}`.
+ *
+ * A page that keeps its events port open sends its requests on it too: a runtime.sendMessage opens
+ * and closes a message channel for every call, which made the card's company lookup about half a
+ * millisecond slower than the same request on a port (`cats-companion bench roundtrip`). Each
+ * request is checked exactly as a sendMessage is, against the sender Chrome recorded for the port.
+ * @param {(message: unknown, sender: SenderLike | undefined) => Promise<Reply>} route
+ * @returns {(port: { sender?: SenderLike, postMessage(message: unknown): void }, message: unknown) => void}
+ */
+export function createPortAnswerer(route) {
+  return function answer(port, message) {
+    if (!message || typeof message !== "object" || !("ask" in message)) return; // an event-port message of another kind
+    const { ask, message: request } = /** @type {{ ask: unknown, message: unknown }} */ (message);
+    if (typeof ask !== "number" || !Number.isSafeInteger(ask)) return; // nothing to answer it by
+    route(request, port.sender).then((reply) => {
+      try {
+        port.postMessage({ answer: ask, reply });
+      } catch {
+        // The page went away while its request was answered: nobody is waiting for it.
+      }
+    });
+  };
+}
+
+/**
  * The content-script URL patterns of a manifest (the single source of truth for where they run).
  * @param {{ content_scripts?: { matches?: string[] }[] }} manifest
  * @returns {string[]}

@@ -7,7 +7,7 @@
 import { CONNECTION_EVENT, HOST_NAME } from "../shared/messages.js";
 import { EventFanout } from "./fanout.js";
 import { NativePort } from "./native-port.js";
-import { EXTENSION_PAGES, contentPatterns, createRouter } from "./router.js";
+import { EXTENSION_PAGES, contentPatterns, createPortAnswerer, createRouter } from "./router.js";
 
 const policy = {
   extensionId: chrome.runtime.id,
@@ -28,12 +28,14 @@ const route = createRouter({
   connection: () => nativePort.state,
 });
 
+const answerOnPort = createPortAnswerer(route);
+
 chrome.runtime.onMessage.addListener((message, sender, sendResponse) => {
   route(message, sender).then(sendResponse);
   return true; // the answer is sent asynchronously
 });
 chrome.runtime.onConnect.addListener((port) => {
-  fanout.accept(port);
+  if (fanout.accept(port)) port.onMessage.addListener((message) => answerOnPort(port, message));
 });
 
 // For tests and `cats-companion bench roundtrip`, which drive the worker with `worker.evaluate(...)`.

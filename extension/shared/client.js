@@ -1,10 +1,13 @@
 // The companion client for extension pages and content scripts: send(type, params) and subscribe(event, cb).
 //
 // It talks to the service worker (background/router.js), never to the native port directly, and
-// takes the `chrome` object as a parameter so that Node tests can hand it a fake. A worker that
-// Chrome stopped is woken by the next message; the events port, which dies with the worker, is
-// reopened on the next send while anyone is subscribed (reconnecting at once would keep the worker
-// awake forever). Read-only callers can ask for one retry when the worker went away mid-request.
+// takes the `chrome` object as a parameter so that Node tests can hand it a fake. While the events
+// port is open, requests go on it (`{ask, message}` -> `{answer, reply}`): cheaper than a
+// runtime.sendMessage, which opens a message channel per call; otherwise they go by sendMessage,
+// which also wakes a worker that Chrome stopped. The events port dies with the worker (its requests
+// in flight then fail as with sendMessage) and is reopened on the next send while anyone is
+// subscribed (reconnecting at once would keep the worker awake forever). Read-only callers can ask
+// for one retry when the worker went away mid-request.
 
 import { CODES, CompanionError, EVENTS_PORT } from "./messages.js";
 
@@ -66,6 +69,14 @@ export function createClient(chromeApi, timers = {}) {
   /** @type {ReturnType<ChromeLike["runtime"]["connect"]> | null} */
   let eventsPort = null;
   let closed = false;
+  let asked = 0;
+  /**
+   * Requests sent on an events port, by their `ask` number: the port and what settles the request
+   * (with the reply, or undefined when that port died first). The worker answers every request it
+   * receives (it has its own timeout), so an entry lasts until its answer or its port's end.
+   * @type {Map<number, { port: unknown, settle: (reply: unknown) => void }>}
+   */
+  const awaiting = new Map();
 
   function openEvents() {
     if (eventsPort || closed || listeners.size === 0 || !chromeApi.runtime.id) return;
@@ -77,6 +88,10 @@ export function createClient(chromeApi, timers = {}) {
     }
     eventsPort = port;
     port.onMessage.addListener((message) => {
+      if (message && typeof message.answer === "number") {
+        awaiting.get(message.answer)?.settle(message.reply);
+        return;
+      }
       if (!message || typeof message.event !== "string") return;
       for (const name of [message.event, "*"]) {
         for (const callback of Array.from(listeners.get(name) ?? [])) {
@@ -90,6 +105,38 @@ export function createClient(chromeApi, timers = {}) {
     });
     port.onDisconnect.addListener(() => {
       if (eventsPort === port) eventsPort = null;
+      // The worker stopped (or the extension was reloaded) with these unanswered, as a sendMessage
+      // whose port closed: each fails as the worker being unavailable.
+      for (const entry of Array.from(awaiting.values())) {
+        if (entry.port === port) entry.settle(undefined);
+      }
+    });
+  }
+
+  /**
+   * The worker's reply to `message`, by the events port when it is open, else by sendMessage.
+   * @param {unknown} message
+   * @returns {Promise<any>}
+   */
+  function deliver(message) {
+    const port = eventsPort;
+    if (!port) return chromeApi.runtime.sendMessage(message);
+    asked += 1;
+    const number = asked;
+    return new Promise((resolve, reject) => {
+      const settle = (/** @type {unknown} */ reply) => {
+        awaiting.delete(number);
+        if (reply === undefined) reject(new Error("the worker stopped before answering"));
+        else resolve(reply);
+      };
+      awaiting.set(number, { port, settle });
+      try {
+        port.postMessage({ ask: number, message });
+      } catch (error) {
+        awaiting.delete(number);
+        if (eventsPort === port) eventsPort = null;
+        reject(error);
+      }
     });
   }
 
@@ -107,7 +154,7 @@ export function createClient(chromeApi, timers = {}) {
       );
       let pending;
       try {
-        pending = chromeApi.runtime.sendMessage(message);
+        pending = deliver(message);
       } catch (error) {
         pending = Promise.reject(error);
       }
@@ -174,6 +221,8 @@ export function createClient(chromeApi, timers = {}) {
       listeners.clear();
       eventsPort?.disconnect();
       eventsPort = null;
+      // Chrome tells only the other side of a disconnect: what was asked on the port fails here.
+      for (const entry of Array.from(awaiting.values())) entry.settle(undefined);
     },
   };
 }

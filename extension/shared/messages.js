@@ -3,6 +3,8 @@
 //   runtime.sendMessage({kind: "native", type, params?, timeoutMs?})  -> Reply   (one daemon message)
 //   runtime.sendMessage({kind: "connection"})                         -> Reply   (the native port's state)
 //   runtime.connect({name: EVENTS_PORT})  <- {event, data} for every daemon event, plus CONNECTION_EVENT
+//     on that port, too:  -> {ask: n, message: <a message as above>}  <- {answer: n, reply: Reply}
+//     (checked as sendMessage is, against the port's sender; what shared/client.js uses while the port is open)
 //
 // A Reply is the daemon's own shape, `{ok: true, data}` or `{ok: false, error: {code, message}}`,
 // so errors raised in the extension (codes below) and by the daemon (native-messaging/PROTOCOL.md)

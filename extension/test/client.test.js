@@ -119,3 +119,65 @@ describe("subscribe", () => {
     assert.equal(ports.length, 2);
   });
 });
+
+describe("requests on the events port", () => {
+  /** @param {(message: any) => any} [answer] */
+  function subscribed(answer = () => ({ ok: true, data: "by sendMessage" })) {
+    const fake = fakeChrome(answer);
+    const client = createClient(fake.chromeApi);
+    client.subscribe("push.state", () => {});
+    return { ...fake, client, port: fake.ports[0] };
+  }
+
+  it("go on the open events port, not by sendMessage, and resolve with the worker's answer", async () => {
+    const { client, port, messages } = subscribed();
+    const reply = client.send("company.lookup", { name: "Acme" });
+    assert.deepEqual(port.posted, [{ ask: 1, message: { kind: "native", type: "company.lookup", params: { name: "Acme" } } }]);
+    port.deliver({ answer: 1, reply: { ok: true, data: { match: null } } });
+    assert.deepEqual(await reply, { match: null });
+    assert.deepEqual(messages, []);
+  });
+
+  it("are matched to their answers by number, whatever the order", async () => {
+    const { client, port } = subscribed();
+    const first = client.send("company.lookup", { name: "A" });
+    const second = client.send("company.lookup", { name: "B" });
+    port.deliver({ answer: 2, reply: { ok: true, data: "B" } });
+    port.deliver({ answer: 1, reply: { ok: false, error: { code: "daemon.unavailable", message: "down" } } });
+    assert.equal(await second, "B");
+    await assert.rejects(first, { code: "daemon.unavailable", message: "down" });
+  });
+
+  it("fail as the worker being unavailable when it stops before answering", async () => {
+    const { client, port } = subscribed();
+    const reply = client.send("person.push", {});
+    port.drop();
+    await assert.rejects(reply, { code: "extension.unavailable" });
+  });
+
+  it("are retried once by sendMessage, when asked, after the worker stopped mid-request", async () => {
+    const { client, port, messages } = subscribed();
+    const reply = client.send("company.lookup", { name: "Acme" }, { retry: true });
+    port.drop();
+    assert.equal(await reply, "by sendMessage");
+    assert.deepEqual(messages, [{ kind: "native", type: "company.lookup", params: { name: "Acme" } }]);
+  });
+
+  it("fail when the client is closed before their answer", async () => {
+    const { client } = subscribed();
+    const reply = client.send("company.lookup", {});
+    client.close();
+    await assert.rejects(reply, { code: "extension.unavailable" });
+  });
+
+  it("ignore answers to nothing asked, and events still reach their listeners", async () => {
+    const { chromeApi, ports } = fakeChrome(() => ({ ok: true, data: {} }));
+    const client = createClient(chromeApi);
+    /** @type {any[]} */
+    const seen = [];
+    client.subscribe("push.state", (data) => seen.push(data));
+    ports[0].deliver({ answer: 9, reply: { ok: true, data: 1 } });
+    ports[0].deliver({ event: "push.state", data: { id: 3 } });
+    assert.deepEqual(seen, [{ id: 3 }]);
+  });
+});

@@ -5,9 +5,9 @@ import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import { EventFanout } from "../background/fanout.js";
 import {
-  EXTENSION_PAGES, contentPatterns, createRouter, matchesPattern, messageProblem, senderKind, typeAllowed,
+  EXTENSION_PAGES, contentPatterns, createPortAnswerer, createRouter, matchesPattern, messageProblem, senderKind, typeAllowed,
 } from "../background/router.js";
-import { FakePort } from "./helpers/fakes.js";
+import { FakePort, flush } from "./helpers/fakes.js";
 
 const ID = "nkjhiffbkojlkpmflomcllhmfeegoofd";
 const manifest = JSON.parse(readFileSync(new URL("../manifest.json", import.meta.url), "utf8"));
@@ -117,6 +117,55 @@ describe("the router", () => {
 
   it("answers the connection state without touching the port", async () => {
     assert.deepEqual(await route({ kind: "connection" }, popup), { ok: true, data: { phase: "connected" } });
+  });
+});
+
+describe("requests on an events port", () => {
+  /** @type {string[]} */
+  const sent = [];
+  const answer = createPortAnswerer(
+    createRouter({
+      policy,
+      request: async (type) => {
+        sent.push(type);
+        return { echoed: type };
+      },
+      connection: () => ({ phase: "connected" }),
+    }),
+  );
+  /** @param {import("../background/router.js").SenderLike} sender */
+  const portFrom = (sender) => Object.assign(new FakePort("companion.events"), { sender });
+
+  it("answers each request by its number, checked against the port's sender", async () => {
+    const port = portFrom(profileTab);
+    answer(port, { ask: 4, message: { kind: "native", type: "company.lookup", params: {} } });
+    answer(port, { ask: 5, message: { kind: "native", type: "settings.patch", params: {} } });
+    await flush();
+    const byNumber = new Map(port.posted.map((posted) => [posted.answer, posted.reply]));
+    assert.deepEqual(byNumber.get(4), { ok: true, data: { echoed: "company.lookup" } });
+    assert.equal(byNumber.get(5).error.code, "extension.refused");
+    assert.equal(port.posted.length, 2);
+    assert.deepEqual(sent, ["company.lookup"]);
+  });
+
+  it("refuses a port whose sender may not talk to the worker, and ignores what it cannot answer", async () => {
+    const stranger = portFrom({ id: "x", url: "https://evil.example/", tab: { id: 1 } });
+    answer(stranger, { ask: 1, message: { kind: "native", type: "ping" } });
+    const port = portFrom(popup);
+    for (const message of [null, "ask", { event: "x" }, { ask: "1", message: {} }, { ask: 1.5, message: {} }]) {
+      answer(port, message);
+    }
+    await flush();
+    assert.equal(stranger.posted[0].reply.error.code, "extension.refused");
+    assert.deepEqual(port.posted, []);
+  });
+
+  it("drops the answer quietly when the page went away meanwhile", async () => {
+    const port = portFrom(profileTab);
+    answer(port, { ask: 1, message: { kind: "native", type: "ping" } });
+    port.drop();
+    await flush();
+    assert.deepEqual(port.posted, []);
   });
 });
 
