@@ -132,10 +132,11 @@ export function createClient(chromeApi, timers = {}) {
       awaiting.set(number, { port, settle });
       try {
         port.postMessage({ ask: number, message });
-      } catch (error) {
+      } catch {
+        // The port died before Chrome told us: nothing was sent, so sendMessage may carry it safely.
         awaiting.delete(number);
         if (eventsPort === port) eventsPort = null;
-        reject(error);
+        chromeApi.runtime.sendMessage(message).then(resolve, reject);
       }
     });
   }

@@ -163,6 +163,14 @@ describe("requests on the events port", () => {
     assert.deepEqual(messages, [{ kind: "native", type: "company.lookup", params: { name: "Acme" } }]);
   });
 
+  it("go by sendMessage when the port turns out dead as they are sent (nothing was sent on it)", async () => {
+    const { client, port, messages } = subscribed();
+    port.disconnected = true; // Chrome has not told the page yet
+    assert.equal(await client.send("person.push", { id: 1 }), "by sendMessage");
+    assert.deepEqual(messages, [{ kind: "native", type: "person.push", params: { id: 1 } }]);
+    assert.deepEqual(port.posted, []);
+  });
+
   it("fail when the client is closed before their answer", async () => {
     const { client } = subscribed();
     const reply = client.send("company.lookup", {});
