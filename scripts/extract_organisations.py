@@ -1,10 +1,10 @@
-"""Builds companion/cats/sandbox/data/organisations.txt from Debian's ieee-data package.
+"""Builds companion/sandbox/data/organisations.txt from Debian's ieee-data package.
 
 Usage (Debian/Ubuntu; the package only needs to be unpacked, not installed):
 
     apt-get download ieee-data && dpkg -x ieee-data_*.deb /tmp/ieee
     python scripts/extract_organisations.py /tmp/ieee/usr/share/ieee-data \
-        > companion/cats/sandbox/data/organisations.txt
+        > companion/sandbox/data/organisations.txt
 
 The IEEE registries list the organisations that bought a MAC address block, so they are real
 company names in their natural spellings ("Cisco Systems, Inc" next to "Cisco Systems Inc").

@@ -20,7 +20,7 @@ from typing import Final
 
 from playwright.sync_api import sync_playwright
 
-from companion.browser import CHROMIUM, CHROMIUM_ARGS
+from companion.bench.browser import CHROMIUM, CHROMIUM_ARGS
 
 ICONS_DIR: Final = Path(__file__).resolve().parents[1] / "extension" / "icons"
 SOURCE: Final = ICONS_DIR / "icon.svg"

@@ -7,8 +7,8 @@ import random
 
 import pytest
 
+from companion.bench.lookup import VARIANT_KINDS, query_variant
 from companion.cli import main
-from companion.lookup_bench import VARIANT_KINDS, query_variant
 from companion.matching import normalize_name
 
 REQUIRED_KEYS = {

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from companion import cli
-from companion.benchpush import EXISTING_COST, NEW_COST, bench
+from companion.bench.push import EXISTING_COST, NEW_COST, bench
 
 
 async def test_without_faults_the_requests_are_exactly_the_minimum() -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from companion.benchroundtrip import Percentiles, RoundTrip, report
+from companion.bench.roundtrip import Percentiles, RoundTrip, report
 
 CHROMIUM = Path("/usr/bin/chromium")
 REQUIRED_KEYS = {"lookup_p50_ms", "lookup_p99_ms", "echo_p50_ms", "ratio", "host_cold_start_ms"}

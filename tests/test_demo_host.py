@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from companion.demo import extension_dir, extension_lines, host_lines
-from companion.hostinstall import MANIFEST_FILE, Environment
+from companion.cli.demo import extension_dir, extension_lines, host_lines
+from companion.cli.host import MANIFEST_FILE, Environment
 from companion.nmhost.config import EXTENSION_ID, origin_of
 
 

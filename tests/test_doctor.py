@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from companion import doctor, paths
-from companion.doctor import Options
-from companion.hostinstall import MANIFEST_FILE, Environment, install, targets_for
+from companion import paths
+from companion.cli import doctor
+from companion.cli.doctor import Options
+from companion.cli.host import MANIFEST_FILE, Environment, install, targets_for
 from companion.keystore import SERVICE_NAME, normalize_base_url
 from companion.nmhost import locations
 from companion.server.runtime import RuntimeInfo, write_runtime_file

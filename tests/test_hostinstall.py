@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from companion import hostinstall
 from companion.cli import build_parser
-from companion.hostinstall import (
+from companion.cli import host as hostinstall
+from companion.cli.host import (
     HOST_NAME,
     MANIFEST_FILE,
     Environment,

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import pytest
 from keyring.errors import InitError
 
-from companion import cli, keycli
+from companion import cli
+from companion.cli import key as keycli
 from companion.keystore import DEFAULT_BASE_URL, SERVICE_NAME, KeyringKeyStore
 from companion.secret import ApiKey
 from tests.fixtures.keyring import FailingKeyring, MemoryKeyring, install_keyring

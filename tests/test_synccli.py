@@ -16,13 +16,13 @@ from pathlib import Path
 import pytest
 
 from companion import cli, paths
+from companion.cli.sync import ProgressPrinter, sync_command
 from companion.keystore import SERVICE_NAME, KeyringKeyStore, normalize_base_url
 from companion.services.sync_scheduler import SyncPolicy
 from companion.services.sync_state import SyncProgress
 from companion.store import open_database
 from companion.store.companies import CompanyCache
 from companion.store.db import DB_FILE_NAME
-from companion.synccli import ProgressPrinter, sync_command
 from tests.fixtures.daemon import DaemonFactory
 from tests.fixtures.sandbox import SandboxFactory, SandboxHandle
 from tests.services.keyring_file import CLASS_PATH, FILE_ENV, write_keyring_file

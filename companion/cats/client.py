@@ -23,7 +23,6 @@ from companion.cats.errormap import (
     error_for_uncertain_create,
     retry_after_seconds,
 )
-from companion.cats.links import id_from_location, resolve_href
 from companion.cats.models import CustomFieldDefinition, SiteRead, UserRead, WriteModel
 from companion.cats.pages import (
     PER_PAGE,
@@ -35,6 +34,7 @@ from companion.cats.pages import (
     parse_page,
     walk_pages,
 )
+from companion.cats.record_urls import id_from_location, resolve_href
 from companion.cats.retry import RetryPolicy, is_safe_to_repeat
 from companion.errors import CatsBadResponseError, CatsUnavailableError
 from companion.secret import ApiKey

@@ -15,7 +15,7 @@ from typing import Final
 
 import aiohttp
 
-from companion.cats.links import id_from_location
+from companion.cats.record_urls import id_from_location
 from companion.errors import (
     CatsAuthError,
     CatsBadResponseError,

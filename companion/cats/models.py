@@ -25,7 +25,7 @@ from pydantic import (
     field_validator,
 )
 
-from companion.cats.links import parse_id
+from companion.cats.record_urls import parse_id
 
 # --- lenient scalar types for reading ------------------------------------------------------------
 

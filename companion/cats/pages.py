@@ -11,7 +11,7 @@ from typing import Any, Final, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
-from companion.cats.links import parse_id
+from companion.cats.record_urls import parse_id
 from companion.errors import CatsBadResponseError
 
 PER_PAGE: Final = 100

@@ -6,7 +6,7 @@ to a `CompanyCatalog` (or its own `CompanyLookup`); services call `match_company
 
 from __future__ import annotations
 
-from companion.matching.catalog import CompanyCatalog
+from companion.matching.directory import CompanyCatalog
 from companion.matching.domains import (
     company_domain,
     is_generic_domain,

@@ -8,8 +8,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from companion.cats.links import parse_id
 from companion.cats.models import CompanyCacheRead, UserRead
+from companion.cats.record_urls import parse_id
 from companion.matching import company_domain, linkedin_company_slug, normalize_name
 from companion.store.companies import CompanyRow, StatusRow, UserRow
 

@@ -42,8 +42,8 @@ from yarl import URL
 
 from companion.cats.budget import Priority
 from companion.cats.client import CatsClient
-from companion.cats.links import id_from_location, parse_id, resolve_href
 from companion.cats.pages import PER_PAGE, Page, Params, parse_event_page, parse_page, walk_pages
+from companion.cats.record_urls import id_from_location, parse_id, resolve_href
 from companion.errors import CatsNotFoundError, CatsValidationError, CompanionError
 from companion.services.company_records import company_rows, status_rows, user_row
 from companion.services.sync_state import Phase, SyncProgress

@@ -27,8 +27,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from companion.cats.budget import Priority
 from companion.cats.client import CatsClient
-from companion.cats.links import parse_id
 from companion.cats.pages import parse_page
+from companion.cats.record_urls import parse_id
 from companion.services.cats_site import record_url, site_subdomain
 from companion.services.crm_filters import (
     MAX_FILTERS,

@@ -26,7 +26,6 @@ from companion.cats.models import (
     SiteRead,
 )
 from companion.cats.retry import RetryPolicy
-from companion.cats.sandbox.control import SandboxControl
 from companion.errors import (
     BudgetReservedError,
     CatsAuthError,
@@ -38,6 +37,7 @@ from companion.errors import (
     CatsUncertainWriteError,
     CatsValidationError,
 )
+from companion.sandbox.control import SandboxControl
 from companion.secret import ApiKey
 from tests.cats.fakes import FakeClock, closed_port
 from tests.fixtures.sandbox import SandboxFactory, SandboxHandle

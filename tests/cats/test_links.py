@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from yarl import URL
 
-from companion.cats.links import id_from_location, parse_id, resolve_href
+from companion.cats.record_urls import id_from_location, parse_id, resolve_href
 from companion.errors import CatsBadResponseError
 
 BASE = URL("https://api.catsone.com/v3")

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from yarl import URL
 
-from companion.cats.links import resolve_href
 from companion.cats.pages import Page, Params, embedded_key, parse_event_page, parse_page, walk_pages
+from companion.cats.record_urls import resolve_href
 from companion.errors import CatsBadResponseError
 
 

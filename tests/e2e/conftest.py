@@ -29,7 +29,7 @@ import pytest
 from aiohttp import web
 from playwright.async_api import BrowserContext, Page, Worker, async_playwright
 
-from companion.browser import CHROMIUM, CHROMIUM_ARGS
+from companion.bench.browser import CHROMIUM, CHROMIUM_ARGS
 from companion.nmhost.config import AUTOSTART_ENV, EXTENSION_ID
 from companion.server.daemon import RunningDaemon
 from companion.services.sync_scheduler import SyncPolicy

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from companion.matching.catalog import CompanyCatalog
+from companion.matching.directory import CompanyCatalog
 from companion.matching.models import CachedCompany
 
 

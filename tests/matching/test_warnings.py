@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import pytest
 from pydantic import ValidationError
 
-from companion.matching.catalog import CompanyCatalog
+from companion.matching.directory import CompanyCatalog
 from companion.matching.models import (
     CachedCompany,
     CompanyQuery,

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from companion import protocol
-from companion.hostinstall import extension_id_from_key
+from companion.cli.host import extension_id_from_key
 from companion.nmhost import wire
 from companion.nmhost.config import EXTENSION_ID
 

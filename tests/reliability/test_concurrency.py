@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.reliability.concurrency import Scenario, run_scenario
+from companion.bench.concurrency import Scenario, run_scenario
 
 #: Below this, a "10x slower" lookup is still instant for a recruiter; it absorbs scheduler noise.
 LATENCY_FLOOR = 0.05

@@ -16,8 +16,8 @@ from unittest.mock import patch
 import aiohttp
 import pytest
 
+from companion.cli.serve import MAX_KEY_FILE_BYTES, read_key_file
 from companion.errors import ConfigError
-from companion.server.cli import MAX_KEY_FILE_BYTES, read_key_file
 from tests.fixtures.sandbox import SandboxHandle
 
 KEY = "kf-0123456789abcdef0123456789abcdef"
@@ -82,7 +82,7 @@ def test_a_key_file_of_another_user_is_refused(tmp_path: Path) -> None:
     path = _file(tmp_path)
     # The OS edge: this process cannot create a file owned by somebody else, so it pretends to be them.
     with (
-        patch("companion.server.cli.os.geteuid", return_value=os.geteuid() + 1),
+        patch("companion.cli.serve.os.geteuid", return_value=os.geteuid() + 1),
         pytest.raises(ConfigError, match="belongs to another user"),
     ):
         read_key_file(path)

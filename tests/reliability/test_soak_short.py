@@ -10,8 +10,8 @@ import sys
 
 import pytest
 
-from companion.benchsoak import SoakConfig, report, soak
-from companion.cats.sandbox.faults import FaultKind
+from companion.bench.soak import SoakConfig, report, soak
+from companion.sandbox.faults import FaultKind
 
 PUSHES = 60
 

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from companion.cats.sandbox.search import compile_filter
 from companion.rules.person import Person, RecordType
 from companion.rules.search import MAX_EMAILS, pick_existing, search_plan, search_steps
+from companion.sandbox.search import compile_filter
 
 ADA = {"first_name": "Ada", "last_name": "Lovelace"}
 

@@ -13,8 +13,8 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from companion.cats.sandbox.routes import add_cats_routes
-from companion.cats.sandbox.store import SandboxStore
+from companion.sandbox.routes import add_cats_routes
+from companion.sandbox.store import SandboxStore
 
 
 class FakeClock:

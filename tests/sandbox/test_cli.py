@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from companion.cats.sandbox import cli
-from companion.cats.sandbox.app import DEMO_API_KEY
-from companion.cats.sandbox.faults import FaultKind
+from companion.sandbox import cli
+from companion.sandbox.app import DEMO_API_KEY
+from companion.sandbox.faults import FaultKind
 
 ROOT = Path(__file__).resolve().parents[2]
 

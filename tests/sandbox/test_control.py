@@ -8,7 +8,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from companion.cats.sandbox.control import CONTROL_HEADER, ControlError
+from companion.sandbox.control import CONTROL_HEADER, ControlError
 from tests.fixtures.sandbox import SandboxFactory, SandboxHandle
 
 FROZEN = datetime(2025, 5, 1, 12, 0, tzinfo=UTC)

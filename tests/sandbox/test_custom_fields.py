@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from companion.cats.sandbox.errors import SandboxHttpError
+from companion.sandbox.errors import SandboxHttpError
 from tests.sandbox.conftest import CatsApi
 
 

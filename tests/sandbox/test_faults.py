@@ -9,7 +9,7 @@ import time
 import aiohttp
 import pytest
 
-from companion.cats.sandbox.faults import FaultInjector, FaultKind, FaultSettings, ScriptedOutcome
+from companion.sandbox.faults import FaultInjector, FaultKind, FaultSettings, ScriptedOutcome
 from tests.fixtures.sandbox import SandboxFactory, SandboxHandle
 
 CANDIDATE = {"first_name": "Ada", "last_name": "Lovelace"}

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from companion.cats.sandbox.app import DEMO_API_KEY, SandboxConfig, start_sandbox
+from companion.sandbox.app import DEMO_API_KEY, SandboxConfig, start_sandbox
 from companion.secret import ApiKey
 from tests.fixtures.sandbox import DEFAULT_SEED_COMPANIES, SandboxFactory, SandboxHandle
 

@@ -10,7 +10,7 @@ import pytest
 from multidict import CIMultiDict
 from yarl import URL
 
-from companion.cats.sandbox.app import DEMO_API_KEY
+from companion.sandbox.app import DEMO_API_KEY
 from tests.fixtures.sandbox import SandboxFactory, SandboxHandle
 
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import aiohttp
 import pytest
 
-from companion.cats.sandbox.ratelimit import RollingWindowLimiter, SandboxClock
+from companion.sandbox.ratelimit import RollingWindowLimiter, SandboxClock
 from tests.fixtures.sandbox import SandboxFactory, SandboxHandle
 
 FROZEN = datetime(2025, 5, 1, 12, 0, tzinfo=UTC)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from companion.cats.sandbox.records import ACTIVITY_TYPES
+from companion.sandbox.records import ACTIVITY_TYPES
 from tests.sandbox.conftest import CatsApi
 
 

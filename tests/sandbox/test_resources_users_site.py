@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from companion.cats.sandbox.errors import SandboxHttpError
+from companion.sandbox.errors import SandboxHttpError
 from tests.sandbox.conftest import CatsApi
 
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from companion.cats.sandbox.seed import near_duplicate_name, organisation_names, seed, website_for
-from companion.cats.sandbox.store import SandboxStore
+from companion.sandbox.seed import near_duplicate_name, organisation_names, seed, website_for
+from companion.sandbox.store import SandboxStore
 
 NOW = datetime(2025, 5, 1, 12, 0, tzinfo=UTC)
 NINE_TYPES = {"text", "textarea", "checkbox", "date", "dropdown", "radio", "checkboxes", "user", "number"}
@@ -194,5 +194,5 @@ def test_organisation_names_file_is_clean_and_documented() -> None:
     assert all(name == name.strip() and "  " not in name for name in names)
     assert "Private" not in names
     assert {"Cisco Systems, Inc", "Cisco Systems Inc"} <= set(names)  # natural variants kept
-    source = resources.files("companion.cats.sandbox").joinpath("data/SOURCE.md").read_text("utf-8")
+    source = resources.files("companion.sandbox").joinpath("data/SOURCE.md").read_text("utf-8")
     assert "ieee-data" in source and "public domain" in source.lower()

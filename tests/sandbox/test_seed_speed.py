@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from companion.cats.sandbox.errors import DuplicateRecordError
-from companion.cats.sandbox.instants import format_instant
-from companion.cats.sandbox.store import SandboxStore
+from companion.sandbox.errors import DuplicateRecordError
+from companion.sandbox.instants import format_instant
+from companion.sandbox.store import SandboxStore
 
 NOW = datetime(2025, 5, 1, 12, 0, tzinfo=UTC)
 PHONE = {"number": "+44 113 000 0000", "type": "main"}

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from companion.cats.sandbox.errors import SandboxHttpError
-from companion.cats.sandbox.store import SandboxStore
+from companion.sandbox.errors import SandboxHttpError
+from companion.sandbox.store import SandboxStore
 
 
 def _store_with_owner(path: str | None = None) -> tuple[SandboxStore, int]:

@@ -9,8 +9,8 @@ import pytest
 from pydantic import BaseModel
 
 from companion.cats.models import CompanyCacheRead, CompanyRead
-from companion.cats.sandbox.seed import seed
-from companion.cats.sandbox.store import SandboxStore
+from companion.sandbox.seed import seed
+from companion.sandbox.store import SandboxStore
 from companion.services.company_records import company_row, company_rows
 from companion.store.companies import CompanyRow
 

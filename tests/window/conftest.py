@@ -18,7 +18,7 @@ import aiohttp
 import pytest
 from playwright.async_api import Browser, Page, ViewportSize, async_playwright
 
-from companion.browser import CHROMIUM, CHROMIUM_ARGS
+from companion.bench.browser import CHROMIUM, CHROMIUM_ARGS
 from companion.server.daemon import RunningDaemon
 from companion.server.window_session import COOKIE_NAME, CSRF_HEADER
 from tests.fixtures.daemon import auth_headers

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import aiohttp
 
-from companion.cats.sandbox.faults import FaultSettings
+from companion.sandbox.faults import FaultSettings
 from companion.server.activity import sync_entries
 from companion.server.daemon import RunningDaemon
 from companion.services.sync_scheduler import SyncPolicy

@@ -16,10 +16,10 @@ import pytest
 
 from companion import paths
 from companion.cli import build_parser
+from companion.cli.settings import open_settings, run, start_command
 from companion.nmhost.link import DaemonLocator
 from companion.server import runtime
 from companion.server.daemon import RunningDaemon
-from companion.settingscli import open_settings, run, start_command
 from tests.fixtures.daemon import DaemonFactory
 
 

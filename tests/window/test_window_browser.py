@@ -12,7 +12,7 @@ from pathlib import Path
 from playwright.async_api import Page, expect
 
 from companion import paths
-from companion.cats.sandbox.faults import FaultSettings
+from companion.sandbox.faults import FaultSettings
 from companion.server.daemon import RunningDaemon
 from companion.services.sync_scheduler import SyncPolicy
 from tests.fixtures.daemon import DaemonFactory

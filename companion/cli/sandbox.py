@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from companion.cats.sandbox.faults import FaultKind, FaultSettings
+from companion.sandbox.faults import FaultKind, FaultSettings
 
 if TYPE_CHECKING:
-    from companion.cats.sandbox.app import SandboxConfig
+    from companion.sandbox.app import SandboxConfig
 
 LISTENING_PREFIX = "CATS sandbox listening on "
 
@@ -92,7 +92,7 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
     """The SandboxConfig the options describe; pydantic's ValidationError when they do not fit."""
     # Imported here: the whole CLI imports this module to build its parser, and the app pulls
     # in the store and routes, which only this command needs.
-    from companion.cats.sandbox.app import SandboxConfig
+    from companion.sandbox.app import SandboxConfig
 
     kinds = args.faults if args.faults is not None else [FaultKind.SERVER_ERROR, FaultKind.UNAVAILABLE]
     fields: dict[str, Any] = {
@@ -118,7 +118,7 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
 
 async def serve(config: SandboxConfig, host: str, port: int) -> int:
     """Run until SIGINT/SIGTERM, then shut down cleanly."""
-    from companion.cats.sandbox.app import DEMO_API_KEY, start_sandbox
+    from companion.sandbox.app import DEMO_API_KEY, start_sandbox
 
     sandbox = await start_sandbox(config, host, port)
     try:
@@ -164,7 +164,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m companion.cats.sandbox.cli``: the same command without the rest of the CLI."""
+    """``python -m companion.cli.sandbox``: the same command without the rest of the CLI."""
     parser = argparse.ArgumentParser(prog="cats-companion sandbox", description=__doc__)
     add_arguments(parser)
     return run(parser.parse_args(argv))

@@ -1,6 +1,6 @@
 """Cold start of the native host: process start to the first reply, against a running daemon.
 
-    .venv/bin/python benchmarks/nmhost_cold_start.py [--runs 20] [--json]
+    cats-companion bench coldstart [--runs 20] [--json]
 
 Starts a daemon (`python -m companion serve`) under a temporary CATS_COMPANION_HOME, installs the
 host there (`install-host --user-data-dir`), then runs its launcher the way Chrome does (argv[1] =
@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from companion import hostinstall
+from companion.cli import host as hostinstall
 from companion.nmhost.config import EXTENSION_ID, origin_of
 
 _LENGTH = struct.Struct("=I")
@@ -36,7 +36,7 @@ def _frame(message: dict[str, object]) -> bytes:
 
 def _one_host_run(launcher: Path, env: dict[str, str]) -> float:
     started = time.perf_counter()
-    host = subprocess.Popen(
+    host = subprocess.Popen(  # noqa: S603 -- the launcher we just installed
         [str(launcher), origin_of(EXTENSION_ID)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
@@ -84,11 +84,19 @@ def _install(home: Path, env: dict[str, str]) -> Path:
     return hostinstall.install(targets, system=False, extension_ids=[], machine=machine).launcher
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "coldstart",
+        help="native host cold start to its first reply, against a bare python start",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--json", action="store_true", help="print one JSON object as the last line")
-    args = parser.parse_args()
+    parser.set_defaults(func=run, parser=parser)
+
+
+def run(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="nmhost-bench-") as home:
         env = dict(
             os.environ,
@@ -117,6 +125,3 @@ def main() -> int:
         print(json.dumps({"host_cold_start_ms": host["p50_ms"], "host": host, "bare_python": bare}))
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

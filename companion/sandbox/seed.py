@@ -24,7 +24,7 @@ from typing import Any, Final
 from anyascii import anyascii
 from pydantic import BaseModel, ConfigDict
 
-from companion.cats.sandbox.store import SandboxStore
+from companion.sandbox.store import SandboxStore
 
 #: Share of companies that are near-duplicates of an earlier one.
 NEAR_DUPLICATE_RATE: Final = 0.02
@@ -95,7 +95,7 @@ class _Vocabulary(BaseModel):
 
 
 def _data_file(name: str) -> str:
-    return resources.files("companion.cats.sandbox").joinpath(f"data/{name}").read_text("utf-8")
+    return resources.files("companion.sandbox").joinpath(f"data/{name}").read_text("utf-8")
 
 
 @functools.cache

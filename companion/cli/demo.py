@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import companion
-from companion import hostinstall, paths
+from companion import paths
+from companion.cli import host
 from companion.errors import CompanionError
 
 DEFAULT_SEED = 2000
@@ -57,21 +58,21 @@ def extension_dir() -> Path:
     return Path(companion.__file__).resolve().parent.parent / "extension"
 
 
-def host_lines(machine: hostinstall.Environment | None = None) -> list[str]:
+def host_lines(machine: host.Environment | None = None) -> list[str]:
     """Register the native host for the browsers found and say so; never raises (the demo runs anyway)."""
-    machine = machine or hostinstall.Environment(
-        registry=hostinstall.WinRegistry() if sys.platform == "win32" else None
+    machine = machine or host.Environment(
+        registry=host.WinRegistry() if sys.platform == "win32" else None
     )
-    browsers = hostinstall.installed_browsers(machine)
+    browsers = host.installed_browsers(machine)
     if not browsers:
         return [
             "Native host      not registered: no Chrome, Chromium, Edge, Brave or Vivaldi profile found",
             "                 for this user; start the browser once, then run `cats-companion install-host`",
         ]
     try:
-        targets = hostinstall.targets_for(browsers, system=False, machine=machine)
-        result = hostinstall.install(targets, system=False, extension_ids=[], machine=machine)
-    except (hostinstall.InstallError, OSError) as exc:
+        targets = host.targets_for(browsers, system=False, machine=machine)
+        result = host.install(targets, system=False, extension_ids=[], machine=machine)
+    except (host.InstallError, OSError) as exc:
         return [
             f"Native host      not registered: {exc}",
             "                 run `cats-companion install-host` to retry",
@@ -100,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _demo(args: argparse.Namespace) -> int:
-    from companion.cats.sandbox.app import SandboxConfig, start_sandbox
+    from companion.sandbox.app import SandboxConfig, start_sandbox
     from companion.secret import ApiKey
     from companion.server.daemon import DaemonConfig, start_daemon, wait_for_stop_signal
     from companion.services.sync_scheduler import SyncPolicy

@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal, TextIO
 
-from companion import __version__, hostinstall, paths
+from companion import __version__, paths
+from companion.cli import host
 from companion.errors import CompanionError, ConfigError
 from companion.keystore import DEFAULT_BASE_URL, KeyringKeyStore, normalize_base_url
 from companion.nmhost import locations
@@ -50,7 +51,7 @@ class Check:
 
 @dataclass
 class Options:
-    machine: hostinstall.Environment = field(default_factory=hostinstall.Environment)
+    machine: host.Environment = field(default_factory=host.Environment)
     user_data_dirs: Sequence[Path] = ()
     cats_url: str | None = None
     online: bool = False
@@ -89,18 +90,18 @@ def manifest_locations(options: Options) -> Iterator[tuple[str, Path, bool]]:
     for directory in options.user_data_dirs:
         yield (
             f"--user-data-dir {directory}",
-            Path(directory) / "NativeMessagingHosts" / hostinstall.MANIFEST_FILE,
+            Path(directory) / "NativeMessagingHosts" / host.MANIFEST_FILE,
             True,
         )
     if machine.platform == "win32":
         return
-    for browser in hostinstall.BROWSERS:
+    for browser in host.BROWSERS:
         data_dir = machine.user_data_dir(browser)
-        yield browser, data_dir / "NativeMessagingHosts" / hostinstall.MANIFEST_FILE, data_dir.is_dir()
-        dirs = hostinstall.BROWSER_DIRS[browser]
+        yield browser, data_dir / "NativeMessagingHosts" / host.MANIFEST_FILE, data_dir.is_dir()
+        dirs = host.BROWSER_DIRS[browser]
         system = dirs.mac_system if machine.platform == "darwin" else dirs.linux_system
         if system is not None:
-            yield f"{browser} (system)", Path(system) / hostinstall.MANIFEST_FILE, False
+            yield f"{browser} (system)", Path(system) / host.MANIFEST_FILE, False
 
 
 def manifest_problems(manifest: Path) -> tuple[list[str], Path | None]:
@@ -112,9 +113,9 @@ def manifest_problems(manifest: Path) -> tuple[list[str], Path | None]:
     if not isinstance(raw, dict):
         return ["is not a JSON object"], None
     problems = []
-    if raw.get("name") != hostinstall.HOST_NAME:
+    if raw.get("name") != host.HOST_NAME:
         problems.append(
-            f"its name is {raw.get('name')!r}, not {hostinstall.HOST_NAME!r} (Chrome will not find it)"
+            f"its name is {raw.get('name')!r}, not {host.HOST_NAME!r} (Chrome will not find it)"
         )
     if raw.get("type") != "stdio":
         problems.append('its type is not "stdio"')
@@ -128,7 +129,7 @@ def manifest_problems(manifest: Path) -> tuple[list[str], Path | None]:
         launcher = None
     elif not launcher.exists():
         problems.append(f"its launcher {launcher} does not exist")
-    elif not hostinstall.is_executable(launcher):
+    elif not host.is_executable(launcher):
         problems.append(f"its launcher {launcher} is not executable")
     return problems, launcher
 
@@ -174,10 +175,10 @@ def manifest_checks(options: Options) -> tuple[list[Check], list[Path]]:
 
 def launcher_checks(launcher: Path, *, run: bool) -> list[Check]:
     title = f"launcher {launcher}"
-    interpreter = hostinstall.launcher_interpreter(launcher)
+    interpreter = host.launcher_interpreter(launcher)
     if interpreter is None:
         return [Check("WARN", title, "not written by install-host; cannot tell which Python it runs")]
-    if not hostinstall.is_executable(Path(interpreter)):
+    if not host.is_executable(Path(interpreter)):
         return [
             Check(
                 "FAIL",

@@ -27,8 +27,8 @@ from typing import Any, Final, Literal
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
-from companion.cats.sandbox.errors import SandboxHttpError
-from companion.cats.sandbox.instants import parse_instant
+from companion.sandbox.errors import SandboxHttpError
+from companion.sandbox.instants import parse_instant
 
 Predicate = Callable[[dict[str, Any]], bool]
 Kind = Literal["number", "text", "date", "enum"]

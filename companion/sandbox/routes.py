@@ -19,8 +19,8 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from companion.cats.sandbox.errors import SandboxHttpError
-from companion.cats.sandbox.store import Page, SandboxStore
+from companion.sandbox.errors import SandboxHttpError
+from companion.sandbox.store import Page, SandboxStore
 
 PREFIX: Final = "/v3"
 DEFAULT_PER_PAGE: Final = 25

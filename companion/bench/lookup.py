@@ -36,7 +36,6 @@ from itertools import chain
 from pathlib import Path
 from typing import Any, Final
 
-from companion.cats.sandbox.seed import organisation_names, website_for
 from companion.matching import (
     CompanyQuery,
     MatchThresholds,
@@ -45,6 +44,7 @@ from companion.matching import (
     similarities,
     split_legal_forms,
 )
+from companion.sandbox.seed import organisation_names, website_for
 from companion.services.company_lookup import CompanyLookupService
 from companion.services.company_sync import SyncOptions
 from companion.store import open_database

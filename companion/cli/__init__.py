@@ -16,16 +16,16 @@ from companion import __version__
 #: which takes the parsed namespace and returns the exit status. Imported only when the CLI
 #: runs, so a feature's dependencies never slow down another's start.
 COMMAND_MODULES: tuple[str, ...] = (
-    "companion.demo",
-    "companion.server.cli",
-    "companion.cats.sandbox.cli",
-    "companion.keycli",
-    "companion.hostinstall",
-    "companion.doctor",
-    "companion.synccli",
-    "companion.benchcli",
-    "companion.settingscli",
-    "companion.outboxcli",
+    "companion.cli.demo",
+    "companion.cli.serve",
+    "companion.cli.sandbox",
+    "companion.cli.key",
+    "companion.cli.host",
+    "companion.cli.doctor",
+    "companion.cli.sync",
+    "companion.cli.bench",
+    "companion.cli.settings",
+    "companion.cli.outbox",
 )
 
 Handler = Callable[[argparse.Namespace], int]

@@ -6,7 +6,7 @@ before the token (a multipart upload with a bad token still gets 415), the token
 rate-limit headers. Every answer, the control API's too, gets an ``X-Request-Id`` UUID.
 
 Paths under ``/_sandbox/`` are the control API's: the CATS rules skip them and the control
-API's own guard (``companion.cats.sandbox.control``) protects them instead.
+API's own guard (``companion.sandbox.control``) protects them instead.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from typing import Any
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
-from companion.cats.sandbox.faults import FaultInjector, FaultKind
-from companion.cats.sandbox.ratelimit import RollingWindowLimiter
+from companion.sandbox.faults import FaultInjector, FaultKind
+from companion.sandbox.ratelimit import RollingWindowLimiter
 
 CONTROL_PREFIX = "/_sandbox"
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
@@ -199,7 +199,7 @@ def rate_limit(limiter: RollingWindowLimiter) -> Middleware:
 
 
 def inject_faults(faults: FaultInjector) -> Middleware:
-    """Plays the fault chosen for this request (see `companion.cats.sandbox.faults`)."""
+    """Plays the fault chosen for this request (see `companion.sandbox.faults`)."""
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:

@@ -20,7 +20,7 @@ import math
 from collections.abc import Callable
 from typing import Any, Final
 
-from companion.cats.sandbox.instants import parse_date_only
+from companion.sandbox.instants import parse_date_only
 
 FIELD_TYPES: Final = (
     "text",

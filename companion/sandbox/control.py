@@ -18,10 +18,10 @@ from aiohttp.typedefs import Handler, Middleware
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_core import to_jsonable_python
 
-from companion.cats.sandbox.faults import FaultInjector, FaultSettings
-from companion.cats.sandbox.middleware import Counters, constant_time_equal, is_control_path, json_message
-from companion.cats.sandbox.ratelimit import RollingWindowLimiter, SandboxClock
-from companion.cats.sandbox.seed import SeedSummary
+from companion.sandbox.faults import FaultInjector, FaultSettings
+from companion.sandbox.middleware import Counters, constant_time_equal, is_control_path, json_message
+from companion.sandbox.ratelimit import RollingWindowLimiter, SandboxClock
+from companion.sandbox.seed import SeedSummary
 
 CONTROL_HEADER = "X-Sandbox-Control"
 #: The most one `POST /_sandbox/seed` may add; seeding blocks the sandbox while it runs.

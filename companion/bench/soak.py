@@ -31,7 +31,7 @@ lost items (accepted but never in CATS), the requests CATS received and the 429s
 `--json` prints one JSON object as the last line. The exit status is 0 only when nothing was lost
 or duplicated and every push was accepted before the deadline.
 
-`python -m companion.benchsoak --daemon-child ...` is the daemon's entry point used by the bench
+`python -m companion.bench.soak --daemon-child ...` is the daemon's entry point used by the bench
 (and the concurrency check): `cats-companion serve` with the short client timeout.
 """
 
@@ -126,7 +126,7 @@ class DaemonProcess:
         self._command = [
             sys.executable,
             "-m",
-            "companion.benchsoak",
+            "companion.bench.soak",
             _CHILD_FLAG,
             "--cats-url",
             cats_url,
@@ -630,8 +630,8 @@ def _done(counts: dict[str, int]) -> int:
 
 async def soak(config: SoakConfig, *, say: Callable[[str], None] | None = None) -> SoakResult:
     """Run the scenario (module docstring) and reconcile it against the sandbox's store."""
-    from companion.cats.sandbox.app import SandboxConfig, start_sandbox
-    from companion.cats.sandbox.faults import FaultKind, FaultSettings
+    from companion.sandbox.app import SandboxConfig, start_sandbox
+    from companion.sandbox.faults import FaultKind, FaultSettings
 
     tell = say or (lambda _: None)
     started = time.monotonic()
@@ -915,7 +915,7 @@ def report(result: SoakResult) -> str:
 
 def _child_main(argv: Sequence[str]) -> int:
     """The daemon as the benches run it: `serve --key-file` with a chosen CATS client timeout."""
-    parser = argparse.ArgumentParser(prog="python -m companion.benchsoak --daemon-child")
+    parser = argparse.ArgumentParser(prog="python -m companion.bench.soak --daemon-child")
     parser.add_argument("--cats-url", required=True)
     parser.add_argument("--key-file", type=Path, required=True)
     parser.add_argument("--cats-timeout", type=float, default=CLIENT_TIMEOUT)
@@ -925,8 +925,8 @@ def _child_main(argv: Sequence[str]) -> int:
         print(f"the bench daemon runs only under {paths.HOME_ENV}", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from companion.cli.serve import read_key_file
     from companion.errors import CompanionError
-    from companion.server.cli import read_key_file
 
     try:
         key = read_key_file(args.key_file)
@@ -964,7 +964,7 @@ if __name__ == "__main__":
     if sys.argv[1:2] == [_CHILD_FLAG]:
         sys.exit(_child_main(sys.argv[2:]))
     print(
-        f"usage: cats-companion bench soak (or python -m companion.benchsoak {_CHILD_FLAG} ...)",
+        f"usage: cats-companion bench soak (or python -m companion.bench.soak {_CHILD_FLAG} ...)",
         file=sys.stderr,
     )
     sys.exit(2)

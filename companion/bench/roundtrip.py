@@ -42,7 +42,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from companion import hostinstall, paths
+from companion import paths
+from companion.cli import host
 from companion.errors import CompanionError
 from companion.nmhost.config import AUTOSTART_ENV, EXTENSION_ID
 from companion.nmhost.locations import HOME_ENV
@@ -258,7 +259,7 @@ class RoundTrip:
 
 
 def extension_dir() -> Path:
-    from companion.demo import extension_dir as beside_package
+    from companion.cli.demo import extension_dir as beside_package
 
     folder = beside_package()
     if not (folder / "manifest.json").is_file():
@@ -286,15 +287,15 @@ def write_echo_host(folder: Path, manifest_dir: Path) -> None:
     launcher = folder / "echo-host"
     launcher.write_text(f'#!/bin/sh\nexec "{sys.executable}" -S "{script}" "$@"\n', encoding="utf-8")
     launcher.chmod(0o755)
-    manifest = hostinstall.manifest_for(launcher, [EXTENSION_ID]) | {"name": ECHO_HOST}
+    manifest = host.manifest_for(launcher, [EXTENSION_ID]) | {"name": ECHO_HOST}
     manifest_dir.mkdir(parents=True, exist_ok=True)
     (manifest_dir / f"{ECHO_HOST}.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
 
 
 def install_host(user_data_dir: Path, launcher_dir: Path) -> None:
-    machine = hostinstall.Environment(env=dict(os.environ), launcher_dir=launcher_dir)
-    target = hostinstall.Target("custom", directory=user_data_dir / "NativeMessagingHosts")
-    hostinstall.install([target], system=False, extension_ids=[], machine=machine)
+    machine = host.Environment(env=dict(os.environ), launcher_dir=launcher_dir)
+    target = host.Target("custom", directory=user_data_dir / "NativeMessagingHosts")
+    host.install([target], system=False, extension_ids=[], machine=machine)
 
 
 def profile_page(name: str, title: str, company: str) -> str:
@@ -336,9 +337,9 @@ async def companion_stack(companies: int, home: Path) -> AsyncIterator[str]:
     would share an event loop and a CPU with Playwright's client and the sandbox. The sandbox stays
     here; it is idle once the cache is synced.
     """
-    from companion.benchsoak import DaemonProcess, write_key_file
-    from companion.cats.sandbox.app import SandboxConfig, start_sandbox
-    from companion.synccli import sync_command
+    from companion.bench.soak import DaemonProcess, write_key_file
+    from companion.cli.sync import sync_command
+    from companion.sandbox.app import SandboxConfig, start_sandbox
 
     sandbox = await start_sandbox(SandboxConfig(seed=companies, seed_random=7, rate_limit=0))
     try:
@@ -379,7 +380,7 @@ async def drive_browser(
         from playwright.async_api import async_playwright
     except ImportError as exc:
         raise BenchError("Playwright is not installed (pip install playwright)") from exc
-    from companion.hostinstall import HOST_NAME
+    from companion.cli.host import HOST_NAME
 
     folder = extension_dir()
     page_html = profile_page("Bench Person", "Recruiting Engineer", company)
@@ -537,7 +538,7 @@ def run(args: argparse.Namespace) -> int:
                 chromium=args.browser,
             )
         )
-    except (CompanionError, hostinstall.InstallError) as exc:
+    except (CompanionError, host.InstallError) as exc:
         print(f"cats-companion bench roundtrip: {exc}", file=sys.stderr)
         return 1
     print(report(result), flush=True)

@@ -1,9 +1,9 @@
 """The concurrency scenario: 50 lookups at once from several clients, idle, then during a sync and pushes.
 
-Shared by tests/reliability/test_concurrency.py and benchmarks/concurrency_bench.py. Three processes, so
-each measures only what it should: the CATS sandbox (seeded with a few thousand companies) and the
-daemon run as children; this process only runs the clients, several aiohttp sessions on the daemon's
-per-user socket, speaking the native protocol as the host relays the extension.
+Shared by tests/reliability/test_concurrency.py and `cats-companion bench concurrency` (below).
+Three processes, so each measures only what it should: the CATS sandbox (seeded with a few thousand
+companies) and the daemon run as children; this process only runs the clients, several aiohttp
+sessions on the daemon's per-user socket, speaking the native protocol as the host relays the extension.
 
 1. The cache is filled by a first full sync; a sample of companies whose lookup by name finds that very
    company becomes the expected answers.
@@ -18,8 +18,10 @@ log.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
+import json
 import math
 import os
 import sys
@@ -32,10 +34,10 @@ from typing import Final
 
 import aiohttp
 
-from companion.benchsoak import DaemonProcess, NativeClient, outbox_items, scan_log, write_key_file
-from companion.cats.sandbox.app import DEMO_API_KEY
-from companion.cats.sandbox.cli import LISTENING_PREFIX
+from companion.bench.soak import DaemonProcess, NativeClient, outbox_items, scan_log, write_key_file
+from companion.cli.sandbox import LISTENING_PREFIX
 from companion.protocol import JsonObject
+from companion.sandbox.app import DEMO_API_KEY
 
 CLIENTS: Final = 5
 CONCURRENT: Final = 50
@@ -122,7 +124,7 @@ async def sandbox_process(companies: int, seed: int) -> AsyncIterator[str]:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "companion.cats.sandbox.cli",
+        "companion.cli.sandbox",
         "--seed",
         str(companies),
         "--seed-random",
@@ -345,3 +347,58 @@ def environment_note() -> str:
 
 
 __all__ = ["Figures", "Latencies", "Scenario", "environment_note", "run_scenario"]
+
+
+# --- `cats-companion bench concurrency` ------------------------------------------------------------
+
+#: The test's floor: a loaded lookup under 50 ms is instant whatever the idle p99.
+FLOOR = 0.05
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "concurrency",
+        help="lookups from several clients during a full sync and a push batch: idle vs loaded latency",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--companies", type=int, default=5000, help="companies in the sandbox (default 5000)")
+    parser.add_argument("--pushes", type=int, default=200, help="people in the push batch (default 200)")
+    parser.add_argument("--seed", type=int, default=11, help="random seed of the sandbox data (default 11)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+    parser.set_defaults(func=run, parser=parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    scenario = Scenario(companies=args.companies, pushes=args.pushes, seed=args.seed, load_timeout=600)
+    figures = asyncio.run(run_scenario(scenario, say=lambda line: print(line, file=sys.stderr, flush=True)))
+    bound = max(10 * figures.idle.p99, FLOOR)
+    print(f"concurrency: {environment_note()}")
+    print(figures.table())
+    print(
+        f"bound: slowest loaded lookup <= max(10 x idle p99, {FLOOR * 1000:.0f} ms) = {bound * 1000:.1f} ms"
+    )
+    for error in figures.errors[:20]:
+        print(f"error: {error}")
+    ok = not figures.errors and figures.db_locked == 0 and figures.loaded.max <= bound
+    if args.json:
+        summary = {
+            "companies": args.companies,
+            "pushes": args.pushes,
+            "pushes_synced": figures.pushes_synced,
+            "idle_lookups": len(figures.idle.samples),
+            "loaded_lookups": len(figures.loaded.samples),
+            **{
+                f"{phase}_{name}_ms": round(getattr(getattr(figures, phase), name) * 1000, 2)
+                for phase in ("idle", "loaded")
+                for name in ("p50", "p99", "max")
+            },
+            "sync_seconds": round(figures.sync_seconds, 2),
+            "push_seconds": round(figures.push_seconds, 2),
+            "db_locked": figures.db_locked,
+            "errors": len(figures.errors),
+            "ok": ok,
+        }
+        print(json.dumps(summary, sort_keys=True))
+    return 0 if ok else 1
+

@@ -23,8 +23,8 @@ from pydantic import (
     field_validator,
 )
 
-from companion.cats.sandbox.errors import SandboxHttpError, validation_failed
-from companion.cats.sandbox.instants import parse_date_only, parse_instant
+from companion.sandbox.errors import SandboxHttpError, validation_failed
+from companion.sandbox.instants import parse_date_only, parse_instant
 
 RECORD_RESOURCES: Final = ("candidates", "contacts", "companies")
 SINGULAR: Final = {

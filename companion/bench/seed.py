@@ -1,6 +1,6 @@
 """How long seeding the CATS sandbox takes: seconds and records per second for N companies.
 
-    .venv/bin/python benchmarks/sandbox_seed_bench.py [N ...] [--repeat 3] [--json]
+    cats-companion bench seed [N ...] [--repeat 3] [--json]
 
 Seeds each N (default 1,000 and 10,000 companies) into a fresh in-memory store with a fixed random
 seed, `--repeat` times, and reports the fastest run: wall time, the CPU time of this process (on a
@@ -17,8 +17,8 @@ import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
-from companion.cats.sandbox.seed import seed
-from companion.cats.sandbox.store import SandboxStore
+from companion.sandbox.seed import seed
+from companion.sandbox.store import SandboxStore
 
 NOW = datetime(2025, 5, 1, 12, 0, tzinfo=UTC)
 
@@ -49,14 +49,22 @@ def measure(companies: int) -> Run:
     return Run(companies, records, wall, cpu)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "seed",
+        help="seconds to seed the CATS sandbox with N companies and their records",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("sizes", nargs="*", type=int, default=[1_000, 10_000], metavar="N")
     parser.add_argument("--repeat", type=int, default=3, help="runs per size; the fastest is reported")
     parser.add_argument("--json", action="store_true", help="one JSON object per size instead of a table")
-    args = parser.parse_args()
+    parser.set_defaults(func=run, parser=parser)
+
+
+def run(args: argparse.Namespace) -> int:
     if any(size < 0 for size in args.sizes) or args.repeat < 1:
-        parser.error("sizes cannot be negative and --repeat must be at least 1")
+        args.parser.error("sizes cannot be negative and --repeat must be at least 1")
     if not args.json:
         print(f"{'companies':>10} {'records':>8} {'seconds':>8} {'cpu s':>6} {'records/s':>10}")
     for size in args.sizes:
@@ -70,6 +78,3 @@ def main() -> int:
             )
     return 0
 
-
-if __name__ == "__main__":
-    raise SystemExit(main())

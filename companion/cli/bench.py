@@ -11,10 +11,13 @@ import importlib
 
 #: Modules that each add one `bench <name>` subcommand with `register(subparsers)`.
 BENCH_MODULES: tuple[str, ...] = (
-    "companion.lookup_bench",
-    "companion.benchpush",
-    "companion.benchroundtrip",
-    "companion.benchsoak",
+    "companion.bench.lookup",
+    "companion.bench.push",
+    "companion.bench.roundtrip",
+    "companion.bench.soak",
+    "companion.bench.concurrency",
+    "companion.bench.coldstart",
+    "companion.bench.seed",
 )
 
 

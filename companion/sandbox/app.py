@@ -14,14 +14,14 @@ from typing import Annotated, Final
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from companion.cats.sandbox.control import ControlApi, control_guard
-from companion.cats.sandbox.faults import FaultInjector, FaultSettings
-from companion.cats.sandbox.middleware import Counters, cats_middlewares
-from companion.cats.sandbox.ratelimit import DEFAULT_LIMIT, RollingWindowLimiter, SandboxClock
-from companion.cats.sandbox.routes import add_cats_routes
-from companion.cats.sandbox.search import refuse_filters
-from companion.cats.sandbox.seed import SeedSummary, seed
-from companion.cats.sandbox.store import SandboxStore
+from companion.sandbox.control import ControlApi, control_guard
+from companion.sandbox.faults import FaultInjector, FaultSettings
+from companion.sandbox.middleware import Counters, cats_middlewares
+from companion.sandbox.ratelimit import DEFAULT_LIMIT, RollingWindowLimiter, SandboxClock
+from companion.sandbox.routes import add_cats_routes
+from companion.sandbox.search import refuse_filters
+from companion.sandbox.seed import SeedSummary, seed
+from companion.sandbox.store import SandboxStore
 
 #: The sandbox's default API key. Not a secret: the README and the demo name it.
 DEMO_API_KEY: Final = "cats-sandbox-demo-key"

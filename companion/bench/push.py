@@ -29,9 +29,9 @@ from typing import Any, Final
 
 from companion.cats.budget import RateBudget
 from companion.cats.client import CatsClient
-from companion.cats.sandbox.app import SandboxConfig, start_sandbox
-from companion.cats.sandbox.faults import FaultKind, FaultSettings
 from companion.rules.person import Person
+from companion.sandbox.app import SandboxConfig, start_sandbox
+from companion.sandbox.faults import FaultKind, FaultSettings
 from companion.secret import ApiKey
 from companion.services.campaigns import CampaignCreate
 from companion.services.outbox_worker import Backoff, OutboxWorker

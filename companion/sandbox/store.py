@@ -21,10 +21,10 @@ from typing import Any, Final
 from pydantic import BaseModel
 from pydantic_core import to_json
 
-from companion.cats.sandbox.customfields import build_definition, coerce_value, definition_problem
-from companion.cats.sandbox.errors import DuplicateRecordError, SandboxHttpError, not_found, validation_failed
-from companion.cats.sandbox.instants import format_instant, parse_instant
-from companion.cats.sandbox.records import (
+from companion.sandbox.customfields import build_definition, coerce_value, definition_problem
+from companion.sandbox.errors import DuplicateRecordError, SandboxHttpError, not_found, validation_failed
+from companion.sandbox.instants import format_instant, parse_instant
+from companion.sandbox.records import (
     EMAIL_RESOURCES,
     PHONE_RESOURCES,
     RECORD_RESOURCES,
@@ -55,7 +55,7 @@ from companion.cats.sandbox.records import (
     render_user,
     status_record,
 )
-from companion.cats.sandbox.search import (
+from companion.sandbox.search import (
     COLUMN_FIELDS,
     Predicate,
     compile_filter,
