@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from companion.sandbox import cli
+from companion.cli import sandbox as cli
 from companion.sandbox.app import DEMO_API_KEY
 from companion.sandbox.faults import FaultKind
 
