@@ -7,7 +7,10 @@ Messages must never contain the CATS API key (see `companion.secret.ApiKey`).
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
+
+if TYPE_CHECKING:  # pydantic only for the type: the native host imports this module, stdlib only
+    from pydantic import ValidationError
 
 
 class CompanionError(Exception):
@@ -146,6 +149,19 @@ class BudgetReservedError(CatsRateLimitedError):
 class BadRequestError(CompanionError):
     code = "request.invalid"
     http_status = 400
+
+
+def describe_validation(exc: ValidationError, *, whole: str = "request", limit: int = 5) -> str:
+    """A pydantic error in one line, `where: what; ...`, naming at most `limit` problems (never the input).
+
+    `whole` names a problem with the input as a whole (no location), e.g. "request", "entry", "body".
+    """
+    parts = []
+    for error in exc.errors(include_url=False, include_input=False)[:limit]:
+        where = ".".join(str(part) for part in error["loc"]) or whole
+        parts.append(f"{where}: {error['msg']}")
+    more = exc.error_count() - len(parts)
+    return "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")
 
 
 class UnauthorizedError(CompanionError):

@@ -161,18 +161,16 @@ class DaemonTrayActions:
         self._opener = opener
 
     def status_line(self) -> str:
-        status = self._daemon.ctx.monitor.status
+        status = self._daemon.companion.monitor.status
         return f"CATS: {status.detail}"
 
     def open_settings(self) -> None:
-        from companion.server.window import create_window_link
-
-        url = self._on_loop(lambda: create_window_link(self._daemon.ctx))
+        url = self._on_loop(self._daemon.state.window_link)
         self._opener(url)
 
     def sync_now(self) -> None:
         def request() -> bool:
-            sync = self._daemon.ctx.sync
+            sync = self._daemon.companion.sync
             return sync.request() if sync is not None else False
 
         if not self._on_loop(request):

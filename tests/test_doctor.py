@@ -59,8 +59,8 @@ async def test_a_healthy_installation_passes(
     installed(tmp_path)
     memory_keyring.set_password(SERVICE_NAME, normalize_base_url(sandbox.url), sandbox.api_key)
     daemon = await daemon_factory(key=sandbox.key, cats_base_url=sandbox.url)
-    assert daemon.check_task is not None
-    await daemon.check_task
+    assert daemon.companion.check_task is not None
+    await daemon.companion.check_task
     code, text = await diagnose(options(tmp_path))
     assert code == 0, text
     assert "FAIL" not in text

@@ -49,6 +49,7 @@ from companion.services.company_lookup import CompanyLookupService
 from companion.services.company_sync import SyncOptions
 from companion.store import open_database
 from companion.store.companies import CompanyCache, CompanyRow, StatusRow, UserRow
+from companion.tuning import INDEX_TUNING
 
 VARIANT_KINDS: Final = ("legal_form", "typo", "word_order", "punctuation", "the", "ampersand")
 LEGAL_FORMS: Final = (
@@ -263,7 +264,7 @@ async def _run(
         async with db.transaction() as conn:
             await cache.replace_users(conn, _USERS, synced_at=now)
             await cache.replace_statuses(conn, _STATUSES, synced_at=now)
-        service = await CompanyLookupService.open(db)
+        service = await CompanyLookupService.open(db, tuning=INDEX_TUNING)
         chosen = set(rng.sample(range(companies), min(queries, companies)))
         originals: list[tuple[str, str | None]] = []
         ingest = 0.0
@@ -306,7 +307,7 @@ async def _run(
         gc.collect()
         say("rebuilding the index from SQLite, as at daemon start-up ...")
         begin = time.perf_counter()
-        service = await CompanyLookupService.open(db)
+        service = await CompanyLookupService.open(db, tuning=INDEX_TUNING)
         build = time.perf_counter() - begin
         try:
             result = _measure(service, originals, brute, rng, say)

@@ -24,6 +24,11 @@ SAFE_METHODS: Final = frozenset({"GET", "HEAD"})
 ALLOWED_METHODS: Final = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"})
 _MUTATING_FLAG: Final = "__companion_mutating__"
 
+#: Paths of the operations served over HTTP (companion.server.app), named where links to them are made.
+STATUS_PATH: Final = "/api/status"
+SYNC_PATH: Final = "/api/sync"
+RETRY_PATH: Final = "/api/outbox/{id}/retry"
+
 
 class RouteDeclarationError(TypeError):
     """A route was declared in a way the API's rules forbid (a programming error, caught at start-up)."""

@@ -15,7 +15,7 @@
                time (hmac.compare_digest). Missing or wrong -> 401 `auth.token`. Required on the
                Unix socket too: the socket's 0600 mode is one wall, the token a second.
                The settings window's alternative, on TCP only and never for /api/native: its
-               session cookie (companion.server.window_session), accepted only from the window's
+               session cookie (companion.server.window.sessions), accepted only from the window's
                own pages (Sec-Fetch-Site absent, `same-origin` or `none`; an Origin, if any, the
                daemon's own), and on every state-changing method only with the session's
                X-CSRF-Token (constant-time compare) -> else 401 `auth.session` / 403 `auth.csrf`.
@@ -56,7 +56,7 @@ from companion.errors import (
 )
 from companion.protocol import NATIVE_PATH
 from companion.server.routes import SAFE_METHODS
-from companion.server.window_session import (
+from companion.server.window.sessions import (
     COOKIE_NAME,
     CSRF_HEADER,
     WindowSession,

@@ -2,7 +2,7 @@
 
 The worker writes one sync_log row per outcome of an outbox item (companion.store.outbox.SyncLog).
 `push_entries` turns the newest rows into entries of the same shape as the settings window's
-Activity section (companion.server.activity: kind, status, at, title, detail, code, retry) with
+Activity section (companion.server.window.activity: kind, status, at, title, detail, code, retry) with
 kind "push", plus the item, the person, the CATS id and the changed fields. A failed item offers
 its retry (`POST /api/outbox/{id}/retry`) while it is still failed.
 """

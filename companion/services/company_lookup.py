@@ -14,13 +14,12 @@ microseconds: cheaper than any thread hop). The sync keeps the index current thr
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Final, Literal
+from typing import Final, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
@@ -38,7 +37,6 @@ from companion.matching import (
     normalize_name,
     split_legal_forms,
 )
-from companion.matching.heap import give_back_free_memory
 from companion.services.aliases import AliasService, alias_keys
 from companion.services.company_display import DisplayedField, displayed_fields
 from companion.settings.catalogue import CustomField
@@ -58,6 +56,14 @@ LOOKUP_CANDIDATES: Final = 200
 LOOKUP_POSTING_BUDGET: Final = 2000
 MAX_SEARCH_LIMIT: Final = 50
 _DEFAULT_FIELDS: Final = tuple(GeneralSettings().displayed_company_info)
+
+
+class IndexTuning(Protocol):
+    """What the process does around an index build (companion.tuning.INDEX_TUNING in the daemon)."""
+
+    def before_build(self) -> None: ...
+
+    def after_build(self) -> None: ...
 
 
 def utc_now() -> datetime:
@@ -230,25 +236,26 @@ class CompanyLookupService:
         settings: Callable[[], LookupSettings] = LookupSettings,
         now: Callable[[], datetime] = utc_now,
         candidates: int = LOOKUP_CANDIDATES,
+        tuning: IndexTuning | None = None,
     ) -> CompanyLookupService:
-        """Open a reader on `db`'s file and build the index from it (in a worker thread)."""
+        """Open a reader on `db`'s file and build the index from it (in a worker thread).
+
+        `tuning` is the process's own care around the build (companion.tuning: heap trims, freezing the
+        index out of the cyclic GC), which the daemon's start-up hands in; a service never tunes the
+        process by itself.
+        """
         reader = await asyncio.to_thread(CacheReader, db.path)
         try:
             started = time.perf_counter()
-            # A previous index may just have been dropped (the bench; a cache reset): its pages go back
-            # to the OS first, or the new index would add to them. The build's own temporaries after it.
-            give_back_free_memory()
+            if tuning is not None:
+                tuning.before_build()
             index = await asyncio.to_thread(build_index, reader)
             elapsed = time.perf_counter() - started
         except BaseException:
             reader.close()
             raise
-        # The index is millions of long-lived objects at a million companies: left to the cyclic GC, every
-        # full collection would walk them (tens of milliseconds, landing in some lookup's p99). Frozen,
-        # they are never scanned; nothing in them can form a reference cycle that needs collecting.
-        gc.collect()
-        gc.freeze()
-        give_back_free_memory()
+        if tuning is not None:
+            tuning.after_build()
         log.info(
             "company index built: %d companies, %d names, %.2f s", len(index), index.distinct_names, elapsed
         )

@@ -44,6 +44,7 @@ from companion.errors import (
     OutboxItemNotFoundError,
     OutboxStateError,
     PersonNotFoundError,
+    describe_validation,
 )
 from companion.rules.notes import NoteSpec
 from companion.rules.payload import build_write
@@ -184,14 +185,6 @@ class _Outcome:
     item_ids: list[int]
 
 
-def _describe(exc: ValidationError) -> str:
-    parts = []
-    for error in exc.errors(include_url=False, include_input=False)[:5]:
-        where = ".".join(str(p) for p in error["loc"]) or "entry"
-        parts.append(f"{where}: {error['msg']}")
-    return "; ".join(parts)
-
-
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -200,7 +193,7 @@ def parse(model: type[M], data: object) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise BadRequestError(f"invalid request: {_describe(exc)}") from None
+        raise BadRequestError(f"invalid request: {describe_validation(exc, whole='entry')}") from None
 
 
 def display_name(person: Person) -> str:
@@ -297,7 +290,8 @@ class PushService:
                 requests.append(EventRequest.model_validate(raw))
             except ValidationError as exc:
                 raise EventImportInvalidError(
-                    f"entry {index} is not a valid event ({_describe(exc)}); nothing was imported",
+                    f"entry {index} is not a valid event ({describe_validation(exc, whole='entry')}); "
+                    "nothing was imported",
                     entry=index,
                 ) from None
         inputs = self._inputs()
@@ -335,7 +329,7 @@ class PushService:
                 text=request.text,
             )
         except ValidationError as exc:
-            raise BadRequestError(f"invalid event: {_describe(exc)}") from None
+            raise BadRequestError(f"invalid event: {describe_validation(exc, whole='entry')}") from None
         already = await self.people.event(event.id)
         if already is not None:
             return _Outcome(already.person_id, event.id, False, False, "this event was already recorded", [])

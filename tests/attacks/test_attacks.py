@@ -27,14 +27,15 @@ import pytest
 from aiohttp import web
 
 from companion import paths
+from companion.app import Companion, static_key_source
 from companion.errors import ConfigError
 from companion.nmhost.host import EXIT_FORBIDDEN, main
 from companion.protocol import EVENTS_PATH, NATIVE_PATH, SESSION_PATH
 from companion.server.app import build_routes, create_app
-from companion.server.context import CONTEXT_KEY
 from companion.server.daemon import RunningDaemon
 from companion.server.routes import SAFE_METHODS, ApiRoutes, RouteDeclarationError, mutating
-from companion.server.window_session import COOKIE_NAME, CSRF_HEADER
+from companion.server.state import COMPANION_KEY
+from companion.server.window.sessions import COOKIE_NAME, CSRF_HEADER
 from companion.store.meta import set_meta
 from tests.fixtures.daemon import DAEMON_TOKEN, EXTENSION_ORIGIN, DaemonFactory
 from tests.fixtures.keyring import MemoryKeyring
@@ -132,10 +133,10 @@ class Env:
             if p.is_file() and not p.name.endswith(("-wal", "-shm", ".db")) and not p.is_socket()
         }
         return {
-            "db": snapshot_db(self.daemon.ctx.db.path),
+            "db": snapshot_db(self.daemon.companion.db.path),
             "files": files,
             "keyring": dict(self.keyring.passwords),
-            "sessions": self.daemon.ctx.window.session_count,
+            "sessions": self.daemon.state.window.session_count,
         }
 
 
@@ -157,7 +158,7 @@ def concrete(path: str) -> str:
 
 def served_routes(daemon: RunningDaemon) -> list[tuple[str, str]]:
     """(method, path) of every route the daemon's application serves, from the same factory it used."""
-    app = create_app(daemon.ctx)
+    app = create_app(daemon.companion, daemon.state)
     found = set()
     for route in app.router.routes():
         info = route.resource.get_info() if route.resource is not None else {}
@@ -303,7 +304,7 @@ async def state_change_by_get(env: Env) -> None:
     # The daemon's own GET routes, with either credential: nothing changes.
     # The event stream is endless by design (a subscription, no state): every other GET is read to its end.
     readable = [p for m, p in served_routes(env.daemon) if m in SAFE_METHODS and p != EVENTS_PATH]
-    assert "/api/settings" in readable and "/api/outbox" in readable
+    assert "/api/settings" in readable and "/api/sync" in readable
     before = env.state()
     for path in readable:
         for method in ("GET", "HEAD"):
@@ -316,7 +317,9 @@ async def state_change_by_get(env: Env) -> None:
         ApiRoutes().add("GET", "/api/planted", declared_writer)
     routes = build_routes()
     routes.add("GET", "/api/planted", planted_writer)
-    runner = web.AppRunner(create_app(env.daemon.ctx, routes=routes), access_log=None)
+    # A second Companion on the daemon's own database: this app starts and closes it, not the daemon's.
+    other = await Companion.open(env.daemon.companion.config, key_source=static_key_source(None))
+    runner = web.AppRunner(create_app(other, env.daemon.state, routes=routes), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
@@ -332,7 +335,7 @@ async def state_change_by_get(env: Env) -> None:
 
 async def planted_writer(request: web.Request) -> web.Response:
     """A buggy GET handler, as a future change might add one: it writes to the database."""
-    await set_meta(request.app[CONTEXT_KEY].db, "planted", "by a GET")
+    await set_meta(request.app[COMPANION_KEY].db, "planted", "by a GET")
     return web.json_response({"wrote": True})
 
 

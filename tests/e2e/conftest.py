@@ -108,13 +108,13 @@ async def companion(daemon_factory: DaemonFactory, e2e_cats: E2eCats) -> Running
         extension_origins=(EXTENSION_ORIGIN,),
         sync=SyncPolicy(automatic=False),
     )
-    sync = daemon.ctx.sync
+    sync = daemon.companion.sync
     assert sync is not None, "a daemon with a key has a sync scheduler"
     assert sync.request(full=True)
     async with asyncio.timeout(30):
         await sync.wait_for_run(0)
-        if daemon.check_task is not None:
-            await daemon.check_task
+        if daemon.companion.check_task is not None:
+            await daemon.companion.check_task
     return daemon
 
 

@@ -68,7 +68,7 @@ async def test_picking_a_company_confirms_it_and_a_reload_shows_it_confirmed(
     assert await page.locator(f"{CARD} .badge").inner_text() == "Confirmed"
 
     # The daemon remembered it as an alias of the profile's company...
-    lookup = companion.ctx.lookup
+    lookup = companion.companion.lookup
     assert lookup is not None
     remembered = lookup.lookup(CompanyQuery(name="Rivermark Freight S.p.A."))
     assert remembered.match is not None and remembered.match.company_id == wanted and remembered.confirmed

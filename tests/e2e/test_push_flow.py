@@ -24,7 +24,7 @@ PANEL = f"{CARD} [data-panel=person]"
 
 def team_owner(companion: RunningDaemon, cats: E2eCats) -> None:
     """A Contact needs an owner in CATS: the team's default owner, as an admin would set it."""
-    settings = companion.ctx.settings
+    settings = companion.companion.settings
     assert settings is not None
     settings.patch({"sync.contacts.default_owner_id": cats.owner_id})
 
@@ -123,7 +123,7 @@ async def test_a_mandatory_field_left_empty_is_refused_until_it_is_filled(
     companion: RunningDaemon,
     e2e_cats: E2eCats,
 ) -> None:
-    settings = companion.ctx.settings
+    settings = companion.companion.settings
     assert settings is not None
     settings.patch(
         {
@@ -136,7 +136,7 @@ async def test_a_mandatory_field_left_empty_is_refused_until_it_is_filled(
     await panel.locator("[data-action=push]").click()
     await panel.locator("[data-error-for=key_skills]", has_text="Required").wait_for()
     await screenshot(page, "card-panel-mandatory")
-    outbox = await companion.ctx.db.fetchone("SELECT count(*) FROM outbox")
+    outbox = await companion.companion.db.fetchone("SELECT count(*) FROM outbox")
     assert outbox is not None and outbox[0] == 0
     assert (await e2e_cats.sandbox.control.counters())["requests_total"] == 0
 

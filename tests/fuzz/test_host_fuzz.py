@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from companion.nmhost.host import main
 from companion.nmhost.wire import MAX_INCOMING_BYTES, OversizedFrameError, TruncatedFrameError, read_frame
 from companion.server.daemon import RunningDaemon
-from companion.server.native import build_registry
+from companion.server.operations import TABLE
 from tests.fuzz.strategies import fuzz_settings, huge_text, json_values, text
 from tests.fuzz.support import KNOWN_CODES, strict_json
 from tests.nmhost.frames import OUR_ORIGIN, host_env, parse_frames
@@ -160,7 +160,7 @@ def test_any_input_gets_one_error_reply_per_frame_then_a_clean_exit(bodies: list
 async def test_random_messages_through_the_host_to_a_real_daemon_each_get_one_well_formed_reply(
     daemon: RunningDaemon,
 ) -> None:
-    known_types = build_registry().names()
+    known_types = TABLE.names()
     message = st.fixed_dictionaries(
         {
             "id": st.integers(0, 10**6) | st.text(min_size=1, max_size=20),

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import http.client
 import json
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +26,7 @@ from hypothesis import strategies as st
 
 from companion.protocol import NATIVE_PATH
 from companion.server.daemon import RunningDaemon
-from companion.server.native import build_registry
+from companion.server.operations import TABLE
 from tests.fixtures.daemon import DaemonFactory
 from tests.fixtures.sandbox import SandboxFactory
 from tests.fuzz.strategies import from_model, fuzz_settings, huge_text, json_values, mutated, people, text
@@ -33,7 +34,7 @@ from tests.fuzz.support import KNOWN_CODES, file_state, snapshot_db, strict_json
 
 pytestmark = pytest.mark.timeout(120)
 
-REGISTRY = build_registry()
+REGISTRY = TABLE
 TYPES = REGISTRY.names()
 #: Well-formed params of the types whose rules random schema values rarely satisfy (one campaign, by id
 #: or name; an outreach type exactly when the event is an outreach), naming the rows `target` arranges.
@@ -72,15 +73,23 @@ class Target:
 
     @property
     def db_path(self) -> Path:
-        return self.daemon.ctx.db.path
+        return self.daemon.companion.db.path
 
     @property
     def settings_path(self) -> Path:
-        assert self.daemon.ctx.settings is not None
-        return self.daemon.ctx.settings.user_path
+        assert self.daemon.companion.settings is not None
+        return self.daemon.companion.settings.user_path
 
     def state(self) -> tuple[Any, bytes | None]:
+        self._settle()
         return snapshot_db(self.db_path), file_state(self.settings_path)
+
+    def _settle(self) -> None:
+        """Wait (bounded) for a company sync an earlier `sync.start` began: its pages are its own writes."""
+        deadline = time.monotonic() + 30
+        sync = self.daemon.companion.sync
+        while sync is not None and sync.running and time.monotonic() < deadline:
+            time.sleep(0.01)
 
     def post(self, body: bytes) -> tuple[int, bytes]:
         connection = http.client.HTTPConnection("127.0.0.1", self.daemon.port, timeout=30)

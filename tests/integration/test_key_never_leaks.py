@@ -83,8 +83,8 @@ async def test_the_key_appears_in_no_log_file_response_or_error(
     # The daemon with the right key, then with a refused one: both report through /api/status.
     for key in (GOOD_KEY, WRONG_KEY):
         daemon = await daemon_factory(key=ApiKey(key), cats_base_url=sandbox.url)
-        assert daemon.check_task is not None
-        await daemon.check_task
+        assert daemon.companion.check_task is not None
+        await daemon.companion.check_task
         async with (
             aiohttp.ClientSession(headers=auth_headers(daemon.token)) as http,
             http.get(f"{daemon.url}/api/status") as response,

@@ -34,7 +34,7 @@ from hypothesis import strategies as st
 
 from companion import paths
 from companion.protocol import NATIVE_PATH
-from companion.server.native import build_registry
+from companion.server.operations import TABLE
 from companion.server.runtime import RuntimeInfo, read_runtime_file
 from tests.fixtures.sandbox import SandboxFactory, SandboxHandle
 from tests.fuzz.strategies import from_model, fuzz_settings, mutated
@@ -143,7 +143,7 @@ def post_native(port: int, token: str, body: bytes) -> bytes:
 
 def fuzz_protocol(daemon: DaemonProcess, evidence: Evidence) -> int:
     """Random messages of every type through POST /api/native; every answer is kept for the scan."""
-    registry = build_registry()
+    registry = TABLE
     types = registry.names()
     models = {name: mutated(from_model(registry.get(name).params)) for name in types}  # type: ignore[union-attr]
     sent = 0
@@ -239,8 +239,6 @@ async def loopback_reads(daemon: DaemonProcess, evidence: Evidence) -> None:
         for path in (
             "/api/status",
             "/api/settings",
-            "/api/outbox",
-            "/api/push-log",
             "/api/activity",
             "/api/catalogue",
             "/api/sync",

@@ -3,29 +3,15 @@
 from __future__ import annotations
 
 import random
-from functools import cache
-from pathlib import Path
 
-import companion
-
-ORGANISATIONS = Path(companion.__file__).parent / "cats" / "sandbox" / "data" / "organisations.txt"
-
-# Used only if the sandbox's data file is missing: well-known companies, written out by hand.
-_FALLBACK = [
-    "Cisco Systems, Inc", "Nokia Shanghai Bell Co., Ltd.", "Société Générale S.A.", "AT&T Inc.",
-    "The Coca-Cola Company", "American Electric Power", "Siemens AG", "Robert Bosch GmbH",
-    "Hewlett Packard Enterprise", "Samsung Electronics Co.,Ltd", "Huawei Technologies Co.,Ltd",
-    "Apple, Inc.", "Intel Corporate", "Texas Instruments", "Sony Corporation", "Panasonic Corporation",
-]  # fmt: skip
+from companion.sandbox.seed import organisation_names
 
 LEGAL_FORMS = ["Inc", "Inc.", "Corp", "Corporation", "Ltd", "Ltd.", "GmbH", "LLC", "S.A.", "Co., Ltd.", "AG"]
 
 
-@cache
 def real_names() -> tuple[str, ...]:
-    if ORGANISATIONS.exists():
-        return tuple(line for line in ORGANISATIONS.read_text(encoding="utf-8").splitlines() if line.strip())
-    return tuple(_FALLBACK)
+    """The sandbox's real organisation names (no fallback: a missing file must fail the tests loudly)."""
+    return organisation_names()
 
 
 def variant(name: str, rng: random.Random) -> str:

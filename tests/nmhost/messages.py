@@ -1,4 +1,4 @@
-"""Message types the tests add to the daemon (through MESSAGE_MODULES, as a feature module would)."""
+"""Message types the tests add to the daemon: `daemon_factory(operations=WITH_TEST_OPERATIONS)`."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from companion.errors import CatsNotFoundError
-from companion.server.native import NativeCall, NativeRegistry
+from companion.server.operations import TABLE, Call, Operation
 from companion.store.meta import set_meta
 
 
@@ -45,40 +45,43 @@ def gate(name: str) -> asyncio.Event:
     return GATES.setdefault(name, asyncio.Event())
 
 
-async def slow(call: NativeCall, params: SlowParams) -> dict[str, Any]:
+async def slow(call: Call, params: SlowParams) -> dict[str, Any]:
     await asyncio.sleep(params.seconds)
     return {"slept": params.seconds}
 
 
-async def big(call: NativeCall, params: BigParams) -> dict[str, Any]:
+async def big(call: Call, params: BigParams) -> dict[str, Any]:
     return {"blob": "x" * params.size}
 
 
-async def publish(call: NativeCall, params: PublishParams) -> dict[str, Any]:
-    return {"reached": call.events.publish(params.name, params.data)}
+async def publish(call: Call, params: PublishParams) -> dict[str, Any]:
+    return {"reached": call.companion.events.publish(params.name, params.data)}
 
 
-async def fail(call: NativeCall, params: FailParams) -> dict[str, Any]:
+async def fail(call: Call, params: FailParams) -> dict[str, Any]:
     if params.kind == "companion":
         raise CatsNotFoundError("no candidate 42 in CATS")
     raise RuntimeError("details that must not reach the browser: /home/someone/secret")
 
 
-async def write(call: NativeCall, params: WriteParams) -> dict[str, Any]:
-    await set_meta(call.ctx.db, "test", params.value)
+async def write(call: Call, params: WriteParams) -> dict[str, Any]:
+    await set_meta(call.companion.db, "test", params.value)
     return {"written": params.value}
 
 
-async def hold(call: NativeCall, params: HoldParams) -> dict[str, Any]:
+async def hold(call: Call, params: HoldParams) -> dict[str, Any]:
     await gate(params.gate).wait()
     return {"released": params.gate}
 
 
-def register_messages(registry: NativeRegistry) -> None:
-    registry.add("test.slow", slow, params=SlowParams)
-    registry.add("test.hold", hold, params=HoldParams)
-    registry.add("test.big", big, params=BigParams)
-    registry.add("test.publish", publish, params=PublishParams)
-    registry.add("test.fail", fail, params=FailParams)
-    registry.add("test.write_readonly", write, params=WriteParams)
-    registry.add("test.write", write, params=WriteParams, mutates=True)
+TEST_OPERATIONS = [
+    Operation("test.slow", slow, SlowParams),
+    Operation("test.hold", hold, HoldParams),
+    Operation("test.big", big, BigParams),
+    Operation("test.publish", publish, PublishParams),
+    Operation("test.fail", fail, FailParams),
+    Operation("test.write_readonly", write, WriteParams),
+    Operation("test.write", write, WriteParams, mutates=True),
+]
+#: The built-in table plus the tests' types.
+WITH_TEST_OPERATIONS = TABLE.extended(TEST_OPERATIONS)

@@ -8,16 +8,16 @@ from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 from pydantic import BaseModel
+from pytest_aiohttp import AiohttpClient
 
+from companion.app import Companion
 from companion.errors import MessageTooLargeError
-from companion.server import native, status
 from companion.server.app import create_app
 from companion.server.daemon import RunningDaemon
-from companion.server.events import EventHub
-from companion.server.routes import ApiRoutes
-from tests.fixtures.daemon import auth_headers
+from companion.server.state import ServerState
+from companion.services.events import EventHub
+from tests.fixtures.daemon import DAEMON_TOKEN, auth_headers
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -90,22 +90,18 @@ async def test_the_event_stream_opens_then_carries_published_events(daemon: Runn
         assert response.status == 200
         assert response.headers["Content-Type"].startswith("application/x-ndjson")
         assert (await read_event(response))["event"] == "stream.open"
-        assert daemon.ctx.events.subscriber_count == 1
-        daemon.ctx.events.publish("push.state", {"push_id": 1, "state": "queued"})
+        assert daemon.companion.events.subscriber_count == 1
+        daemon.companion.events.publish("push.state", {"push_id": 1, "state": "queued"})
         assert await read_event(response) == {
             "event": "push.state",
             "data": {"push_id": 1, "state": "queued"},
         }
 
 
-async def test_an_idle_stream_sends_heartbeats(daemon: RunningDaemon) -> None:
-    routes = ApiRoutes()
-    status.register(routes)
-    native.register(routes, heartbeat_seconds=0.05)
-    async with (
-        TestClient(TestServer(create_app(daemon.ctx, routes=routes))) as client,
-        client.get("/api/native/events", headers=auth_headers(daemon.token)) as response,
-    ):
+async def test_an_idle_stream_sends_heartbeats(companion: Companion, aiohttp_client: AiohttpClient) -> None:
+    app = create_app(companion, ServerState(token=DAEMON_TOKEN), heartbeat_seconds=0.05)
+    client = await aiohttp_client(app)
+    async with client.get("/api/native/events", headers=auth_headers(DAEMON_TOKEN)) as response:
         assert (await read_event(response))["event"] == "stream.open"
         assert (await read_event(response))["event"] == "stream.heartbeat"
         assert (await read_event(response))["event"] == "stream.heartbeat"

@@ -9,10 +9,10 @@ import aiohttp
 import pytest
 
 from companion.protocol import MessageRegistry, NoParams
-from companion.server import native
 from companion.server.daemon import RunningDaemon
 from companion.store.meta import get_meta
 from tests.fixtures.daemon import DaemonFactory, auth_headers
+from tests.nmhost.messages import WITH_TEST_OPERATIONS
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -20,8 +20,7 @@ pytestmark = pytest.mark.timeout(30)
 @pytest.fixture
 async def test_daemon(daemon_factory: DaemonFactory, monkeypatch: pytest.MonkeyPatch) -> RunningDaemon:
     """A daemon serving the built-in types plus tests/nmhost/messages.py's, as a feature module adds them."""
-    monkeypatch.setattr(native, "MESSAGE_MODULES", ("tests.nmhost.messages",))
-    return await daemon_factory()
+    return await daemon_factory(operations=WITH_TEST_OPERATIONS)
 
 
 @pytest.fixture
@@ -125,10 +124,10 @@ async def test_a_type_that_does_not_declare_writes_cannot_write(
 ) -> None:
     refused = await call(session, {"id": 13, "type": "test.write_readonly", "params": {"value": "a"}})
     assert refused["error"]["code"] == "store.read_only"
-    assert await get_meta(test_daemon.ctx.db, "test") is None
+    assert await get_meta(test_daemon.companion.db, "test") is None
     allowed = await call(session, {"id": 14, "type": "test.write", "params": {"value": "b"}})
     assert allowed["ok"] is True
-    assert await get_meta(test_daemon.ctx.db, "test") == "b"
+    assert await get_meta(test_daemon.companion.db, "test") == "b"
 
 
 async def test_a_reply_over_one_mebibyte_is_replaced_by_message_too_large(

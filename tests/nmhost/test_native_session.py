@@ -9,16 +9,13 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
-from aiohttp import web
 
-from companion.server import native
-from companion.server.app import create_app
 from companion.server.daemon import RunningDaemon
+from companion.server.native import endpoint
 from tests.fixtures.daemon import EXTENSION_ORIGIN, DaemonFactory
-from tests.nmhost.messages import gate
+from tests.nmhost.messages import WITH_TEST_OPERATIONS, gate
 from tests.nmhost.session_client import LENGTH, RawSession, session_headers
 
 pytestmark = [
@@ -27,14 +24,10 @@ pytestmark = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def with_test_messages(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(native, "MESSAGE_MODULES", ("tests.nmhost.messages",))
-
 
 @pytest.fixture
 async def test_daemon(daemon_factory: DaemonFactory) -> RunningDaemon:
-    return await daemon_factory()
+    return await daemon_factory(operations=WITH_TEST_OPERATIONS)
 
 
 @pytest.fixture
@@ -187,7 +180,7 @@ async def test_a_host_that_vanishes_mid_session_leaves_the_daemon_serving(
 async def test_a_session_stops_reading_while_its_limit_of_frames_is_in_flight(
     test_daemon: RunningDaemon, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(native, "SESSION_IN_FLIGHT", 2)
+    monkeypatch.setattr(endpoint, "SESSION_IN_FLIGHT", 2)
     assert test_daemon.socket_path is not None
     held = await RawSession.open(test_daemon.socket_path)
     try:
@@ -211,28 +204,16 @@ async def test_a_session_stops_reading_while_its_limit_of_frames_is_in_flight(
         await held.close()
 
 
-async def test_stopping_the_daemon_ends_its_sessions_at_once(
-    test_daemon: RunningDaemon, tmp_path: Path
-) -> None:
-    # The daemon's own app, served with native.install as the daemon serves it.
-    app = create_app(test_daemon.ctx)
-    sessions = native.install(app)
-    runner = web.AppRunner(app, shutdown_timeout=20)
-    await runner.setup()
-    socket_path = tmp_path / "s.sock"
-    await web.UnixSite(runner, str(socket_path)).start()
-    try:
-        opened = await RawSession.open(socket_path)
-        await opened.send({"id": 1, "type": "test.hold", "params": {"gate": "never-opened"}})
-        await opened.send({"id": 2, "type": "ping"})
-        assert (await opened.receive())["id"] == 2
-        assert len(sessions) == 1
-    finally:
-        loop = asyncio.get_running_loop()
-        started = loop.time()
-        await runner.cleanup()
-    # Well under aiohttp's shutdown timeout: the session was stopped, not waited for.
+async def test_stopping_the_daemon_ends_its_sessions_at_once(test_daemon: RunningDaemon) -> None:
+    assert test_daemon.socket_path is not None
+    opened = await RawSession.open(test_daemon.socket_path)
+    await opened.send({"id": 1, "type": "test.hold", "params": {"gate": "never-opened"}})
+    await opened.send({"id": 2, "type": "ping"})
+    assert (await opened.receive())["id"] == 2
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    await test_daemon.close()
+    # Well under the daemon's shutdown timeout (5 s): the session was stopped, not waited for.
     assert loop.time() - started < 2
     assert await opened.receive_all() == []
-    assert len(sessions) == 0
     await opened.close()

@@ -12,10 +12,10 @@ import pytest
 from companion.errors import DaemonTimeoutError
 from companion.nmhost import locations
 from companion.nmhost.link import Channel, DaemonLocator
-from companion.server import native
 from companion.server.daemon import RunningDaemon
 from tests.fixtures.daemon import DaemonFactory
 from tests.nmhost.frames import OUR_ORIGIN, HostProcess, host_env, parse_frames
+from tests.nmhost.messages import WITH_TEST_OPERATIONS
 
 pytestmark = [
     pytest.mark.timeout(60),
@@ -24,9 +24,11 @@ pytestmark = [
 OTHER_TOKEN = "another-daemon-token-0123456789abcdefghijklmnopqrstuvwxyz"
 
 
+
 @pytest.fixture
-def with_test_messages(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(native, "MESSAGE_MODULES", ("tests.nmhost.messages",))
+async def daemon(daemon_factory: DaemonFactory) -> RunningDaemon:
+    """This file's daemon also serves the tests' own message types (tests/nmhost/messages.py)."""
+    return await daemon_factory(operations=WITH_TEST_OPERATIONS)
 
 
 @pytest.fixture
@@ -44,11 +46,10 @@ async def eventually(condition: Callable[[], bool], seconds: float = 10.0) -> No
             await asyncio.sleep(0.01)
 
 
-@pytest.mark.usefixtures("with_test_messages")
 async def test_requests_and_errors_round_trip_through_the_host(
     daemon_factory: DaemonFactory, host: HostProcess
 ) -> None:
-    await daemon_factory()
+    await daemon_factory(operations=WITH_TEST_OPERATIONS)
     hello = await host.request({"id": 1, "type": "hello", "v": 1})
     assert hello["ok"] is True and hello["data"]["caller"] == OUR_ORIGIN
     status = await host.request({"id": "two", "type": "status"})
@@ -62,14 +63,13 @@ async def test_requests_and_errors_round_trip_through_the_host(
     assert len(parse_frames(bytes(host.received))) == 4
 
 
-@pytest.mark.usefixtures("with_test_messages")
 async def test_events_reach_the_browser_but_heartbeats_do_not(
     daemon_factory: DaemonFactory, host: HostProcess
 ) -> None:
-    daemon = await daemon_factory()
+    daemon = await daemon_factory(operations=WITH_TEST_OPERATIONS)
     await host.request({"id": 1, "type": "hello"})
-    await eventually(lambda: daemon.ctx.events.subscriber_count == 1)
-    daemon.ctx.events.publish("sync.progress", {"pages_done": 2, "pages_total": 9})
+    await eventually(lambda: daemon.companion.events.subscriber_count == 1)
+    daemon.companion.events.publish("sync.progress", {"pages_done": 2, "pages_total": 9})
     assert await host.receive() == {"event": "sync.progress", "data": {"pages_done": 2, "pages_total": 9}}
     # Published by a message handler, while that message's reply is on its way too.
     await host.send(
@@ -80,11 +80,10 @@ async def test_events_reach_the_browser_but_heartbeats_do_not(
     assert {"id": 2, "ok": True, "data": {"reached": 1}} in frames
 
 
-@pytest.mark.usefixtures("with_test_messages")
 async def test_a_slow_message_does_not_hold_up_a_quick_one(
     daemon_factory: DaemonFactory, host: HostProcess
 ) -> None:
-    await daemon_factory()
+    await daemon_factory(operations=WITH_TEST_OPERATIONS)
     await host.request({"id": 0, "type": "ping"})
     await host.send({"id": "slow", "type": "test.slow", "params": {"seconds": 1.0}})
     await host.send({"id": "quick", "type": "ping"})
@@ -92,13 +91,12 @@ async def test_a_slow_message_does_not_hold_up_a_quick_one(
     assert (await host.receive())["id"] == "slow"
 
 
-@pytest.mark.usefixtures("with_test_messages")
 async def test_the_daemon_going_away_gives_error_replies_then_the_host_reconnects(
     daemon_factory: DaemonFactory, host: HostProcess
 ) -> None:
-    first = await daemon_factory()
+    first = await daemon_factory(operations=WITH_TEST_OPERATIONS)
     assert (await host.request({"id": 1, "type": "ping"}))["ok"] is True
-    await eventually(lambda: first.ctx.events.subscriber_count == 1)
+    await eventually(lambda: first.companion.events.subscriber_count == 1)
     # Two requests the daemon is still working on when it stops: each gets an error reply.
     for held in ("held-1", "held-2"):
         await host.send({"id": held, "type": "test.hold", "params": {"gate": f"never-{held}"}})
@@ -114,11 +112,11 @@ async def test_the_daemon_going_away_gives_error_replies_then_the_host_reconnect
     assert gone["id"] == 2 and gone["error"]["code"] == "daemon.unavailable"
     assert loop.time() - started < 5
     # A new daemon, with a new token: the host reads daemon.json again and carries on.
-    second = await daemon_factory(token=OTHER_TOKEN)
+    second = await daemon_factory(token=OTHER_TOKEN, operations=WITH_TEST_OPERATIONS)
     back = await host.request({"id": 3, "type": "ping"})
     assert back == {"id": 3, "ok": True, "data": {"pong": True, "echo": None}}
-    await eventually(lambda: second.ctx.events.subscriber_count == 1)
-    second.ctx.events.publish("sync.progress", {"again": True})
+    await eventually(lambda: second.companion.events.subscriber_count == 1)
+    second.companion.events.publish("sync.progress", {"again": True})
     assert await host.receive() == {"event": "sync.progress", "data": {"again": True}}
 
 
@@ -130,7 +128,6 @@ async def test_without_a_daemon_every_message_gets_daemon_unavailable(host: Host
     assert (await host.close())[0] == 0
 
 
-@pytest.mark.usefixtures("with_test_messages")
 async def test_a_daemon_that_does_not_answer_in_time_is_a_timeout(daemon: RunningDaemon) -> None:
     env = host_env()
     locator = DaemonLocator(locations.runtime_dir(env), locations.log_dir(env), autostart=False)

@@ -8,9 +8,11 @@ from typing import Any, cast
 
 from pydantic import BaseModel
 
+from companion.app import Companion
 from companion.protocol import MAX_OUTGOING_BYTES, JsonObject, NoParams, encode, encode_ok_reply, ok_reply
-from companion.server import native
-from companion.server.context import DaemonContext
+from companion.server.native.dispatch import Dispatcher
+from companion.server.operations import Call, Operation, Operations
+from companion.server.state import ServerState
 
 
 class Item(BaseModel):
@@ -47,23 +49,21 @@ class Big(BaseModel):
     text: str
 
 
-def _registry() -> native.NativeRegistry:
-    registry = native.NativeRegistry()
+async def _big(call: Call, params: NoParams) -> Big:
+    return Big(text="x" * MAX_OUTGOING_BYTES)
 
-    async def big(call: native.NativeCall, params: NoParams) -> Big:
-        return Big(text="x" * MAX_OUTGOING_BYTES)
 
-    async def answer(call: native.NativeCall, params: NoParams) -> Answer:
-        return ANSWER
-
-    registry.add("test.big", big, params=NoParams)
-    registry.add("test.answer", answer, params=NoParams)
-    return registry
+async def _answer(call: Call, params: NoParams) -> Answer:
+    return ANSWER
 
 
 async def _dispatch(message: dict[str, Any]) -> bytes:
-    ctx = cast(DaemonContext, None)  # neither handler looks at the daemon
-    return await native.dispatch_bytes(_registry(), ctx, json.dumps(message).encode(), None)
+    operations = Operations(
+        [Operation("test.big", _big, NoParams), Operation("test.answer", _answer, NoParams)]
+    )
+    companion = cast(Companion, None)  # neither handler looks at the companion
+    dispatcher = Dispatcher(operations, companion, ServerState(token="t" * 32))
+    return await dispatcher.dispatch_bytes(json.dumps(message).encode(), None)
 
 
 async def test_a_model_reply_over_one_mebibyte_becomes_message_too_large() -> None:

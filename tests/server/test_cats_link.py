@@ -31,12 +31,12 @@ async def http(keyless: RunningDaemon) -> AsyncIterator[aiohttp.ClientSession]:
 async def test_a_key_activated_at_run_time_starts_the_company_sync(
     keyless: RunningDaemon, http: aiohttp.ClientSession, sandbox: SandboxHandle
 ) -> None:
-    assert keyless.ctx.sync is None
+    assert keyless.companion.sync is None
     async with http.post("/api/sync", json={}) as response:
         assert (await response.json())["error"]["code"] == "key.missing"
     async with http.post("/api/connection", json={"api_key": sandbox.api_key}) as response:
         assert response.status == 200
-    assert keyless.ctx.sync is not None
+    assert keyless.companion.sync is not None
     async with http.post("/api/sync", json={"full": True}) as response:
         assert response.status == 202
     async with asyncio.timeout(20):
@@ -59,8 +59,8 @@ async def test_disconnecting_stops_the_sync(
         assert response.status == 200
     async with http.delete("/api/connection") as response:
         assert response.status == 200
-    assert keyless.ctx.sync is None
-    assert keyless.ctx.client is None
+    assert keyless.companion.sync is None
+    assert keyless.companion.client is None
 
 
 async def test_the_sync_schedule_follows_the_cache_settings(
@@ -68,9 +68,12 @@ async def test_the_sync_schedule_follows_the_cache_settings(
 ) -> None:
     async with http.post("/api/connection", json={"api_key": sandbox.api_key}) as response:
         assert response.status == 200
-    assert keyless.ctx.sync is not None
-    assert keyless.ctx.sync.policy.interval == 10 * 60
+    assert keyless.companion.sync is not None
+    assert keyless.companion.sync.policy.interval == 10 * 60
     changes = {"cache.incremental_interval_minutes": 3, "cache.full_scan_interval_hours": 6}
     async with http.patch("/api/settings", json=changes) as response:
         assert response.status == 200
-    assert (keyless.ctx.sync.policy.interval, keyless.ctx.sync.policy.full_interval) == (180, 6 * 3600)
+    assert (keyless.companion.sync.policy.interval, keyless.companion.sync.policy.full_interval) == (
+        180,
+        6 * 3600,
+    )

@@ -17,7 +17,7 @@ from companion.errors import (
     KeyMissingError,
     KeyringUnavailableError,
 )
-from companion.server.connection import CatsState, ConnectionMonitor
+from companion.services.connection import CatsState, ConnectionMonitor
 
 NOON = datetime(2026, 1, 2, 12, 0, tzinfo=UTC)
 

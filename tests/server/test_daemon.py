@@ -119,7 +119,7 @@ async def test_close_removes_runtime_files_and_can_be_called_twice(daemon_factor
     with pytest.raises(OSError):
         await asyncio.open_connection("127.0.0.1", daemon.port)
     with pytest.raises(ValueError):  # the database is closed too
-        await daemon.ctx.db.fetchall("SELECT 1")
+        await daemon.companion.db.fetchall("SELECT 1")
 
 
 # --- one daemon per user --------------------------------------------------------------------------
@@ -248,7 +248,7 @@ async def test_a_token_file_others_could_read_is_replaced(daemon_factory: Daemon
 
 
 async def test_status_without_a_key_is_not_configured(daemon: RunningDaemon) -> None:
-    daemon.ctx.clock = lambda: daemon.ctx.started_at + 42.5
+    daemon.companion.clock = lambda: daemon.companion.started_at + 42.5
     status = await status_of(daemon)
     assert status["version"] == __version__
     assert status["uptime_seconds"] == 42.5
@@ -276,8 +276,8 @@ async def test_an_unavailable_keyring_is_reported_not_configured_and_the_daemon_
 
 async def connected_daemon(daemon_factory: DaemonFactory, url: str, key: ApiKey) -> RunningDaemon:
     daemon = await daemon_factory(key=key, cats_base_url=url)
-    assert daemon.check_task is not None
-    await asyncio.wait_for(daemon.check_task, 10)
+    assert daemon.companion.check_task is not None
+    await asyncio.wait_for(daemon.companion.check_task, 10)
     return daemon
 
 
@@ -323,5 +323,5 @@ async def test_a_given_data_dir_holds_the_token_and_the_database(
 ) -> None:
     data = tmp_path / "elsewhere"
     daemon = await daemon_factory(token=None, data_dir=data)
-    assert daemon.ctx.db.path == data / "companion.db"
+    assert daemon.companion.db.path == data / "companion.db"
     assert token_path(data).read_text().strip() == daemon.token

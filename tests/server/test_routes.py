@@ -9,12 +9,14 @@ from pathlib import Path
 import aiohttp
 import pytest
 from aiohttp import web
+from pytest_aiohttp import AiohttpServer
 
+from companion.app import Companion
 from companion.errors import CatsDuplicateError, KeyMissingError
 from companion.server.app import create_app
-from companion.server.context import DaemonContext, static_key_source
 from companion.server.daemon import RunningDaemon
 from companion.server.routes import ApiRoutes, RouteDeclarationError, mutating
+from companion.server.state import ServerState
 from companion.store import Database, Migration, open_database
 from tests.fixtures.daemon import DAEMON_TOKEN, auth_headers
 
@@ -112,28 +114,14 @@ async def notes_db(tmp_path: Path) -> AsyncIterator[Database]:
 
 
 @pytest.fixture
-async def serve_routes(notes_db: Database) -> AsyncIterator[ServeRoutes]:
-    """Serve an app built by create_app with custom routes; returns its base URL."""
-    runners: list[web.AppRunner] = []
+def serve_routes(companion: Companion, aiohttp_server: AiohttpServer) -> ServeRoutes:
+    """Serve an app built by create_app with custom routes (pytest-aiohttp's server); returns its base URL."""
 
     async def serve(routes: ApiRoutes) -> str:
-        ctx = DaemonContext(
-            db=notes_db,
-            cats_base_url="http://127.0.0.1:9/v3",
-            key_source=static_key_source(None),
-            token=DAEMON_TOKEN,
-        )
-        runner = web.AppRunner(create_app(ctx, routes=routes))
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        runners.append(runner)
-        host, port = runner.addresses[0][:2]
-        return f"http://{host}:{port}"
+        server = await aiohttp_server(create_app(companion, ServerState(token=DAEMON_TOKEN), routes=routes))
+        return str(server.make_url("")).rstrip("/")
 
-    yield serve
-    for runner in runners:
-        await runner.cleanup()
+    return serve
 
 
 async def test_a_get_handler_that_writes_fails_and_writes_nothing(

@@ -106,9 +106,9 @@ async def test_the_scheduler_syncs_by_itself_after_the_start_delay(
     daemon = await daemon_factory(
         key=sandbox.key, cats_base_url=sandbox.url, sync=policy, check_connection=False
     )
-    assert daemon.ctx.sync is not None
+    assert daemon.companion.sync is not None
     async with asyncio.timeout(20):
-        await daemon.ctx.sync.wait_for_run(0)
+        await daemon.companion.sync.wait_for_run(0)
     state = await until_idle(daemon)
     assert state["companies_in_cache"] == 20
     assert state["next_run_at"] is not None
@@ -132,8 +132,8 @@ async def test_an_unreachable_cats_is_reported_to_the_sync_state_and_the_connect
     state = await until_idle(daemon)
     assert state["last_error"]["code"] == "cats.network"
     assert state["companies_in_cache"] == 0
-    assert daemon.ctx.monitor.status.state == "unreachable"
-    assert "cats.network" in daemon.ctx.monitor.status.detail
+    assert daemon.companion.monitor.status.state == "unreachable"
+    assert "cats.network" in daemon.companion.monitor.status.detail
 
 
 async def test_a_sync_in_progress_is_cancelled_cleanly_when_the_daemon_stops(
@@ -147,4 +147,4 @@ async def test_a_sync_in_progress_is_cancelled_cleanly_when_the_daemon_stops(
     await asyncio.sleep(0.05)
     async with asyncio.timeout(5):
         await daemon.close()
-    assert daemon.ctx.sync is not None and not daemon.ctx.sync.engine.running
+    assert daemon.companion.sync is not None and not daemon.companion.sync.engine.running

@@ -12,7 +12,6 @@ import pytest
 from companion.cats.client import CatsClient
 from companion.errors import BadRequestError
 from companion.server.daemon import RunningDaemon
-from companion.server.native import build_registry, dispatch
 from companion.services.cats_site import cached_subdomain, record_url, remember_subdomain
 from companion.services.company_records import company_row
 from companion.services.crm_filters import Filter, build_filter_body, condition, filter_fields
@@ -21,10 +20,8 @@ from companion.settings.catalogue import Catalogue, CatalogueUser, CustomField
 from companion.settings.models import Settings
 from companion.store import Database
 from companion.store.companies import CompanyCache
-from tests.fixtures.daemon import EXTENSION_ORIGIN, DaemonFactory
+from tests.fixtures.daemon import DaemonFactory, dispatch
 from tests.fixtures.sandbox import SandboxHandle
-
-CRM_MODULES = ["companion.server.crm_messages"]
 
 #: A catalogue as a refresh would leave it: one dropdown, one date and one number custom field, two users.
 CATALOGUE = Catalogue(
@@ -285,9 +282,8 @@ def test_links_need_a_plausible_subdomain() -> None:
 
 
 async def native(daemon: RunningDaemon, type_: str, params: dict[str, Any]) -> dict[str, Any]:
-    registry = build_registry(CRM_MODULES)
     envelope = json.dumps({"id": 1, "type": type_, "params": params}).encode()
-    return await dispatch(registry, daemon.ctx, envelope, EXTENSION_ORIGIN)
+    return await dispatch(daemon, envelope)
 
 
 async def test_crm_fields_answers_from_the_settings_without_asking_cats(

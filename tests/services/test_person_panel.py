@@ -9,7 +9,6 @@ from typing import Any
 from companion.cats.client import CatsClient
 from companion.rules.person import Person
 from companion.server.daemon import RunningDaemon
-from companion.server.native import build_registry, dispatch
 from companion.services.cats_site import remember_subdomain
 from companion.services.company_records import company_row
 from companion.services.person_form import person_form, person_status, record_form
@@ -19,7 +18,7 @@ from companion.store import Database
 from companion.store.companies import CompanyCache
 from companion.store.outbox import Outbox
 from companion.store.people import PeopleStore
-from tests.fixtures.daemon import EXTENSION_ORIGIN, DaemonFactory
+from tests.fixtures.daemon import DaemonFactory, dispatch
 from tests.fixtures.sandbox import SandboxHandle
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -171,9 +170,8 @@ async def test_check_cats_finds_an_existing_candidate_by_email(db: Database, san
 
 
 async def native(daemon: RunningDaemon, type_: str, params: dict[str, Any]) -> dict[str, Any]:
-    registry = build_registry(["companion.server.panel_messages"])
     envelope = json.dumps({"id": 1, "type": type_, "params": params}).encode()
-    return await dispatch(registry, daemon.ctx, envelope, EXTENSION_ORIGIN)
+    return await dispatch(daemon, envelope)
 
 
 async def test_person_form_is_served_to_the_extension(daemon: RunningDaemon) -> None:

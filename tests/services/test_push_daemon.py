@@ -1,5 +1,5 @@
-"""Pushes through the running daemon: the loopback API and the native protocol accept them, the background
-worker sends them to the sandbox, `push.state` events follow each item, and the sync log says what it did."""
+"""Pushes through the running daemon: the native protocol accepts them, the background worker sends them
+to the sandbox, `push.state` events follow each item, and the sync log says what it did."""
 
 from __future__ import annotations
 
@@ -44,22 +44,33 @@ async def call(http: aiohttp.ClientSession, method: str, path: str, body: Any = 
         return response.status, await response.json()
 
 
+async def native(http: aiohttp.ClientSession, kind: str, params: dict[str, Any]) -> dict[str, Any]:
+    """The reply envelope of one native message."""
+    status, reply = await call(http, "POST", "/api/native", {"id": 1, "type": kind, "params": params})
+    assert status == 200
+    return dict(reply)
+
+
+async def answer(http: aiohttp.ClientSession, kind: str, params: dict[str, Any]) -> dict[str, Any]:
+    reply = await native(http, kind, params)
+    assert reply["ok"], reply
+    return dict(reply["data"])
+
+
 async def until_synced(http: aiohttp.ClientSession, item_id: int) -> dict[str, Any]:
     async with asyncio.timeout(10):
         while True:
-            status, body = await call(http, "GET", f"/api/outbox/{item_id}")
-            assert status == 200
+            body = await answer(http, "outbox.get", {"id": item_id})
             if body["item"]["status"] in ("synced", "failed"):
-                return dict(body)
+                return body
             await asyncio.sleep(0.02)
 
 
-async def test_a_push_over_the_loopback_api_is_sent_by_the_worker_and_followed_to_its_cats_id(
+async def test_a_push_is_sent_by_the_worker_and_followed_to_its_cats_id(
     daemon: RunningDaemon, http: aiohttp.ClientSession, sandbox: SandboxHandle
 ) -> None:
-    with daemon.ctx.events.subscribe() as events:
-        status, accepted = await call(http, "POST", "/api/push", {"person": PERSON})
-        assert status == 202
+    with daemon.companion.events.subscribe() as events:
+        accepted = await answer(http, "person.push", {"person": PERSON})
         [item] = accepted["items"]
         assert (item["kind"], item["status"], item["priority"]) == ("record", "queued", "interactive")
         done = await until_synced(http, item["id"])
@@ -78,60 +89,64 @@ async def test_a_push_over_the_loopback_api_is_sent_by_the_worker_and_followed_t
         ("push.state", "synced"),
     ]
     assert [entry["action"] for entry in done["log"]] == ["created"]
-    status, log = await call(http, "GET", "/api/push-log")
+    log = await answer(http, "push.log", {})
     [entry] = log["entries"]
     assert entry["kind"] == "push" and entry["status"] == "ok"
     assert entry["title"] == f"Created candidate Grace Hopper in CATS (CATS candidate {record['id']})"
 
 
-async def test_a_refused_push_answers_422_with_the_missing_fields_and_queues_nothing(
+async def test_a_refused_push_names_the_missing_fields_and_queues_nothing(
     http: aiohttp.ClientSession,
 ) -> None:
-    status, body = await call(http, "POST", "/api/push", {"person": {"emails": ["x@y.example"]}})
-    assert status == 422
-    assert body["error"]["code"] == "push.mandatory_missing"
-    assert {f["field"] for f in body["error"]["fields"]} == {"first_name", "last_name"}
-    status, outbox = await call(http, "GET", "/api/outbox")
-    assert (status, outbox["items"], outbox["counts"]) == (200, [], {})
+    reply = await native(http, "person.push", {"person": {"emails": ["x@y.example"]}})
+    assert reply["ok"] is False and reply["error"]["code"] == "push.mandatory_missing"
+    assert {f["field"] for f in reply["error"]["fields"]} == {"first_name", "last_name"}
+    outbox = await answer(http, "outbox.list", {})
+    assert (outbox["items"], outbox["counts"]) == ([], {})
 
 
-async def test_malformed_requests_are_refused_with_400(http: aiohttp.ClientSession) -> None:
-    for path, body in (
-        ("/api/push", {"person": PERSON, "record_type": "companies"}),
-        ("/api/events", {"campaign": "x", "type": "outreach", "person": PERSON}),
-        ("/api/campaigns", {"name": ""}),
+async def test_malformed_requests_are_refused_as_invalid(http: aiohttp.ClientSession) -> None:
+    for kind, params in (
+        ("person.push", {"person": PERSON, "record_type": "companies"}),
+        ("event.record", {"campaign": "x", "type": "outreach", "person": PERSON}),
+        ("campaign.create", {"name": ""}),
+        ("outbox.list", {"status": ["lost"]}),
     ):
-        status, answer = await call(http, "POST", path, body)
-        assert status == 400, path
-        assert answer["error"]["code"] == "request.invalid"
-    status, _ = await call(http, "GET", "/api/outbox?status=lost")
-    assert status == 400
+        reply = await native(http, kind, params)
+        assert reply["ok"] is False and reply["error"]["code"] == "request.invalid", kind
 
 
 async def test_campaigns_and_events_over_the_native_protocol(
     http: aiohttp.ClientSession, sandbox: SandboxHandle
 ) -> None:
-    async def native(kind: str, params: dict[str, Any]) -> dict[str, Any]:
-        status, reply = await call(http, "POST", "/api/native", {"id": 1, "type": kind, "params": params})
-        assert status == 200
-        assert reply["ok"], reply
-        return dict(reply["data"])
-
-    campaign = await native("campaign.create", {"name": "Navy", "sync_trigger": "on_reply"})
-    added = await native("campaign.add_member", {"campaign_id": campaign["id"], "person": PERSON})
+    campaign = await answer(http, "campaign.create", {"name": "Navy", "sync_trigger": "on_reply"})
+    added = await answer(http, "campaign.add_member", {"campaign_id": campaign["id"], "person": PERSON})
     assert not added["sync"]
-    replied = await native(
+    replied = await answer(
+        http,
         "event.record",
         {"campaign_id": campaign["id"], "person_id": added["person_id"], "type": "replied", "text": "Yes"},
     )
     assert replied["sync"] and [i["kind"] for i in replied["items"]] == ["record", "note"]
     for item in replied["items"]:
         assert (await until_synced(http, item["id"]))["item"]["status"] == "synced"
-    listed = await native("outbox.list", {"status": ["synced"]})
+    listed = await answer(http, "outbox.list", {"status": ["synced"]})
     assert listed["counts"] == {"synced": 2}
-    assert (await native("campaign.list", {}))["campaigns"][0]["members"] == 1
-    _, reply = await call(http, "POST", "/api/native", {"id": 2, "type": "outbox.retry", "params": {"id": 1}})
+    assert (await answer(http, "campaign.list", {}))["campaigns"][0]["members"] == 1
+    reply = await native(http, "outbox.retry", {"id": 1})
     assert reply["error"]["code"] == "outbox.state"
+
+
+async def test_the_settings_window_retries_a_push_over_http(http: aiohttp.ClientSession) -> None:
+    # The window's activity log links each failed push to POST /api/outbox/{id}/retry (the outbox.retry
+    # operation over HTTP): a synced item cannot be retried, and the answer says so.
+    accepted = await answer(http, "person.push", {"person": PERSON})
+    [item] = accepted["items"]
+    await until_synced(http, item["id"])
+    status, body = await call(http, "POST", f"/api/outbox/{item['id']}/retry", {})
+    assert status == 409 and body["error"]["code"] == "outbox.state"
+    status, body = await call(http, "POST", "/api/outbox/0/retry", {})
+    assert status == 400 and body["error"]["code"] == "request.invalid"
 
 
 async def test_the_worker_waits_without_a_key_and_pushes_are_still_accepted(
@@ -139,17 +154,16 @@ async def test_the_worker_waits_without_a_key_and_pushes_are_still_accepted(
 ) -> None:
     daemon = await daemon_factory()  # no API key
     async with aiohttp.ClientSession(base_url=daemon.url, headers=auth_headers(daemon.token)) as http:
-        status, accepted = await call(http, "POST", "/api/push", {"person": PERSON})
-        assert status == 202
+        accepted = await answer(http, "person.push", {"person": PERSON})
         await asyncio.sleep(0.1)
-        status, body = await call(http, "GET", f"/api/outbox/{accepted['items'][0]['id']}")
+        body = await answer(http, "outbox.get", {"id": accepted["items"][0]["id"]})
         assert body["item"]["status"] == "queued"
 
 
 async def test_the_settings_windows_activity_log_lists_a_push_with_its_cats_record(
     http: aiohttp.ClientSession, sandbox: SandboxHandle
 ) -> None:
-    _, accepted = await call(http, "POST", "/api/push", {"person": PERSON})
+    accepted = await answer(http, "person.push", {"person": PERSON})
     [item] = accepted["items"]
     done = await until_synced(http, item["id"])
     status, activity = await call(http, "GET", "/api/activity")

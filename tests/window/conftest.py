@@ -20,7 +20,7 @@ from playwright.async_api import Browser, Page, ViewportSize, async_playwright
 
 from companion.bench.browser import CHROMIUM, CHROMIUM_ARGS
 from companion.server.daemon import RunningDaemon
-from companion.server.window_session import COOKIE_NAME, CSRF_HEADER
+from companion.server.window.sessions import COOKIE_NAME, CSRF_HEADER
 from tests.fixtures.daemon import auth_headers
 
 #: Every Playwright wait is bounded by this (milliseconds).

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import aiohttp
 
 from companion.sandbox.faults import FaultSettings
-from companion.server.activity import sync_entries
 from companion.server.daemon import RunningDaemon
+from companion.server.window.activity import sync_entries
 from companion.services.sync_scheduler import SyncPolicy
 from companion.services.sync_state import SyncErrorInfo, SyncState
 from tests.fixtures.daemon import DaemonFactory, auth_headers
@@ -73,15 +73,15 @@ async def test_the_api_lists_a_real_sync_and_its_failure(
     daemon: RunningDaemon = await daemon_factory(
         key=sandbox.key, cats_base_url=sandbox.url, sync=SyncPolicy(automatic=False)
     )
-    assert daemon.ctx.sync is not None
+    assert daemon.companion.sync is not None
     async with aiohttp.ClientSession(base_url=daemon.url, headers=auth_headers()) as http:
         async with http.get("/api/activity") as response:
             assert (await response.json()) == {"entries": [], "sources": ["company_sync", "push"]}
         for faults in (FaultSettings(), FaultSettings(probabilities={"503": 1.0})):
             await sandbox.control.set_faults(faults)
-            ended = daemon.ctx.sync.runs_ended
-            assert daemon.ctx.sync.request()
-            await daemon.ctx.sync.wait_for_run(ended)
+            ended = daemon.companion.sync.runs_ended
+            assert daemon.companion.sync.request()
+            await daemon.companion.sync.wait_for_run(ended)
         async with http.get("/api/activity") as response:
             body = await response.json()
     statuses = [(entry["status"], entry["code"]) for entry in body["entries"]]

@@ -37,8 +37,8 @@ async def connected_daemon(
     daemon_factory: DaemonFactory, sandbox: SandboxHandle, **config: object
 ) -> RunningDaemon:
     daemon = await daemon_factory(key=sandbox.key, cats_base_url=sandbox.url, sync=NO_SYNC, **config)
-    assert daemon.check_task is not None
-    await daemon.check_task
+    assert daemon.companion.check_task is not None
+    await daemon.companion.check_task
     return daemon
 
 
@@ -79,7 +79,7 @@ async def test_sign_out_closes_the_session(
     await open_window(page, await link(daemon, window_client))
     await page.click("#sign-out")
     await expect(page.locator("#notice[data-notice='session-ended']")).to_be_visible()
-    assert daemon.ctx.window.session_count == 1  # only the test client's own session is left
+    assert daemon.state.window.session_count == 1  # only the test client's own session is left
 
 
 async def test_activating_a_key_shows_the_green_badge_and_a_bad_key_the_reason(
@@ -127,8 +127,8 @@ async def test_changed_settings_are_saved_and_still_there_after_a_reload(
     assert await page.is_checked("[data-path='general.do_not_merge'] input[role='switch']")
     assert await page.is_checked("input[name='warning-level'][value='exact']")
     assert await page.locator("[data-path='general.notes_upon.call'] select").input_value() == "call_lvm"
-    assert daemon.ctx.settings is not None
-    saved = json.loads(daemon.ctx.settings.user_path.read_text())
+    assert daemon.companion.settings is not None
+    saved = json.loads(daemon.companion.settings.user_path.read_text())
     assert "call_lvm" in json.dumps(saved) and "exact" in json.dumps(saved)
 
 
@@ -142,8 +142,8 @@ async def test_company_info_is_reordered_with_the_keyboard(
     await page.click("[aria-label='Remove Key contact']")
     await page.click("text=Save changes")
     await expect(page.locator("#toast")).to_have_text("Saved 1 setting")
-    assert daemon.ctx.settings is not None
-    shown = daemon.ctx.settings.effective.settings.general.displayed_company_info
+    assert daemon.companion.settings is not None
+    shown = daemon.companion.settings.effective.settings.general.displayed_company_info
     assert shown[:2] == ["website", "name"] and "key_contact" not in shown
 
 
@@ -159,8 +159,8 @@ async def test_an_invalid_value_is_explained_next_to_its_setting(
     await expect(error).to_be_visible()
     await expect(error).to_contain_text("'middle_name' is mandatory")
     await expect(page.locator(".form-actions .form-error")).to_contain_text("Nothing was changed")
-    assert daemon.ctx.settings is not None
-    assert not daemon.ctx.settings.user_path.exists()
+    assert daemon.companion.settings is not None
+    assert not daemon.companion.settings.user_path.exists()
     await screenshot(page, "sync-invalid")
 
 
@@ -200,9 +200,9 @@ async def test_a_locked_setting_is_read_only_and_refused_by_the_api(
     assert answer["status"] == 403
     assert answer["body"]["error"]["code"] == "settings.locked"
     assert answer["body"]["error"]["paths"] == ["general.do_not_merge"]
-    assert daemon.ctx.settings is not None
-    assert not daemon.ctx.settings.user_path.exists()
-    assert daemon.ctx.settings.effective.settings.general.company_warning_level == "similar"
+    assert daemon.companion.settings is not None
+    assert not daemon.companion.settings.user_path.exists()
+    assert daemon.companion.settings.effective.settings.general.company_warning_level == "similar"
 
 
 async def test_an_admin_locks_a_setting_and_exports_the_policy(
@@ -300,7 +300,7 @@ async def test_sync_now_shows_progress_and_fills_the_cache(
     await show_section(page, "budget")
     used = int(await page.locator("#budget-used").inner_text())
     remaining = int(await page.locator("#budget-remaining").inner_text())
-    assert used >= 3 and used + remaining == daemon.ctx.client.budget.snapshot().limit  # type: ignore[union-attr]
+    assert used >= 3 and used + remaining == daemon.companion.client.budget.snapshot().limit  # type: ignore[union-attr]
     await screenshot(page, "budget")
 
 
@@ -309,10 +309,10 @@ async def test_a_failed_sync_is_listed_with_its_reason_and_can_be_retried(
 ) -> None:
     daemon = await connected_daemon(daemon_factory, sandbox)
     await sandbox.control.set_faults(FaultSettings(probabilities={"500": 1.0}))
-    assert daemon.ctx.sync is not None
-    ended = daemon.ctx.sync.runs_ended
-    assert daemon.ctx.sync.request()
-    await daemon.ctx.sync.wait_for_run(ended)
+    assert daemon.companion.sync is not None
+    ended = daemon.companion.sync.runs_ended
+    assert daemon.companion.sync.request()
+    await daemon.companion.sync.wait_for_run(ended)
     await sandbox.control.clear_faults()
     await open_window(page, await link(daemon, window_client))
     await show_section(page, "activity")

@@ -11,12 +11,11 @@ import pytest
 
 from companion.server.app import build_routes
 from companion.server.daemon import RunningDaemon
-from companion.server.native import build_registry, dispatch
 from companion.server.routes import SAFE_METHODS
-from companion.server.window import CONTENT_SECURITY_POLICY
-from companion.server.window_session import COOKIE_NAME, CSRF_HEADER
+from companion.server.window.pages import CONTENT_SECURITY_POLICY
+from companion.server.window.sessions import COOKIE_NAME, CSRF_HEADER
 from companion.web import WEB_DIR
-from tests.fixtures.daemon import EXTENSION_ORIGIN, DaemonFactory, auth_headers
+from tests.fixtures.daemon import EXTENSION_ORIGIN, DaemonFactory, auth_headers, dispatch
 from tests.window.conftest import WindowClientFactory
 
 
@@ -29,8 +28,8 @@ class Clock:
 
 
 def settings_file(daemon: RunningDaemon) -> Path:
-    assert daemon.ctx.settings is not None
-    return daemon.ctx.settings.user_path
+    assert daemon.companion.settings is not None
+    return daemon.companion.settings.user_path
 
 
 async def test_a_link_is_made_only_with_the_daemon_token(daemon: RunningDaemon) -> None:
@@ -87,7 +86,7 @@ async def test_a_used_link_shows_how_to_get_a_new_one(daemon: RunningDaemon) -> 
 
 async def test_an_expired_or_wrong_link_gives_no_session(daemon: RunningDaemon) -> None:
     clock = Clock()
-    daemon.ctx.window.clock = clock
+    daemon.state.window.clock = clock
     async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as http:
         async with http.post(f"{daemon.url}/api/window/link", headers=auth_headers()) as response:
             link = (await response.json())["url"]
@@ -96,7 +95,7 @@ async def test_an_expired_or_wrong_link_gives_no_session(daemon: RunningDaemon) 
             async with http.get(url, allow_redirects=False) as response:
                 assert response.status == 403
                 assert "Set-Cookie" not in response.headers
-    assert daemon.ctx.window.session_count == 0
+    assert daemon.state.window.session_count == 0
 
 
 async def test_the_cookie_reads_settings_but_changes_need_the_csrf_token(
@@ -111,8 +110,8 @@ async def test_the_cookie_reads_settings_but_changes_need_the_csrf_token(
         assert status == 403, csrf
         assert body["error"]["code"] == "auth.csrf"
     assert not settings_file(daemon).exists()
-    assert daemon.ctx.settings is not None
-    assert daemon.ctx.settings.effective.settings.general.do_not_merge is False
+    assert daemon.companion.settings is not None
+    assert daemon.companion.settings.effective.settings.general.do_not_merge is False
     status, view = await client.raw("PATCH", "/api/settings", change)
     assert status == 200 and view["values"]["general"]["do_not_merge"] is True
     assert json.loads(settings_file(daemon).read_text())
@@ -130,13 +129,13 @@ async def test_another_session_csrf_token_does_not_work(
 
 async def test_a_session_ends_when_idle(daemon: RunningDaemon, window_client: WindowClientFactory) -> None:
     clock = Clock()
-    daemon.ctx.window.clock = clock
+    daemon.state.window.clock = clock
     client = await window_client(daemon)
-    clock.now += daemon.ctx.window.idle_timeout - 1
+    clock.now += daemon.state.window.idle_timeout - 1
     assert (await client.raw("GET", "/api/status"))[0] == 200
-    clock.now += daemon.ctx.window.idle_timeout - 1
+    clock.now += daemon.state.window.idle_timeout - 1
     assert (await client.raw("GET", "/api/status"))[0] == 200
-    clock.now += daemon.ctx.window.idle_timeout
+    clock.now += daemon.state.window.idle_timeout
     status, body = await client.raw("GET", "/api/status")
     assert status == 401 and body["error"]["code"] == "auth.session"
     status, page = await client.raw("GET", "/window/")
@@ -212,9 +211,8 @@ async def test_the_cookie_is_not_accepted_for_the_native_protocol(
 
 
 async def test_the_native_protocol_makes_window_links(daemon: RunningDaemon) -> None:
-    registry = build_registry(["companion.server.window"])
     envelope = {"v": 1, "id": 7, "type": "window.link", "params": {}}
-    reply = await dispatch(registry, daemon.ctx, json.dumps(envelope).encode(), EXTENSION_ORIGIN + "/")
+    reply = await dispatch(daemon, json.dumps(envelope).encode(), EXTENSION_ORIGIN + "/")
     assert reply["ok"], reply
     link = reply["data"]["url"]
     assert link.startswith(f"{daemon.url}/window/open?t=")
@@ -227,7 +225,7 @@ async def test_the_native_protocol_makes_window_links(daemon: RunningDaemon) -> 
 
 async def test_get_requests_change_nothing(daemon: RunningDaemon, window_client: WindowClientFactory) -> None:
     client = await window_client(daemon)
-    window = daemon.ctx.window
+    window = daemon.state.window
     before = (window.session_count, settings_file(daemon).exists(), client.csrf)
     paths = [route.path for route in build_routes().routes if route.method in SAFE_METHODS]
     paths += ["/window/", "/window/static/app.css", "/window/static/js/main.js"]
@@ -238,7 +236,7 @@ async def test_get_requests_change_nothing(daemon: RunningDaemon, window_client:
                 assert status < 500, (method, path)
     session = await client.request("GET", "/api/window/session")
     assert (window.session_count, settings_file(daemon).exists(), session["csrf_token"]) == before
-    # A link spent by GET is the one exception, and only for its own code (see companion.server.window).
+    # A link spent by GET is the one exception, and only for its own code (see companion.server.window.pages).
     code = (await client.new_link()).rsplit("=", 1)[1]
     status, _ = await client.raw("GET", f"/window/open?t={code}x")
     assert status == 403 and window.session_count == before[0]

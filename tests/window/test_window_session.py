@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from companion.server.window_session import (
+from companion.server.window.sessions import (
     MAX_PENDING_LINKS,
     MAX_SESSIONS,
     OPEN_PATH,

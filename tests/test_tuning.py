@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from companion.matching.heap import give_back_free_memory
+from companion.tuning import give_back_free_memory
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RSS is read from /proc")
 

@@ -24,13 +24,11 @@ from typing import Final
 
 from aiohttp import hdrs, web
 
-from companion.errors import BadRequestError, CompanionError, UnauthorizedError
-from companion.protocol import JsonObject, NoParams
-from companion.server.context import CONTEXT_KEY, DaemonContext
-from companion.server.native import NativeCall, NativeRegistry
+from companion.errors import BadRequestError, UnauthorizedError
 from companion.server.routes import ApiRoutes, mutating
 from companion.server.security import AUTH_KIND_KEY, WINDOW_SESSION_KEY
-from companion.server.window_session import COOKIE_NAME, OPEN_PATH, WindowSession, link_url
+from companion.server.state import COMPANION_KEY, STATE_KEY
+from companion.server.window.sessions import COOKIE_NAME, OPEN_PATH, WindowSession
 from companion.web import STATIC_DIR, WEB_DIR
 
 LINK_PATH: Final = "/api/window/link"
@@ -46,13 +44,6 @@ CONTENT_SECURITY_POLICY: Final = (
 )
 
 
-def create_window_link(ctx: DaemonContext) -> str:
-    """A fresh one-time link to the settings window (for the CLI, the tray, the extension via the host)."""
-    if ctx.http_port is None:
-        raise CompanionError("the daemon is not listening on TCP yet, so the settings window cannot open")
-    return link_url(ctx.http_port, ctx.window.new_code())
-
-
 # --- the API of the window's session ---------------------------------------------------------------
 
 
@@ -61,10 +52,10 @@ async def post_link(request: web.Request) -> web.Response:
     if request.get(AUTH_KIND_KEY) != "token":
         # A window session must not be able to mint more sessions for itself.
         raise UnauthorizedError("links are made with the daemon's token (cats-companion settings does it)")
-    ctx = request.app[CONTEXT_KEY]
-    admin = bool(ctx.settings is not None and ctx.settings.admin)
+    state = request.app[STATE_KEY]
+    admin = request.app[COMPANION_KEY].settings.admin
     return web.json_response(
-        {"url": create_window_link(ctx), "expires_in": ctx.window.link_ttl, "admin": admin}
+        {"url": state.window_link(), "expires_in": state.window.link_ttl, "admin": admin}
     )
 
 
@@ -76,15 +67,14 @@ def _own_session(request: web.Request) -> WindowSession:
 
 async def get_session(request: web.Request) -> web.Response:
     session = _own_session(request)
-    ctx = request.app[CONTEXT_KEY]
-    settings = ctx.settings
+    companion, window = request.app[COMPANION_KEY], request.app[STATE_KEY].window
     return web.json_response(
         {
             "csrf_token": session.csrf_token,
-            "admin": bool(settings is not None and settings.admin),
-            "idle_timeout": ctx.window.idle_timeout,
-            "expires_in": ctx.window.expires_in(session),
-            "version": ctx.version,
+            "admin": companion.settings.admin,
+            "idle_timeout": window.idle_timeout,
+            "expires_in": window.expires_in(session),
+            "version": companion.version,
         }
     )
 
@@ -92,7 +82,7 @@ async def get_session(request: web.Request) -> web.Response:
 @mutating
 async def delete_session(request: web.Request) -> web.Response:
     session = _own_session(request)
-    request.app[CONTEXT_KEY].window.end(session.id)
+    request.app[STATE_KEY].window.end(session.id)
     response = web.json_response({"signed_out": True})
     response.del_cookie(COOKIE_NAME, path="/")
     return response
@@ -114,9 +104,9 @@ def _page(name: str, status: int) -> web.Response:
 
 
 async def open_link(request: web.Request) -> web.StreamResponse:
-    ctx = request.app[CONTEXT_KEY]
+    window = request.app[STATE_KEY].window
     codes = request.query.getall("t", [])
-    session = ctx.window.redeem(codes[0]) if len(codes) == 1 else None
+    session = window.redeem(codes[0]) if len(codes) == 1 else None
     if session is None:
         return _page("link-expired.html", 403)
     response = web.Response(status=303, headers={hdrs.LOCATION: WINDOW_PATH})
@@ -126,9 +116,8 @@ async def open_link(request: web.Request) -> web.StreamResponse:
 
 
 async def window_page(request: web.Request) -> web.StreamResponse:
-    ctx = request.app[CONTEXT_KEY]
     cookie = request.cookies.get(COOKIE_NAME)
-    if cookie is None or ctx.window.find(cookie) is None:
+    if cookie is None or request.app[STATE_KEY].window.find(cookie) is None:
         return _page("session-ended.html", 401)
     return _page("index.html", 200)
 
@@ -153,16 +142,3 @@ def install(app: web.Application) -> None:
     app.router.add_get(WINDOW_PATH.rstrip("/"), window_root)
     app.router.add_static(STATIC_PATH, STATIC_DIR, follow_symlinks=False, append_version=False)
     app.on_response_prepare.append(_window_headers)
-
-
-# --- the native protocol ------------------------------------------------------------------------------
-
-
-async def _native_window_link(call: NativeCall, params: NoParams) -> JsonObject:
-    """A one-time link to the settings window, valid for a minute."""
-    return {"url": create_window_link(call.ctx), "expires_in": call.ctx.window.link_ttl}
-
-
-def register_messages(registry: NativeRegistry) -> None:
-    """`window.link`: a one-time link for the extension's options page (companion.server.native)."""
-    registry.add("window.link", _native_window_link, params=NoParams, mutates=True)

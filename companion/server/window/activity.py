@@ -15,9 +15,8 @@ from typing import Final, Literal
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict
 
-from companion.server.context import CONTEXT_KEY
-from companion.server.routes import ApiRoutes
-from companion.server.sync_routes import SYNC_PATH, current_state
+from companion.server.routes import SYNC_PATH, ApiRoutes
+from companion.server.state import COMPANION_KEY
 from companion.services.activity_log import push_entries
 from companion.services.sync_state import SyncState
 
@@ -131,9 +130,9 @@ def sync_entries(state: SyncState, *, now: datetime) -> list[ActivityEntry]:
 
 
 async def get_activity(request: web.Request) -> web.Response:
-    state = await current_state(request)
-    entries = sync_entries(state, now=datetime.now(UTC))
-    pushes = await push_entries(request.app[CONTEXT_KEY].db)
+    companion = request.app[COMPANION_KEY]
+    entries = sync_entries(await companion.sync_state(), now=datetime.now(UTC))
+    pushes = await push_entries(companion.db)
     entries += [ActivityEntry.model_validate(entry) for entry in pushes]
     activity = Activity(entries=newest_first(entries), sources=["company_sync", "push"])
     return web.json_response(activity.model_dump(mode="json"))

@@ -1,4 +1,4 @@
-"""The lookup service inside the daemon: loopback routes, native message types, and the sync's hook wiring."""
+"""The lookup service inside the daemon: its native message types, and the sync's hook wiring."""
 
 from __future__ import annotations
 
@@ -51,9 +51,22 @@ async def native(daemon: RunningDaemon, message_type: str, params: dict[str, Any
     return reply
 
 
-async def test_post_lookup_answers_from_the_index_built_at_start_up(daemon: RunningDaemon) -> None:
-    status, body = await call(daemon, "POST", "/api/companies/lookup", json={"name": "Globex Ltd"})
-    assert status == 200
+async def data(daemon: RunningDaemon, message_type: str, params: dict[str, Any]) -> dict[str, Any]:
+    reply = await native(daemon, message_type, params)
+    assert reply["ok"] is True, reply
+    answer: dict[str, Any] = reply["data"]
+    return answer
+
+
+async def error(daemon: RunningDaemon, message_type: str, params: dict[str, Any]) -> dict[str, Any]:
+    reply = await native(daemon, message_type, params)
+    assert reply["ok"] is False, reply
+    problem: dict[str, Any] = reply["error"]
+    return problem
+
+
+async def test_a_lookup_answers_from_the_index_built_at_start_up(daemon: RunningDaemon) -> None:
+    body = await data(daemon, "company.lookup", {"name": "Globex Ltd"})
     assert body["match"]["company_id"] in (1, 2) and body["match"]["confidence"] == "medium"
     assert {warning["kind"] for warning in body["warnings"]} == {"same_name_legal_form"}
     assert body["cache"]["state"] == "ready" and body["cache"]["companies"] == 3
@@ -67,45 +80,39 @@ async def test_post_lookup_answers_from_the_index_built_at_start_up(daemon: Runn
 async def test_a_bad_lookup_is_refused_with_a_clear_error(
     daemon: RunningDaemon, payload: dict[str, Any], problem: str
 ) -> None:
-    status, body = await call(daemon, "POST", "/api/companies/lookup", json=payload)
-    assert status == 400
-    assert body["error"]["code"] == "request.invalid" and problem in body["error"]["message"]
+    refused = await error(daemon, "company.lookup", payload)
+    assert refused["code"] == "request.invalid" and problem in refused["message"]
 
 
-async def test_lookup_is_not_served_under_get(daemon: RunningDaemon) -> None:
-    async with (
-        aiohttp.ClientSession(headers=auth_headers(daemon.token)) as http,
-        http.get(f"{daemon.url}/api/companies/lookup", params={"name": "Globex"}) as response,
-    ):
-        assert response.status == 405
+async def test_the_company_use_cases_have_no_http_routes_of_their_own(daemon: RunningDaemon) -> None:
+    # One way in: the native protocol (the settings window and the CLI need none of these).
+    for method, path in [("POST", "/api/companies/lookup"), ("GET", "/api/companies/search")]:
+        status, _ = await call(daemon, method, path, json={"name": "Globex"})
+        assert status == 404
 
 
-async def test_get_search_lists_companies_for_a_picker(daemon: RunningDaemon) -> None:
-    status, body = await call(daemon, "GET", "/api/companies/search", params={"q": "glo", "limit": "1"})
-    assert status == 200
+async def test_search_lists_companies_for_a_picker(daemon: RunningDaemon) -> None:
+    body = await data(daemon, "company.search", {"q": "glo", "limit": 1})
     assert [hit["name"] for hit in body["companies"]] == ["Globex Corporation"]
-    status, body = await call(daemon, "GET", "/api/companies/search", params={"q": "glo", "limit": "0"})
-    assert status == 400 and "limit" in body["error"]["message"]
+    refused = await error(daemon, "company.search", {"q": "glo", "limit": 0})
+    assert refused["code"] == "request.invalid" and "limit" in refused["message"]
 
 
-async def test_confirm_and_unconfirm_over_http(daemon: RunningDaemon) -> None:
+async def test_confirm_and_unconfirm(daemon: RunningDaemon) -> None:
     profile = {"name": "Globex Deutschland", "website": "https://globex.de"}
-    status, body = await call(daemon, "POST", "/api/companies/confirm", json={**profile, "company_id": 3})
-    assert status == 200 and body["confirmed"] is True and body["match"]["company_id"] == 3
-    _, again = await call(daemon, "POST", "/api/companies/lookup", json={"website": "globex.de"})
+    body = await data(daemon, "company.confirm", {**profile, "company_id": 3})
+    assert body["confirmed"] is True and body["match"]["company_id"] == 3
+    again = await data(daemon, "company.lookup", {"website": "globex.de"})
     assert again["confirmed"] is True and again["match"]["confidence"] == "confirmed"
 
-    status, body = await call(daemon, "DELETE", "/api/companies/confirm", json=profile)
-    assert (status, body) == (200, {"removed": 2})
-    _, after = await call(daemon, "POST", "/api/companies/lookup", json={"website": "globex.de"})
+    assert await data(daemon, "company.unconfirm", profile) == {"removed": 2}
+    after = await data(daemon, "company.lookup", {"website": "globex.de"})
     assert after["match"] is None
 
 
 async def test_confirming_an_unknown_company_is_refused(daemon: RunningDaemon) -> None:
-    status, body = await call(
-        daemon, "POST", "/api/companies/confirm", json={"name": "Globex", "company_id": 99}
-    )
-    assert status == 400 and "not in the company cache" in body["error"]["message"]
+    refused = await error(daemon, "company.confirm", {"name": "Globex", "company_id": 99})
+    assert refused["code"] == "request.invalid" and "not in the company cache" in refused["message"]
 
 
 async def test_the_native_protocol_serves_the_company_message_types(daemon: RunningDaemon) -> None:
@@ -132,7 +139,7 @@ async def test_a_sync_run_by_the_daemon_reaches_its_lookup_index(
         key=sandbox.key, cats_base_url=sandbox.url, sync=SyncPolicy(automatic=False), check_connection=False
     )
     name = sandbox.store.get_record("companies", 9003)["name"]
-    _, before = await call(daemon, "POST", "/api/companies/lookup", json={"name": name})
+    before = await data(daemon, "company.lookup", {"name": name})
     assert before["match"] is None and before["cache"]["state"] == "never_synced"
 
     status, _ = await call(daemon, "POST", "/api/sync", json={"full": True})
@@ -142,6 +149,6 @@ async def test_a_sync_run_by_the_daemon_reaches_its_lookup_index(
             if not (await call(daemon, "GET", "/api/sync"))[1]["running"]:
                 break
             await asyncio.sleep(0.02)
-    _, after = await call(daemon, "POST", "/api/companies/lookup", json={"name": name})
+    after = await data(daemon, "company.lookup", {"name": name})
     assert after["match"]["company_id"] == 9003
     assert after["cache"]["state"] == "ready" and after["cache"]["companies"] == 20

@@ -1,6 +1,6 @@
 """The daemon's side of one native session: request frames read from a stream, answered concurrently.
 
-A session is one HTTP request (`POST /api/native/session`, companion.server.native) whose body is a
+A session is one HTTP request (`POST /api/native/session`, companion.server.native.endpoint) whose body is a
 stream of length-prefixed request frames and whose streaming response carries the reply frames
 (companion.protocol.SESSION_LENGTH). Each frame is answered in its own task, so a slow message
 never holds up a quick one; replies are written whole, one at a time, in the order they are ready.

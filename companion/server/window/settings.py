@@ -18,7 +18,6 @@ logged or put in an error.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from collections.abc import Mapping
@@ -26,15 +25,13 @@ from typing import Any, Final
 
 from aiohttp import web
 
+from companion.app import Companion
 from companion.cats.budget import Priority
-from companion.errors import BadRequestError, CompanionError, KeyMissingError
-from companion.keystore import KeyringKeyStore, KeyStore
+from companion.errors import BadRequestError, KeyMissingError
 from companion.secret import ApiKey
-from companion.server.cats_link import record_connected, use_client
-from companion.server.context import CONTEXT_KEY, CatsClientLike, DaemonContext
 from companion.server.routes import ApiRoutes, mutating
+from companion.server.state import COMPANION_KEY
 from companion.settings import tree
-from companion.settings.catalogue import CatalogueClient
 from companion.settings.fields import COMPANY_FIELDS, STANDARD_FIELDS, StandardField
 from companion.settings.models import Settings
 from companion.settings.service import SettingsService
@@ -52,15 +49,12 @@ POLICY_PATH: Final = "/api/policy"
 POLICY_EXPORT_PATH: Final = "/api/policy/export"
 
 
-def _ctx(request: web.Request) -> DaemonContext:
-    return request.app[CONTEXT_KEY]
+def _companion(request: web.Request) -> Companion:
+    return request.app[COMPANION_KEY]
 
 
 def _settings(request: web.Request) -> SettingsService:
-    service = _ctx(request).settings
-    if service is None:
-        raise CompanionError("this daemon was started without its settings")
-    return service
+    return _companion(request).settings
 
 
 async def _json_object(request: web.Request) -> dict[str, Any]:
@@ -144,11 +138,9 @@ async def get_catalogue(request: web.Request) -> web.Response:
 @mutating
 async def refresh_catalogue(request: web.Request) -> web.Response:
     store = _settings(request).catalogue
-    client = _ctx(request).client
+    client = _companion(request).client
     if client is None:
         raise KeyMissingError("connect to CATS first: the field catalogue comes from CATS")
-    if not isinstance(client, CatalogueClient):
-        raise CompanionError("this daemon's CATS client cannot list custom fields")
     catalogue = await store.refresh(client, priority=Priority.INTERACTIVE)
     return web.json_response(catalogue.describe(now=store.now(), ttl=store.ttl))
 
@@ -156,56 +148,30 @@ async def refresh_catalogue(request: web.Request) -> web.Response:
 # --- the CATS connection ---------------------------------------------------------------------------
 
 
-def _key_store(ctx: DaemonContext) -> KeyStore:
-    return ctx.key_store if ctx.key_store is not None else KeyringKeyStore()
-
-
-def _new_client(ctx: DaemonContext, key: ApiKey) -> CatsClientLike:
-    if ctx.client_factory is not None:
-        return ctx.client_factory(ctx.cats_base_url, key)
-    from companion.cats.client import CatsClient
-
-    return CatsClient(ctx.cats_base_url, key)
-
-
 @mutating
 async def activate(request: web.Request) -> web.Response:
     """Check the key with one request; only a key CATS accepts is stored and used."""
-    ctx = _ctx(request)
+    companion = _companion(request)
     body = await _json_object(request)
     text = body.get("api_key")
     if set(body) != {"api_key"} or not isinstance(text, str) or not text.strip():
         raise BadRequestError(
             'give {"api_key": "<the key from CATS: Administration, Site Management, API Keys>"}'
         )
-    key = ApiKey(text)
-    client = _new_client(ctx, key)
-    try:
-        info = await client.check_connection()
-        # keyring may block on D-Bus: keep it off the event loop.
-        await asyncio.to_thread(_key_store(ctx).set, ctx.cats_base_url, key)
-    except BaseException:
-        await client.close()
-        raise
-    await use_client(ctx, client)
-    await record_connected(ctx, info)
-    log.info("CATS API key activated for %s", ctx.cats_base_url)
-    return web.json_response(_connection(ctx))
+    await companion.activate_key(ApiKey(text))
+    return web.json_response(_connection(companion))
 
 
 @mutating
 async def disconnect(request: web.Request) -> web.Response:
-    ctx = _ctx(request)
-    deleted = await asyncio.to_thread(_key_store(ctx).delete, ctx.cats_base_url)
-    await use_client(ctx, None)
-    ctx.monitor.record_not_configured(f"disconnected: no API key stored for {ctx.cats_base_url}")
-    log.info("CATS API key removed for %s", ctx.cats_base_url)
-    return web.json_response({**_connection(ctx), "deleted": deleted})
+    companion = _companion(request)
+    deleted = await companion.forget_key()
+    return web.json_response({**_connection(companion), "deleted": deleted})
 
 
-def _connection(ctx: DaemonContext) -> dict[str, Any]:
-    status = ctx.monitor.status
-    return {"base_url": ctx.cats_base_url, "state": status.state, "detail": status.detail}
+def _connection(companion: Companion) -> dict[str, Any]:
+    status = companion.monitor.status
+    return {"base_url": companion.cats_base_url, "state": status.state, "detail": status.detail}
 
 
 # --- the team policy (admin) -----------------------------------------------------------------------

@@ -1,0 +1,433 @@
+"""The composition root: one Companion, built from a CompanionConfig, owns every service and its life cycle.
+
+    companion = await Companion.open(CompanionConfig(cats_base_url=url), key=ApiKey("..."))
+    await companion.start()      # the company sync, the outbox worker, one connection check
+    ...
+    await companion.close()      # everything it opened, in reverse order
+
+This is the only place that decides which service gets which collaborator. The transports (the
+daemon's native session and its loopback HTTP API, in companion.server) receive a Companion and
+call its services; they build nothing themselves. The CATS client is the one part that changes
+while the daemon runs (a key activated in the settings window, or removed): `use_client` swaps it
+and rebuilds the company sync on it, and the outbox worker follows it by itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+from companion import __version__, paths
+from companion.cats.client import CatsClient, ConnectionInfo
+from companion.errors import CompanionError, KeyMissingError
+from companion.keystore import DEFAULT_BASE_URL, KeyringKeyStore, KeyStore
+from companion.secret import ApiKey
+from companion.services.cats_site import remember_subdomain
+from companion.services.company_lookup import CompanyLookupService, IndexTuning, settings_source
+from companion.services.company_sync import CompanySync, SyncOutcome
+from companion.services.connection import ConnectionMonitor, state_for
+from companion.services.events import EventHub
+from companion.services.outbox_worker import STATE_EVENT, OutboxWorker, lock_path_for
+from companion.services.push import PushService, inputs_from
+from companion.services.sync_scheduler import SyncPolicy, SyncScheduler
+from companion.services.sync_state import SyncProgress, SyncState, build_state
+from companion.settings.catalogue import CATALOGUE_FILE, Catalogue, CatalogueStore
+from companion.settings.models import Settings
+from companion.settings.service import SettingsService
+from companion.store import Database, open_database
+from companion.store.companies import CompanyCache
+from companion.store.db import DB_FILE_NAME
+from companion.store.outbox import OutboxItem
+
+log = logging.getLogger(__name__)
+
+#: Where the CATS API key comes from for a base URL: the OS keyring in production
+#: (companion.keystore.load_key), a fixed key in the demo and tests. May raise
+#: KeyringUnavailableError or ConfigError.
+KeySource = Callable[[str], ApiKey | None]
+#: Makes the CATS client for a base URL and key (a client with another timeout, in the soak bench).
+ClientFactory = Callable[[str, ApiKey], CatsClient]
+
+#: Published on the event hub after every page a company sync stores.
+SYNC_PROGRESS_EVENT = "sync.progress"
+
+
+@dataclass(frozen=True)
+class CompanionConfig:
+    """What the services are built from (the listeners have their own: server.daemon.DaemonConfig)."""
+
+    cats_base_url: str = DEFAULT_BASE_URL
+    #: None = companion.db in data_dir, else the platform's data dir (CATS_COMPANION_HOME overrides).
+    db_path: Path | None = None
+    data_dir: Path | None = None
+    #: Where the user's settings.json lives; None = companion.paths.config_dir().
+    config_dir: Path | None = None
+    #: Where the system-wide team policy lives; None = companion.paths.site_config_dir().
+    site_config_dir: Path | None = None
+    #: Admin mode: edit and install the team policy (refused unless this user may write site_config_dir).
+    admin: bool = False
+    #: A fixed company-sync schedule (tests, benches); None: the cache settings decide it.
+    sync: SyncPolicy | None = None
+    #: Send the push outbox to CATS in the background (tests that count requests may turn it off).
+    send_outbox: bool = True
+    #: Ask CATS once at start whether the key works (one request).
+    check_connection: bool = True
+
+    def database_path(self) -> Path | None:
+        """db_path, else companion.db in data_dir when that is given, else None (the default place)."""
+        if self.db_path is not None or self.data_dir is None:
+            return self.db_path
+        return self.data_dir / DB_FILE_NAME
+
+    def settings_service(self) -> SettingsService:
+        """The user's and the team's settings; raises policy.admin_required for a refused admin mode."""
+        data = self.data_dir if self.data_dir is not None else paths.data_dir()
+        return SettingsService(
+            config_dir=self.config_dir if self.config_dir is not None else paths.config_dir(),
+            site_dir=self.site_config_dir if self.site_config_dir is not None else paths.site_config_dir(),
+            catalogue=CatalogueStore(data / CATALOGUE_FILE),
+            admin=self.admin,
+        )
+
+
+def static_key_source(key: ApiKey | None) -> KeySource:
+    """A KeySource that always gives `key` (the demo's and tests' key, given directly)."""
+
+    def source(_base_url: str) -> ApiKey | None:
+        return key
+
+    return source
+
+
+def _keyring_source(base_url: str) -> ApiKey | None:
+    from companion.keystore import load_key
+
+    return load_key(base_url)
+
+
+class Companion:
+    """The companion's services on one database, one settings service and one (swappable) CATS client."""
+
+    def __init__(
+        self,
+        config: CompanionConfig,
+        *,
+        db: Database,
+        settings: SettingsService,
+        lookup: CompanyLookupService,
+        key_source: KeySource,
+        key_store: KeyStore | None = None,
+        client_factory: ClientFactory | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.config = config
+        self.cats_base_url = config.cats_base_url
+        self.db = db
+        self.settings = settings
+        self.lookup = lookup
+        self.key_source = key_source
+        self.version = __version__
+        self.clock = clock
+        self.started_at = clock()
+        #: Events pushed to the extension through the native host: `companion.events.publish(name, data)`.
+        self.events = EventHub()
+        #: The last known state of the CATS connection (status, the popup's light, the tray).
+        self.monitor = ConnectionMonitor()
+        #: None until an API key exists.
+        self.client: CatsClient | None = None
+        #: The company-cache sync; None while there is no API key (the cache stays readable).
+        self.sync: SyncScheduler | None = None
+        self._key_store = key_store
+        self._client_factory = client_factory
+        self._started = False
+        self._closed = False
+        #: The start-up connection check, while it runs (tests await it).
+        self.check_task: asyncio.Task[None] | None = None
+        inputs = inputs_from(settings)
+        #: Accepts pushes and campaign events into the outbox; works without a key (they wait there).
+        self.push = PushService(db, inputs, on_queued=self._queued)
+        #: Sends the outbox to CATS; it follows `self.client`, so it waits while there is no key.
+        self.outbox = OutboxWorker(
+            db, lambda: self.client, inputs, publish=self._publish_item, lock_path=lock_path_for(db)
+        )
+
+    @classmethod
+    async def open(
+        cls,
+        config: CompanionConfig,
+        *,
+        key: ApiKey | None = None,
+        key_source: KeySource | None = None,
+        key_store: KeyStore | None = None,
+        client_factory: ClientFactory | None = None,
+        tuning: IndexTuning | None = None,
+    ) -> Companion:
+        """Open the database, build the company index from it and load the API key (`key`, else
+        `key_source`, else the OS keyring); nothing runs until `start()`.
+
+        Raises policy.admin_required for a refused admin mode (before anything is opened),
+        StoreError/SchemaTooNewError when the database cannot be used; nothing is left open then.
+        """
+        # First: a refused admin mode must stop start-up before anything else is opened.
+        settings = config.settings_service()
+        db = await open_database(config.database_path())
+        try:
+            # The company index is built from the cache before anything can ask for a lookup.
+            lookup = await CompanyLookupService.open(db, settings=settings_source(settings), tuning=tuning)
+        except BaseException:
+            await db.close()
+            raise
+        source = static_key_source(key) if key is not None else (key_source or _keyring_source)
+        companion = cls(
+            config,
+            db=db,
+            settings=settings,
+            lookup=lookup,
+            key_source=source,
+            key_store=key_store,
+            client_factory=client_factory,
+        )
+        try:
+            found = await companion._load_key()
+            if found is not None:
+                await companion.use_client(companion.new_client(found))
+        except BaseException:
+            await companion.close()
+            raise
+        return companion
+
+    # --- life cycle ---------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start what runs in the background: the company sync, the outbox worker, one connection check."""
+        self._started = True
+        if self.client is not None and self.config.check_connection:
+            self.check_task = asyncio.create_task(self.check_connection(), name="cats-connection-check")
+        if self.sync is not None:
+            self.sync.start()
+        if self.config.send_outbox:
+            self.outbox.start()
+
+    async def close(self) -> None:
+        """Stop and close everything, in reverse order of need; safe to call twice."""
+        if self._closed:
+            return
+        self._closed = True
+        if self.check_task is not None:
+            self.check_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.check_task
+            self.check_task = None
+        # Before the client and database close; an item mid-send stays in flight, checked next time.
+        await self.outbox.close()
+        if self.sync is not None:
+            # Before the database closes: a page being stored is rolled back, never half-written.
+            await self.sync.close()
+        # Open event streams never end by themselves: end them, or a server's stop waits for them.
+        self.events.close()
+        if self.client is not None:
+            await self.client.close()
+            self.client = None
+        self.lookup.close()
+        await self.db.close()
+
+    def uptime_seconds(self) -> float:
+        return max(0.0, self.clock() - self.started_at)
+
+    # --- the CATS client ------------------------------------------------------------------------------
+
+    def new_client(self, key: ApiKey) -> CatsClient:
+        if self._client_factory is not None:
+            return self._client_factory(self.cats_base_url, key)
+        return CatsClient(self.cats_base_url, key)
+
+    def require_client(self, purpose: str) -> CatsClient:
+        """The CATS client, or KeyMissingError saying what needs one (`purpose`: "to search CATS")."""
+        if self.client is None:
+            raise KeyMissingError(
+                f"no CATS API key for {self.cats_base_url}; add one in the settings window {purpose}"
+            )
+        return self.client
+
+    async def use_client(self, client: CatsClient | None) -> None:
+        """Make `client` the CATS client (None: no key) and rebuild the company sync on it."""
+        old, self.client = self.client, client
+        if self.sync is not None:
+            # The scheduler holds the old client, which is about to close; finished pages stay stored.
+            await self.sync.close()
+            self.sync = None
+        if old is not None and old is not client:
+            await old.close()
+        if client is not None:
+            self.sync = self._build_sync(client)
+            if self._started:
+                self.sync.start()
+
+    async def activate_key(self, key: ApiKey) -> None:
+        """Check `key` with one request; only a key CATS accepts is stored (keyring) and used."""
+        client = self.new_client(key)
+        try:
+            info = await client.check_connection()
+            # keyring may block on D-Bus: keep it off the event loop.
+            await asyncio.to_thread(self._keys().set, self.cats_base_url, key)
+        except BaseException:
+            await client.close()
+            raise
+        await self.use_client(client)
+        await self.record_connected(info)
+        log.info("CATS API key activated for %s", self.cats_base_url)
+
+    async def forget_key(self) -> bool:
+        """Delete the stored key and stop using it; True when there was one."""
+        deleted = await asyncio.to_thread(self._keys().delete, self.cats_base_url)
+        await self.use_client(None)
+        self.monitor.record_not_configured(f"disconnected: no API key stored for {self.cats_base_url}")
+        log.info("CATS API key removed for %s", self.cats_base_url)
+        return deleted
+
+    async def check_connection(self) -> None:
+        """One request to CATS; the result goes to the connection monitor."""
+        if self.client is None:
+            return
+        self.monitor.record_unknown("checking the connection to CATS")
+        try:
+            info = await self.client.check_connection()
+        except CompanionError as exc:
+            self.monitor.record_error(exc)
+            log.warning("CATS connection check failed: %s", exc.code)
+            return
+        except Exception:
+            log.exception("CATS connection check failed unexpectedly")
+            self.monitor.record_unknown("the connection check failed unexpectedly; see the daemon's log")
+            return
+        await self.record_connected(info)
+
+    async def record_connected(self, info: ConnectionInfo) -> None:
+        """A connection check succeeded: say so, and keep the site's subdomain for record links."""
+        self.monitor.record_connected(_describe(info), site=info.subdomain)
+        await remember_subdomain(self.db, self.cats_base_url, info.subdomain)
+
+    def note_cats_error(self, error: CompanionError) -> None:
+        """A CATS error met while serving a request: the connection light says what it taught us."""
+        if state_for(error) != "unknown":
+            self.monitor.record_error(error)
+
+    # --- what handlers read --------------------------------------------------------------------------
+
+    def rules_inputs(self) -> tuple[Settings, Catalogue]:
+        """The effective settings and the CATS field catalogue, as the rules read them now."""
+        return self.settings.effective.settings, self.settings.catalogue.current
+
+    def sync_policy(self) -> SyncPolicy:
+        """The fixed policy the companion was configured with, else the one the cache settings describe."""
+        if self.config.sync is not None:
+            return self.config.sync
+        cache = self.settings.effective.settings.cache
+        return replace(
+            SyncPolicy(),
+            interval=cache.incremental_interval_minutes * 60.0,
+            full_interval=cache.full_scan_interval_hours * 3600.0,
+        )
+
+    async def sync_state(self) -> SyncState:
+        if self.sync is not None:
+            return await self.sync.state()
+        # No API key, so no scheduler: the cache is still there and readable.
+        return await build_state(CompanyCache(self.db), now=datetime.now(UTC), configured=False)
+
+    def status(self) -> dict[str, object]:
+        """Version, uptime, the CATS connection's last known state and the rate budget."""
+        connection = self.monitor.status
+        budget = self.client.budget.snapshot().model_dump(mode="json") if self.client is not None else None
+        return {
+            "version": self.version,
+            "uptime_seconds": round(self.uptime_seconds(), 3),
+            "cats": {
+                "base_url": self.cats_base_url,
+                "state": connection.state,
+                "detail": connection.detail,
+                "site": connection.site,
+                "checked_at": connection.checked_at.isoformat() if connection.checked_at else None,
+            },
+            "rate_budget": budget,
+        }
+
+    # --- wiring -------------------------------------------------------------------------------------
+
+    def _keys(self) -> KeyStore:
+        return self._key_store if self._key_store is not None else KeyringKeyStore()
+
+    async def _load_key(self) -> ApiKey | None:
+        try:
+            # keyring may block on D-Bus: keep it off the event loop.
+            found = await asyncio.to_thread(self.key_source, self.cats_base_url)
+        except CompanionError as exc:
+            self.monitor.record_error(exc)
+            log.warning("no CATS API key available: %s", exc.message)
+            return None
+        if found is None:
+            self.monitor.record_not_configured(
+                f"no API key stored for {self.cats_base_url}; run `cats-companion key set`"
+            )
+        return found
+
+    def _build_sync(self, client: CatsClient) -> SyncScheduler:
+        """The sync scheduler on `client`: its changes feed the lookup index, its progress the event hub.
+
+        Failures that say something about the connection (CATS unreachable, key refused) go to the
+        connection monitor; a later success clears them.
+        """
+        engine = CompanySync(client, CompanyCache(self.db))
+        engine.on_change(self.lookup.apply_changes)
+
+        def publish(progress: SyncProgress) -> None:
+            self.events.publish(
+                SYNC_PROGRESS_EVENT,
+                {
+                    "phase": progress.phase,
+                    "pages_done": progress.pages_done,
+                    "pages_total": progress.pages_total,
+                    "companies_done": progress.companies_done,
+                },
+            )
+
+        def on_error(error: CompanionError) -> None:
+            if state_for(error) in ("unreachable", "bad_key"):
+                self.monitor.record_error(error)
+
+        def on_success(_: SyncOutcome) -> None:
+            if self.monitor.status.state in ("unreachable", "bad_key"):
+                self.monitor.record_connected("CATS answered the company sync")
+
+        engine.on_progress(publish)
+        return SyncScheduler(engine, self.sync_policy, on_error=on_error, on_success=on_success)
+
+    def _publish_item(self, item: OutboxItem) -> None:
+        self.events.publish(STATE_EVENT, item.public())
+
+    def _queued(self, items: Sequence[OutboxItem]) -> None:
+        for item in items:
+            self._publish_item(item)
+        self.outbox.notify()
+
+
+def _describe(info: ConnectionInfo) -> str:
+    if info.subdomain:
+        return f"connected to the CATS site {info.subdomain!r}"
+    return "connected to CATS" if info.site_id is None else f"connected to CATS site {info.site_id}"
+
+
+__all__ = [
+    "SYNC_PROGRESS_EVENT",
+    "ClientFactory",
+    "Companion",
+    "CompanionConfig",
+    "KeySource",
+    "static_key_source",
+]
