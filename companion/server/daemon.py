@@ -40,7 +40,7 @@ from companion.server.push_routes import attach_push
 from companion.server.token import load_or_create_token
 from companion.services.company_lookup import CompanyLookupService, settings_source
 from companion.services.sync_scheduler import SyncPolicy
-from companion.settings.catalogue import CATALOGUE_FILE, CatalogueStore
+from companion.settings.catalogue_store import CATALOGUE_FILE, CatalogueStore
 from companion.settings.service import SettingsService
 from companion.store import Database, open_database
 from companion.store.db import DB_FILE_NAME

@@ -34,7 +34,7 @@ from companion.server.cats_link import record_connected, use_client
 from companion.server.context import CONTEXT_KEY, CatsClientLike, DaemonContext
 from companion.server.routes import ApiRoutes, mutating
 from companion.settings import tree
-from companion.settings.catalogue import CatalogueClient
+from companion.settings.catalogue_store import CatalogueClient
 from companion.settings.fields import COMPANY_FIELDS, STANDARD_FIELDS, StandardField
 from companion.settings.models import Settings
 from companion.settings.service import SettingsService
