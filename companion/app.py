@@ -37,7 +37,8 @@ from companion.services.outbox_worker import STATE_EVENT, OutboxWorker, lock_pat
 from companion.services.push import PushService, inputs_from
 from companion.services.sync_scheduler import SyncPolicy, SyncScheduler
 from companion.services.sync_state import SyncProgress, SyncState, build_state
-from companion.settings.catalogue import CATALOGUE_FILE, Catalogue, CatalogueStore
+from companion.settings.catalogue import Catalogue
+from companion.settings.catalogue_store import CATALOGUE_FILE, CatalogueStore
 from companion.settings.models import Settings
 from companion.settings.service import SettingsService
 from companion.store import Database, open_database

@@ -425,7 +425,7 @@ def _seed_existing(store: Any, people: Sequence[SoakPerson], owner: int) -> None
 
 def _write_settings(home: Path, owner: int) -> None:
     """The recruiter's settings before the first start: contacts get a default owner (CATS requires one)."""
-    from companion.settings.catalogue import CATALOGUE_FILE, CatalogueStore
+    from companion.settings.catalogue_store import CATALOGUE_FILE, CatalogueStore
     from companion.settings.service import SettingsService
 
     service = SettingsService(

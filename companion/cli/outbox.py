@@ -201,7 +201,7 @@ class _Local:
     async def __aenter__(self) -> _Local:
         from companion import paths
         from companion.services.push import PushService, inputs_from
-        from companion.settings.catalogue import CATALOGUE_FILE, CatalogueStore
+        from companion.settings.catalogue_store import CATALOGUE_FILE, CatalogueStore
         from companion.settings.service import SettingsService
         from companion.store import open_database
 

@@ -13,6 +13,7 @@ from typing import Any, Final, Literal
 
 from companion.store.db import Database
 from companion.store.outbox import LogEntry, Outbox, SyncLog
+from companion.store.people import PeopleStore
 
 ENTRY_KIND: Final = "push"
 EntryStatus = Literal["running", "ok", "failed"]
@@ -68,11 +69,7 @@ async def push_entries(db: Database, *, limit: int = 50) -> list[dict[str, Any]]
     """The newest push log entries, newest first, in the Activity section's shape."""
     entries = await SyncLog(db).entries(limit=limit)
     person_ids = sorted({entry.person_id for entry in entries if entry.person_id is not None})
-    names: dict[int, str] = {}
-    if person_ids:
-        marks = ",".join("?" * len(person_ids))
-        rows = await db.fetchall(f"SELECT id, display_name FROM people WHERE id IN ({marks})", person_ids)  # noqa: S608
-        names = {int(row["id"]): str(row["display_name"]) for row in rows}
+    names = await PeopleStore(db).display_names(person_ids)
     still_failed = {
         item.id
         for item in await Outbox(db).get_many(

@@ -20,7 +20,11 @@ from companion.store.lookup_reader import CacheReader
 
 
 def alias_keys(query: CompanyQuery) -> list[tuple[AliasKind, str]]:
-    """The (kind, key) pairs a query can be remembered or recognised by, strongest first."""
+    """The (kind, key) pairs a query can be remembered or recognised by, strongest first.
+
+    Strongest first: a LinkedIn page names one company, a name may be shared by a group's companies,
+    a domain by all of them; the website's domain before the e-mail's.
+    """
     keys: list[tuple[AliasKind, str]] = []
     slug = linkedin_company_slug(query.linkedin_url or "") or linkedin_company_slug(query.website or "")
     if slug:

@@ -42,7 +42,7 @@ from companion.services.company_display import DisplayedField, displayed_fields
 from companion.settings.catalogue import CustomField
 from companion.settings.models import GeneralSettings
 from companion.settings.service import SettingsService
-from companion.store.aliases import ALIAS_KINDS, AliasStore
+from companion.store.aliases import AliasStore
 from companion.store.companies import CompanyRow
 from companion.store.db import Database
 from companion.store.lookup_reader import CacheReader, MatchRow, PrefixRow
@@ -285,7 +285,7 @@ class CompanyLookupService:
         settings = self._settings()
         with self.reader.snapshot():
             if query.confirmed_company_id is None:
-                confirmed_id = self._confirmed_company(query)
+                confirmed_id = self.reader.confirmed_company(alias_keys(query))
                 if confirmed_id is not None:
                     query = query.model_copy(update={"confirmed_company_id": confirmed_id})
             result = match_company(query, self._lookup, settings.company_warning_level, settings.thresholds)
@@ -308,15 +308,6 @@ class CompanyLookupService:
             company=company,
             cache=cache,
         )
-
-    def _confirmed_company(self, query: CompanyQuery) -> int | None:
-        """The company a recruiter confirmed for this query, by its strongest alias still in the cache."""
-        aliases = self.reader.aliases(alias_keys(query))
-        for kind in ALIAS_KINDS:
-            for alias in aliases:
-                if alias.kind == kind and self.reader.match_row(alias.company_id) is not None:
-                    return alias.company_id
-        return None
 
     def search(self, text: str, limit: int = 10) -> SearchResult:
         """Companies whose name starts with `text` (normalised, and as displayed), best first."""

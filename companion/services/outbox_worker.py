@@ -312,11 +312,7 @@ class OutboxWorker:
         next_due: datetime | None = None
         if self._paused():
             return [], self._paused_until, len(pending)
-        rows = await self._db.fetchall(
-            "SELECT person_id, record_type FROM person_records WHERE cats_id IS NOT NULL AND person_id IN"
-            " (SELECT person_id FROM outbox WHERE status IN ('queued', 'sending', 'waiting'))"
-        )
-        known = {(int(row["person_id"]), str(row["record_type"])) for row in rows}
+        known = await self._outbox.records_of_pending_people()
         decided: set[int] = set()
         heads: list[OutboxItem] = []
         for item in pending:

@@ -17,8 +17,12 @@ may already have landed.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any, Final, Literal
 
 from companion.cats.budget import Priority
@@ -35,8 +39,9 @@ from companion.rules.notes import NoteSpec
 from companion.rules.person import Person, RecordType
 from companion.rules.search import pick_existing, search_steps
 from companion.services.aliases import alias_keys
-from companion.store.companies import CompanyCache, StoredCompany
+from companion.store.aliases import AliasKind
 from companion.store.db import Database
+from companion.store.lookup_reader import CacheReader, MatchRow
 
 #: How far CATS's clock may be behind ours when we ask "created after the attempt?".
 CLOCK_SKEW: Final = timedelta(minutes=5)
@@ -76,33 +81,36 @@ async def choose_company(db: Database, person: Person, *, chosen_id: int | None)
     query = company_query(person)
     # The same keys a confirmation stores (companion.services.aliases), strongest first.
     keys = alias_keys(query) if query is not None else []
+    if not keys:
+        return None
+    # Through the lookup's own reader queries (one snapshot, on a connection of its own, in a worker
+    # thread so the event loop never waits on opening it): the lookup and the push read aliases and
+    # keys the same way. Only the decision differs: a write takes a key only when it fits one company.
+    return await asyncio.to_thread(_choose_in_cache, db.path, keys)
+
+
+def _choose_in_cache(path: Path, keys: list[tuple[AliasKind, str]]) -> CompanyChoice | None:
+    with contextlib.closing(CacheReader(path)) as reader, reader.snapshot():
+        return _choose_by_keys(reader, keys)
+
+
+def _choose_by_keys(reader: CacheReader, keys: Sequence[tuple[AliasKind, str]]) -> CompanyChoice | None:
+    """A confirmed alias, else the first key (strongest first) that fits exactly one cached company."""
+    confirmed = reader.confirmed_company(keys)
+    if confirmed is not None:
+        return CompanyChoice(confirmed, "alias")
+    ambiguous: list[MatchRow] = []
     for kind, key in keys:
-        # Only aliases to companies still in the cache: one to a deleted company is ignored.
-        row = await db.fetchone(
-            "SELECT a.company_id FROM company_aliases a JOIN companies c ON c.id = a.company_id"
-            " WHERE a.kind = ? AND a.key = ?",
-            (kind, key),
-        )
-        if row is not None:
-            return CompanyChoice(int(row["company_id"]), "alias")
-    cache = CompanyCache(db)
-    ambiguous: list[StoredCompany] = []
-    for kind, key in keys:
-        if kind == "linkedin":
-            found = await cache.by_linkedin_slug(key)
-        elif kind == "domain":
-            found = await cache.by_domain(key)
-        else:
-            found = await cache.by_name_key(key)
+        found = reader.by_key(kind, key)
         if len(found) == 1:
-            return CompanyChoice(found[0].id, kind)
+            return CompanyChoice(found[0][0], kind)
         if len(found) > 1 and not ambiguous:
             ambiguous = found
     if ambiguous:
-        names = ", ".join(f"{company.name} ({company.id})" for company in ambiguous[:5])
+        names = ", ".join(f"{name} ({company_id})" for company_id, name, *_ in ambiguous[:5])
         raise ContactCompanyAmbiguousError(
             f"several CATS companies fit this contact's company: {names}; choose one",
-            candidates=[{"id": company.id, "name": company.name} for company in ambiguous[:20]],
+            candidates=[{"id": company_id, "name": name} for company_id, name, *_ in ambiguous[:20]],
         )
     return None
 

@@ -1,20 +1,10 @@
-"""Every setting of the companion: models, user file, team policy with locks, mapping, field catalogue."""
+"""Every setting of the companion: models, user file, team policy with locks, mapping, field catalogue.
 
-from __future__ import annotations
+Import what you need from its module. This package imports none of them, so that the rules can
+read settings without loading the modules that touch files (tests/test_layers.py):
 
-from companion.settings.base import Problem, SettingsWarning, Source
-from companion.settings.catalogue import Catalogue, CatalogueStore
-from companion.settings.effective import Effective
-from companion.settings.models import Settings
-from companion.settings.service import SettingsService
-
-__all__ = [
-    "Catalogue",
-    "CatalogueStore",
-    "Effective",
-    "Problem",
-    "Settings",
-    "SettingsService",
-    "SettingsWarning",
-    "Source",
-]
+    pure         base, fields, variables, mapping, models, tree, catalogue, checks
+    with files   storage (the user's file), policy (the team policy), effective (the merge of
+                 both, on policy's model), catalogue_store (the catalogue cached from CATS),
+                 service (SettingsService: all of them together)
+"""

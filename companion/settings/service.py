@@ -16,7 +16,7 @@ from typing import Any
 
 from companion.errors import AdminRequiredError
 from companion.settings.base import SettingsWarning
-from companion.settings.catalogue import CatalogueStore
+from companion.settings.catalogue_store import CatalogueStore
 from companion.settings.checks import settings_warnings
 from companion.settings.effective import Effective, patched, reset, resolve
 from companion.settings.policy import (

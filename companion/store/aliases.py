@@ -3,8 +3,8 @@
 One row per (kind, key): confirming a key again, to the same or another company, replaces the row. There
 is no foreign key to `companies` (an alias may name a company the cache has not seen yet), so readers
 ignore aliases to companies the cache does not hold, and the sync's change hook removes the aliases of
-companies deleted from CATS (`forget_companies`). The lookup hot path reads aliases through
-`CacheReader.aliases`; every write is here.
+companies deleted from CATS (`forget_companies`). The lookup and the push's choice of a Contact's
+company read aliases through `CacheReader.confirmed_company`; every write is here.
 """
 
 from __future__ import annotations
@@ -19,9 +19,6 @@ from companion.store.companies import iso
 from companion.store.db import Database
 
 AliasKind = Literal["name", "domain", "linkedin"]
-#: The strongest identifier first: a LinkedIn page names one company, a name may be shared by a group's
-#: companies, a domain by all of them.
-ALIAS_KINDS: Final[tuple[AliasKind, ...]] = ("linkedin", "name", "domain")
 _IN_CHUNK: Final = 500
 
 

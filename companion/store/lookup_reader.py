@@ -170,6 +170,14 @@ class CacheReader:
             "SELECT id, name, domain, linkedin_slug FROM companies WHERE name_key = ? ORDER BY id", (key,)
         )
 
+    def by_key(self, kind: AliasKind, key: str) -> list[MatchRow]:
+        """The companies with this LinkedIn slug, registrable domain or name key (the kinds of an alias)."""
+        if kind == "linkedin":
+            return self.by_linkedin_slug(key)
+        if kind == "domain":
+            return self.by_domain(key)
+        return self.by_name_key(key)
+
     def name_keys(self, *, batch: int = 10_000) -> Iterator[list[tuple[int, str]]]:
         """Every cached (id, name_key) in id order, `batch` at a time (to build the in-memory index)."""
         try:
@@ -231,3 +239,17 @@ class CacheReader:
             params,
         )
         return [alias_from_row(row) for row in rows]
+
+    def confirmed_company(self, keys: Sequence[tuple[AliasKind, str]]) -> int | None:
+        """The company a recruiter confirmed for the strongest of `keys` that has an alias, or None.
+
+        `keys` strongest first, as companion.services.aliases.alias_keys gives them. Both the lookup
+        and the push's choice of a Contact's company ask this, so they agree on what was confirmed.
+        An alias to a company no longer in the cache (deleted from CATS) confirms nothing.
+        """
+        confirmed = {(alias.kind, alias.key): alias.company_id for alias in self.aliases(keys)}
+        for pair in keys:
+            company_id = confirmed.get(pair)
+            if company_id is not None and self.match_row(company_id) is not None:
+                return company_id
+        return None

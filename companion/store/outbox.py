@@ -225,6 +225,17 @@ class Outbox:
         )
         return [_item(row) for row in rows]
 
+    async def records_of_pending_people(self) -> set[tuple[int, str]]:
+        """(person_id, record_type) of every CATS record already known for a person with items pending.
+
+        A note can only go once its record is in CATS; the worker reads this once per plan.
+        """
+        rows = await self.db.fetchall(
+            "SELECT person_id, record_type FROM person_records WHERE cats_id IS NOT NULL AND person_id IN"
+            " (SELECT person_id FROM outbox WHERE status IN ('queued', 'sending', 'waiting'))"
+        )
+        return {(int(row["person_id"]), str(row["record_type"])) for row in rows}
+
     async def counts(self) -> dict[str, int]:
         rows = await self.db.fetchall("SELECT status, count(*) AS n FROM outbox GROUP BY status")
         return {str(row["status"]): int(row["n"]) for row in rows}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, Final, Literal
 
@@ -253,6 +254,15 @@ class PeopleStore:
     async def person(self, person_id: int) -> StoredPerson | None:
         row = await self.db.fetchone("SELECT * FROM people WHERE id = ?", (person_id,))
         return None if row is None else _person(row)
+
+    async def display_names(self, person_ids: Sequence[int]) -> dict[int, str]:
+        """The display name of each of these people (one query: callers ask for a page's worth)."""
+        if not person_ids:
+            return {}
+        marks = ",".join("?" * len(person_ids))
+        sql = f"SELECT id, display_name FROM people WHERE id IN ({marks})"  # noqa: S608
+        rows = await self.db.fetchall(sql, person_ids)
+        return {int(row["id"]): str(row["display_name"]) for row in rows}
 
     async def person_by_key(self, identity_key: str) -> StoredPerson | None:
         row = await self.db.fetchone("SELECT * FROM people WHERE identity_key = ?", (identity_key,))

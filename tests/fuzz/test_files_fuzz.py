@@ -26,7 +26,8 @@ from companion.errors import (
 from companion.services.campaigns import CampaignCreate
 from companion.services.push import EventRequest, PushService, RulesInputs
 from companion.settings import tree
-from companion.settings.catalogue import Catalogue, CatalogueStore
+from companion.settings.catalogue import Catalogue
+from companion.settings.catalogue_store import CatalogueStore
 from companion.settings.models import Settings
 from companion.settings.policy import POLICY_FILE, parse_policy
 from companion.settings.service import SettingsService

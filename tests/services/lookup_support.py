@@ -10,7 +10,7 @@ from typing import Any
 
 from companion.matching import company_domain, linkedin_company_slug, normalize_name
 from companion.services.company_lookup import CompanyLookupService, settings_source
-from companion.settings.catalogue import CatalogueStore
+from companion.settings.catalogue_store import CatalogueStore
 from companion.settings.service import SettingsService
 from companion.store import Database
 from companion.store.companies import CompanyCache, CompanyRow, StatusRow, UserRow

@@ -10,8 +10,10 @@ import pytest
 
 from companion.errors import BadRequestError
 from companion.matching import CompanyQuery, Confidence, MatchBasis
+from companion.rules.person import Person
 from companion.services.aliases import alias_keys
 from companion.services.company_lookup import CompanyLookupService
+from companion.services.resolve import CompanyChoice, choose_company
 from companion.store import Database
 from companion.store.aliases import AliasStore
 from tests.services.lookup_support import (
@@ -181,3 +183,35 @@ async def test_forget_companies_removes_only_their_aliases(
     assert await store.forget_companies([1, 99]) == 2
     assert [alias.key for alias in await store.for_company(2)] == ["b"]
     assert await store.forget_companies([]) == 0
+
+
+async def test_the_lookup_and_a_contacts_push_take_the_same_confirmed_company(
+    service: CompanyLookupService, db: Database
+) -> None:
+    store = AliasStore(db)
+    # The website's domain and the e-mail's were confirmed to different companies: the website wins.
+    await store.confirm([("domain", "acme.de")], 2, confirmed_at=SYNCED_AT)
+    await store.confirm([("domain", "acme.com")], 3, confirmed_at=SYNCED_AT)
+    query = CompanyQuery(website="https://acme.de", email="jo@acme.com")
+    contact = Person(first_name="Jo", company_website="https://acme.de", emails=["jo@acme.com"])
+    looked_up = service.lookup(query)
+    assert looked_up.match is not None and (looked_up.match.company_id, looked_up.confirmed) == (2, True)
+    assert await choose_company(db, contact, chosen_id=None) == CompanyChoice(2, "alias")
+    # A name alias is stronger than either domain, for both.
+    await store.confirm([("name", "acme deutschland")], 3, confirmed_at=SYNCED_AT)
+    named = contact.model_copy(update={"current_company": "ACME Deutschland GmbH"})
+    looked_up = service.lookup(query.model_copy(update={"name": "ACME Deutschland GmbH"}))
+    assert looked_up.match is not None and looked_up.match.company_id == 3
+    assert await choose_company(db, named, chosen_id=None) == CompanyChoice(3, "alias")
+
+
+async def test_a_contacts_push_passes_over_an_alias_to_a_deleted_company_as_the_lookup_does(
+    service: CompanyLookupService, db: Database
+) -> None:
+    await AliasStore(db).confirm([("name", "acme corporation")], 3, confirmed_at=SYNCED_AT)
+    async with db.transaction() as conn:
+        await conn.execute("DELETE FROM companies WHERE id = 3")
+    contact = Person(first_name="Jo", current_company="Acme Corporation")
+    looked_up = service.lookup(CompanyQuery(name="Acme Corporation"))
+    assert looked_up.match is not None and (looked_up.match.company_id, looked_up.confirmed) == (1, False)
+    assert await choose_company(db, contact, chosen_id=None) == CompanyChoice(1, "name")

@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from companion.settings.catalogue import Catalogue, CatalogueStore, CatalogueUser, CustomField
+from companion.settings.catalogue import Catalogue, CatalogueUser, CustomField
+from companion.settings.catalogue_store import CatalogueStore
 from companion.settings.service import SettingsService
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

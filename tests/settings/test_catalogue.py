@@ -11,7 +11,8 @@ import pytest
 from companion.cats.client import CatsClient
 from companion.errors import CatsAuthError
 from companion.secret import ApiKey
-from companion.settings.catalogue import Catalogue, CatalogueStore
+from companion.settings.catalogue import Catalogue
+from companion.settings.catalogue_store import CatalogueStore
 from tests.fixtures.sandbox import SandboxHandle
 from tests.settings.helpers import NOW
 

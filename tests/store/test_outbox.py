@@ -155,3 +155,24 @@ async def test_the_sync_log_keeps_what_was_sent_and_what_changed_newest_first(
         7,
     )
     assert oldest.code == "cats.rate_limited"
+
+
+async def test_the_records_known_in_cats_are_listed_only_for_people_with_items_still_to_send(
+    db: Database, outbox: Outbox
+) -> None:
+    people = PeopleStore(db)
+    async with db.transaction() as conn:
+        waiting, done = [
+            await people.upsert_person(
+                conn, identity_key=f"email:{name}@x.example", display_name=name, data={}, now=NOW
+            )
+            for name in ("waiting", "done")
+        ]
+        await people.set_record(conn, waiting, "candidates", cats_id=7, how="created", now=NOW)
+        await people.set_record(conn, waiting, "contacts", cats_id=None, how=None, now=NOW)  # not in CATS yet
+        await people.set_record(conn, done, "candidates", cats_id=8, how="created", now=NOW)
+    await enqueue(db, outbox, waiting, kind="note")
+    finished = await enqueue(db, outbox, done)
+    async with db.transaction() as conn:
+        await outbox.update(conn, finished, now=NOW, status="synced")
+    assert await outbox.records_of_pending_people() == {(waiting, "candidates")}

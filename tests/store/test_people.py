@@ -122,3 +122,16 @@ async def test_members_keep_their_sync_as_and_state_and_events_are_recorded_once
     assert [e.id for e in await people.events(campaign, person_id)] == ["b", "a"]
     recorded = await people.event("b")
     assert recorded is not None and recorded.at == NOW + timedelta(minutes=5)
+
+
+async def test_display_names_are_read_for_the_people_asked_about_only(
+    db: Database, people: PeopleStore
+) -> None:
+    ada = await add_person(db, people)
+    async with db.transaction() as conn:
+        grace = await people.upsert_person(
+            conn, identity_key="email:grace@x.example", display_name="Grace Hopper", data={}, now=NOW
+        )
+    assert await people.display_names([ada, grace, 999]) == {ada: "Ada", grace: "Grace Hopper"}
+    assert await people.display_names([grace]) == {grace: "Grace Hopper"}
+    assert await people.display_names([]) == {}
