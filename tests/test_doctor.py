@@ -70,6 +70,8 @@ async def test_a_healthy_installation_passes(
     assert line(text, "CATS connection").startswith("OK")
     assert line(text, "API key").startswith("OK")
     assert line(text, "runtime dir").startswith("OK")
+    # The daemon's sync state, read through the CLI's client like its status.
+    assert line(text, "company cache").startswith("OK") and "configured=True" in line(text, "company cache")
     assert sandbox.api_key not in text
 
 
@@ -121,6 +123,9 @@ async def test_a_stale_daemon_record_fails_with_advice(tmp_path: Path) -> None:
     daemon_line = line(text, "daemon")
     assert daemon_line.startswith("FAIL") and "does not answer" in daemon_line
     assert "t" * 43 not in text
+    # Doctor reports the daemon missing; it never starts one.
+    recorded = locations.read_daemon_info(str(run_dir))
+    assert recorded is not None and recorded.pid == dead.pid
 
 
 async def test_an_unusable_settings_file_is_a_warning(tmp_path: Path) -> None:

@@ -1,5 +1,5 @@
-"""`cats-companion sync`: progress output, exit codes, the daemon path, the in-process path, and a resume
-after the process is killed mid-scan."""
+"""`cats-companion sync`: progress output, exit codes, the sync done and followed in the daemon (started on
+demand for the URL asked), refusals it reports, and a daemon killed mid-scan resuming in the next one."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import signal
 import socket
 import sqlite3
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,11 +18,11 @@ import pytest
 
 from companion import cli, paths
 from companion.cli.sync import ProgressPrinter, sync_command
-from companion.keystore import SERVICE_NAME, KeyringKeyStore, normalize_base_url
+from companion.keystore import BACKEND_ENV, SERVICE_NAME, normalize_base_url
+from companion.server import runtime
+from companion.server.daemon import RunningDaemon
 from companion.services.sync_scheduler import SyncPolicy
 from companion.services.sync_state import SyncProgress
-from companion.store import open_database
-from companion.store.companies import CompanyCache
 from companion.store.db import DB_FILE_NAME
 from tests.fixtures.daemon import DaemonFactory
 from tests.fixtures.sandbox import SandboxFactory, SandboxHandle
@@ -74,34 +75,11 @@ def test_on_a_terminal_progress_redraws_one_line() -> None:
     assert text.endswith("2 pages  200 companies\ndone\n")
 
 
-def store_key(sandbox: SandboxHandle) -> None:
-    KeyringKeyStore().set(sandbox.url, sandbox.key)
-
-
-async def cached_count() -> int:
-    db = await open_database()
-    try:
-        return await CompanyCache(db).count()
-    finally:
-        await db.close()
-
-
-async def test_without_a_daemon_the_sync_runs_here_and_exits_0(sandbox: SandboxHandle) -> None:
-    store_key(sandbox)
+async def sync(*, cats_url: str | None = None, full: bool = False) -> tuple[int, str]:
+    """The command, off the event loop (it blocks on the daemon, which may run on this loop)."""
     out = io.StringIO()
-    assert await sync_command(cats_url=sandbox.url, full=False, out=out) == 0
-    text = out.getvalue()
-    assert "full sync" in text and "1/1 pages" in text
-    assert "company cache synced (full): 20 companies" in text
-    assert await cached_count() == 20
-    assert sandbox.api_key not in text
-
-
-async def test_without_a_stored_key_the_sync_exits_1_and_says_how_to_fix_it(sandbox: SandboxHandle) -> None:
-    out = io.StringIO()
-    assert await sync_command(cats_url=sandbox.url, full=False, out=out) == 1
-    assert "no CATS API key stored" in out.getvalue()
-    assert "cats-companion key set" in out.getvalue()
+    status = await asyncio.to_thread(sync_command, cats_url=cats_url, full=full, out=out, poll=0.02)
+    return status, out.getvalue()
 
 
 def closed_port() -> int:
@@ -111,12 +89,20 @@ def closed_port() -> int:
     return port
 
 
-async def test_with_cats_unreachable_the_sync_exits_1_with_the_reason(sandbox: SandboxHandle) -> None:
-    url = f"http://127.0.0.1:{closed_port()}/v3"
-    KeyringKeyStore().set(url, sandbox.key)
-    out = io.StringIO()
-    assert await sync_command(cats_url=url, full=False, out=out) == 1
-    assert "(cats.network)" in out.getvalue()
+@pytest.fixture
+def key_for_daemons(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[SandboxHandle], None]:
+    """Store a sandbox's key where a daemon started in its own process reads it (a file-backed keyring)."""
+
+    def store(sandbox: SandboxHandle) -> None:
+        keyring_file = write_keyring_file(
+            tmp_path / "keyring.json", SERVICE_NAME, normalize_base_url(sandbox.url), sandbox.api_key
+        )
+        monkeypatch.setenv(BACKEND_ENV, CLASS_PATH)
+        monkeypatch.setenv(FILE_ENV, str(keyring_file))
+        # The started daemon imports that backend from this checkout's tests package.
+        monkeypatch.setenv("PYTHONPATH", str(REPO))
+
+    return store
 
 
 async def test_with_a_daemon_running_it_syncs_and_the_command_follows_its_progress(
@@ -131,30 +117,59 @@ async def test_with_a_daemon_running_it_syncs_and_the_command_follows_its_progre
         script=[{"kind": "slow", "method": "GET", "path": "/v3/companies"}] * 3, slow_seconds=0.1
     )
     await sandbox.control.reset_counters()
-    out = io.StringIO()
-    assert await sync_command(cats_url=None, full=True, out=out, poll=0.02) == 0
-    text = out.getvalue()
+    status, text = await sync(full=True)
+    assert status == 0, text
     assert "full sync" in text and "/3 pages" in text
     assert text.rstrip().endswith("company cache synced: 250 companies")
     assert (await sandbox.control.counters())["requests"]["GET /v3/companies"] == 3
+    assert sandbox.api_key not in text
 
 
 async def test_a_cats_url_other_than_the_daemons_is_refused(
     daemon_factory: DaemonFactory, sandbox: SandboxHandle
 ) -> None:
     await daemon_factory(key=sandbox.key, cats_base_url=sandbox.url, sync=SyncPolicy(automatic=False))
-    out = io.StringIO()
-    assert await sync_command(cats_url="https://other.example/v3", full=False, out=out) == 1
-    assert "the running companion daemon syncs" in out.getvalue()
+    status, text = await sync(cats_url="https://other.example/v3")
+    assert status == 1 and "the running companion daemon syncs" in text
 
 
-async def test_the_command_line_runs_the_sync(
-    sandbox: SandboxHandle, capsys: pytest.CaptureFixture[str]
+async def test_a_daemon_without_a_key_refuses_and_the_command_says_how_to_add_one(
+    daemon: RunningDaemon,
 ) -> None:
-    store_key(sandbox)
+    status, text = await sync()
+    assert status == 1
+    assert "(key.missing)" in text and "cats-companion key set" in text
+
+
+async def test_with_cats_unreachable_the_sync_exits_1_with_the_reason(
+    daemon_factory: DaemonFactory, sandbox: SandboxHandle
+) -> None:
+    url = f"http://127.0.0.1:{closed_port()}/v3"
+    await daemon_factory(
+        key=sandbox.key, cats_base_url=url, sync=SyncPolicy(automatic=False), check_connection=False
+    )
+    status, text = await sync(cats_url=url)
+    assert status == 1 and "(cats.network)" in text
+
+
+async def test_without_a_daemon_the_command_starts_one_for_its_url_and_follows_the_sync(
+    sandbox: SandboxHandle,
+    key_for_daemons: Callable[[SandboxHandle], None],
+    started_daemons: list[int],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    key_for_daemons(sandbox)
     status = await asyncio.to_thread(cli.main, ["sync", "--cats-url", sandbox.url, "--full"])
-    assert status == 0
-    assert "company cache synced (full): 20 companies" in capsys.readouterr().err
+    info = runtime.read_runtime_file(paths.runtime_dir())
+    if info is not None:
+        started_daemons.append(info.pid)
+    err = capsys.readouterr().err
+    assert status == 0, err
+    assert info is not None and f"started one (pid {info.pid}" in err
+    assert "company cache synced: 20 companies" in err
+    # The daemon started for that URL, so the next command with it is not refused.
+    status, text = await sync(cats_url=sandbox.url)
+    assert status == 0, text
 
 
 def committed_pages(db_path: Path) -> int:
@@ -169,34 +184,21 @@ def committed_pages(db_path: Path) -> int:
 
 
 @pytest.mark.timeout(90)
-async def test_a_sync_killed_mid_scan_resumes_without_fetching_stored_pages_again(
-    sandbox_factory: SandboxFactory, tmp_path: Path
+async def test_a_daemon_killed_mid_scan_resumes_it_without_fetching_stored_pages_again(
+    sandbox_factory: SandboxFactory,
+    key_for_daemons: Callable[[SandboxHandle], None],
+    started_daemons: list[int],
 ) -> None:
     sandbox = await sandbox_factory(seed=1000, seed_random=7, rate_limit=0)
     await sandbox.control.set_faults(
         script=[{"kind": "slow", "method": "GET", "path": "/v3/companies"}] * 10, slow_seconds=0.3
     )
-    keyring_file = write_keyring_file(
-        tmp_path / "keyring.json", SERVICE_NAME, normalize_base_url(sandbox.url), sandbox.api_key
-    )
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(REPO),
-        "PYTHON_KEYRING_BACKEND": CLASS_PATH,
-        FILE_ENV: str(keyring_file),
-    }
+    key_for_daemons(sandbox)
+    # The command in its own process, as typed in a terminal; it starts the daemon, which syncs.
     proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "companion",
-        "sync",
-        "--cats-url",
-        sandbox.url,
-        env=env,
-        cwd=REPO,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    )
+        sys.executable, "-m", "companion", "sync", "--cats-url", sandbox.url,
+        cwd=REPO, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
     db_path = paths.data_dir() / DB_FILE_NAME
     try:
         async with asyncio.timeout(60):
@@ -206,17 +208,30 @@ async def test_a_sync_killed_mid_scan_resumes_without_fetching_stored_pages_agai
     finally:
         proc.send_signal(signal.SIGKILL)
         await proc.wait()
+        first = runtime.read_runtime_file(paths.runtime_dir())
+        if first is not None:
+            # Not for started_daemons: once it is killed, its socket is what says it is gone.
+            os.kill(first.pid, signal.SIGKILL)
+    assert first is not None
+    async with asyncio.timeout(10):
+        # Dead once its socket refuses connections (the signal is delivered, not awaited).
+        while await runtime.answers(paths.runtime_dir(), first):  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
     assert proc.stderr is not None
     printed = (await proc.stderr.read()).decode()
-    assert "full sync" in printed  # one line per page on a pipe
+    assert "started one" in printed and "full sync" in printed  # one line per page on a pipe
     stored = committed_pages(db_path)
     assert 3 <= stored < 10
 
     await sandbox.control.clear_faults()
     await sandbox.control.reset_counters()
-    store_key(sandbox)
-    out = io.StringIO()
-    assert await sync_command(cats_url=sandbox.url, full=False, out=out) == 0
-    # Only the pages the killed process had not stored; users and statuses were stored with page 1.
-    assert (await sandbox.control.counters())["requests"] == {"GET /v3/companies": 10 - stored}
-    assert await cached_count() == 1000
+    status, text = await sync(cats_url=sandbox.url)
+    second = runtime.read_runtime_file(paths.runtime_dir())
+    if second is not None:
+        started_daemons.append(second.pid)
+    assert status == 0, text
+    assert second is not None and second.pid != first.pid
+    assert text.rstrip().endswith("company cache synced: 1,000 companies")
+    # Only the pages the killed daemon had not stored; users and statuses were stored with page 1.
+    requests = (await sandbox.control.counters())["requests"]
+    assert requests.get("GET /v3/companies") == 10 - stored

@@ -350,7 +350,8 @@ async def companion_stack(companies: int, home: Path) -> AsyncIterator[str]:
             await daemon.start()
             progress = io.StringIO()
             async with asyncio.timeout(120):
-                status = await sync_command(cats_url=None, full=True, out=progress)
+                # The CLI's sync blocks on the daemon's socket: off this loop, which runs the sandbox.
+                status = await asyncio.to_thread(sync_command, cats_url=None, full=True, out=progress)
             if status != 0:
                 raise BenchError(f"the company sync failed: {progress.getvalue().strip()}")
             company = sandbox.store.list_records("companies", 1, 1).items[0]["name"]

@@ -3,7 +3,9 @@
 This is the README's main command. It needs no CATS account and no keyring: the sandbox's demo
 key is not a secret, so it is handed to the daemon directly (a real key only ever comes from the
 OS keyring). The daemon keeps its data in a `demo` directory of its own, so a demo never mixes
-sandbox companies into the cache of a real CATS account.
+sandbox companies into the cache of a real CATS account; it records itself in the usual runtime
+dir, so (being this user's one daemon while it runs) the browser and every CLI command in another
+terminal reach it with no extra setting, and see the demo's data.
 
 Once the daemon listens, it also registers the native host with every Chromium-family browser
 found for this user (what `cats-companion install-host` does; running it again rewrites the same
@@ -130,7 +132,9 @@ async def _demo(args: argparse.Namespace) -> int:
                 f"Companion daemon {daemon.url}\n"
                 f"  socket         {daemon.socket_path or 'none on this platform'}\n"
                 f"  port and token {daemon.runtime_file}\n"
-                f"  data           {demo_dir}",
+                f"  data           {demo_dir}\n"
+                "  commands       `cats-companion outbox list`, `campaign list`, `sync` ... in another\n"
+                "                 terminal use this daemon and its data while the demo runs",
                 flush=True,
             )
             # After the daemon listens: a browser connecting now finds it instead of starting another.

@@ -2,7 +2,9 @@
 
 Each check prints one line, OK, WARN, FAIL or SKIP, and for anything not OK what to do about it.
 The exit status is 0 when nothing FAILed. No request goes to CATS unless `--online` is given
-(every request counts against the 500 an hour).
+(every request counts against the 500 an hour). The offline checks read files (manifests, runtime
+files and their modes, settings); the running daemon is asked through the CLI's one client
+(companion.cli.daemon_client), which doctor never lets start a daemon: it reports one missing.
 """
 
 from __future__ import annotations
@@ -23,15 +25,16 @@ from typing import Any, Final, Literal, TextIO
 
 from companion import __version__, paths
 from companion.cli import host
-from companion.errors import CompanionError, ConfigError
+from companion.cli.daemon_client import CALLER, DaemonClient, DaemonRefusal
+from companion.errors import CompanionError, ConfigError, DaemonTimeoutError
 from companion.keystore import DEFAULT_BASE_URL, KeyringKeyStore, normalize_base_url
 from companion.nmhost import locations
 from companion.nmhost.config import EXTENSION_ID, origin_of
-from companion.nmhost.link import open_connection
 
 Status = Literal["OK", "WARN", "FAIL", "SKIP"]
 #: How long the launcher may take to answer a test frame (a cold Python start plus imports).
 LAUNCHER_TIMEOUT: Final = 15.0
+#: How long the daemon may take to answer doctor's questions.
 HTTP_TIMEOUT: Final = 5.0
 #: Any id other than ours: the launcher must refuse it, which proves it runs our host.
 _PROBE_ORIGIN: Final = "chrome-extension://aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/"
@@ -281,19 +284,18 @@ def daemon_checks() -> tuple[list[Check], dict[str, Any] | None, dict[str, Any] 
     if info is None:
         checks.append(not_running)
         return checks, None, None
-    try:
-        status = _get_json(info, "/api/status")
-    except (OSError, ValueError) as exc:
-        checks.append(
-            Check(
-                "FAIL",
-                "daemon",
-                f"daemon.json names pid {info.pid}, but it does not answer ({exc})",
-                "run `cats-companion serve` (it replaces the stale files), or kill that process",
-            )
-        )
-        return checks, None, None
-    cats = status.get("cats", {}) if isinstance(status, dict) else {}
+    with DaemonClient(f"{CALLER} doctor", start=False, timeout=HTTP_TIMEOUT) as daemon:
+        try:
+            status = daemon.call("status")
+        except (CompanionError, DaemonRefusal) as exc:
+            checks.append(_silent_daemon(info.pid, exc))
+            return checks, None, None
+        try:
+            # No message type reports the sync state yet: its HTTP route, through the same client.
+            sync: dict[str, Any] | None = daemon.call("sync.state")
+        except (CompanionError, DaemonRefusal):
+            sync = None
+    cats = status.get("cats", {})
     checks.append(
         Check(
             "OK",
@@ -315,24 +317,23 @@ def daemon_checks() -> tuple[list[Check], dict[str, Any] | None, dict[str, Any] 
         )
     else:
         checks.append(Check("WARN", "CATS connection", f"{state}: {cats.get('detail')}"))
-    try:
-        sync = _get_json(info, "/api/sync")
-    except (OSError, ValueError):
-        sync = None
     return checks, status, sync
 
 
-def _get_json(info: locations.DaemonInfo, path: str) -> Any:
-    connection = open_connection(info, timeout=HTTP_TIMEOUT, connect_timeout=HTTP_TIMEOUT)
-    try:
-        connection.request("GET", path, None, {"Authorization": f"Bearer {info.token}"})
-        response = connection.getresponse()
-        body = response.read()
-    finally:
-        connection.close()
-    if response.status != 200:
-        raise ValueError(f"HTTP {response.status} from {path}")
-    return json.loads(body)
+def _silent_daemon(pid: int, exc: CompanionError | DaemonRefusal) -> Check:
+    """The daemon daemon.json names did not answer doctor's question, and why."""
+    if isinstance(exc, DaemonRefusal):
+        why = f"it refused doctor's request ({exc.code}: {exc.message})"
+    elif isinstance(exc, DaemonTimeoutError):
+        why = f"it does not answer within {HTTP_TIMEOUT:.0f} s"
+    else:
+        why = "it does not answer"
+    return Check(
+        "FAIL",
+        "daemon",
+        f"daemon.json names pid {pid}, but {why}",
+        "run `cats-companion serve` (it replaces the stale files), or kill that process",
+    )
 
 
 def cache_check(status: dict[str, Any] | None, sync: Any) -> Check:

@@ -2,15 +2,16 @@
 
     cats-companion outbox list [--status failed,waiting] [--limit N] [--json]
     cats-companion outbox show ID | retry ID... | cancel ID...
-    cats-companion outbox send [--cats-url URL] [--max-wait S]    send it here, now (no daemon needed)
+    cats-companion outbox send [--cats-url URL] [--max-wait S]    no daemon running: send it from here
     cats-companion event record --campaign NAME --type outreach --outreach email_sent --email ada@x.org
     cats-companion event import FILE.json                        all entries, or none of them
     cats-companion campaign list | create NAME [--trigger T] [--record-type R] | archive ID
 
-Every command works on this user's database directly (WAL lets it share the file with a running
-daemon, whose worker picks new items up within seconds). `outbox send` refuses while another
-process sends the outbox, so an item is never sent by two processes. Exit status: 0 success,
-1 refused or failed, 2 usage.
+Every command but `outbox send` asks this user's companion daemon (companion.cli.daemon_client),
+starting it when none runs, so it sees and changes what the browser does, in the daemon's own
+database (the demo's too). `outbox send` is for machines where no daemon runs: it sends this
+user's outbox from this process, and refuses while a daemon runs (whose worker sends it already)
+or while another process sends. Exit status: 0 success, 1 refused or failed, 2 usage.
 """
 
 from __future__ import annotations
@@ -19,17 +20,29 @@ import argparse
 import asyncio
 import json
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final, TextIO
 
-from companion.errors import CompanionError, KeyMissingError
+from companion.cli.daemon_client import CALLER, DaemonClient, DaemonRefusal, error_of, running
+from companion.errors import (
+    BadRequestError,
+    CompanionError,
+    EventImportInvalidError,
+    KeyMissingError,
+    OutboxBusyError,
+)
 from companion.keystore import DEFAULT_BASE_URL, load_key, normalize_base_url
+from companion.nmhost.link import REQUEST_TIMEOUT
 
 EXIT_OK: Final = 0
 EXIT_FAILURE: Final = 1
 #: The longest wait (Retry-After, backoff) `outbox send` sits through before it stops and says so.
 DEFAULT_MAX_WAIT: Final = 300.0
+#: The most items the daemon lists at once (outbox.list's limit).
+MAX_LIST: Final = 500
+#: An import of thousands of events is one transaction in the daemon: give it time.
+IMPORT_TIMEOUT: Final = 300.0
 _STATUSES: Final = ("queued", "sending", "waiting", "synced", "failed", "cancelled")
 _EVENT_TYPES: Final = ("added", "outreach", "replied", "interested", "not_interested", "meeting_booked")
 _OUTREACH: Final = (
@@ -43,7 +56,7 @@ _OUTREACH: Final = (
 _TRIGGERS: Final = ("on_add", "on_reply", "when_interested", "never")
 _RECORD_TYPES: Final = ("candidates", "contacts")
 
-Action = Callable[[argparse.Namespace, TextIO], Awaitable[int]]
+Action = Callable[[argparse.Namespace, DaemonClient, TextIO], int]
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -65,14 +78,16 @@ def _register_outbox(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
 
     listing = commands.add_parser("list", help="outbox items, newest first, and counts by status")
     listing.add_argument("--status", type=_statuses, default=None, help="comma-separated statuses to show")
-    listing.add_argument("--limit", type=_positive, default=50, help="how many items (default 50)")
+    listing.add_argument(
+        "--limit", type=_limit, default=50, help=f"how many items (default 50, at most {MAX_LIST})"
+    )
     _with_json(listing)
-    listing.set_defaults(func=_runner(_outbox_list))
+    listing.set_defaults(func=_daemon(_outbox_list))
 
     show = commands.add_parser("show", help="one item and what the sync log says about it")
     show.add_argument("id", type=_positive)
     _with_json(show)
-    show.set_defaults(func=_runner(_outbox_show))
+    show.set_defaults(func=_daemon(_outbox_show))
 
     for name, text in (
         ("retry", "queue failed items again once fixed"),
@@ -81,10 +96,11 @@ def _register_outbox(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
         command = commands.add_parser(name, help=text)
         command.add_argument("ids", type=_positive, nargs="+", metavar="ID")
         _with_json(command)
-        command.set_defaults(func=_runner(_outbox_retry if name == "retry" else _outbox_cancel))
+        command.set_defaults(func=_daemon(_outbox_retry if name == "retry" else _outbox_cancel))
 
     send = commands.add_parser(
-        "send", help="send the outbox to CATS from this process until nothing more can be sent"
+        "send",
+        help="no daemon running: send the outbox to CATS from this process until nothing more can be sent",
     )
     send.add_argument(
         "--cats-url", default=DEFAULT_BASE_URL, help=f"CATS API base URL (default {DEFAULT_BASE_URL})"
@@ -96,7 +112,7 @@ def _register_outbox(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
         help=f"stop instead of waiting longer than this many seconds (default {DEFAULT_MAX_WAIT:.0f})",
     )
     _with_json(send)
-    send.set_defaults(func=_runner(_outbox_send))
+    send.set_defaults(func=_send_here)
 
 
 def _register_event(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -122,7 +138,7 @@ def _register_event(subparsers: argparse._SubParsersAction[argparse.ArgumentPars
     who.add_argument("--company")
     who.add_argument("--title")
     _with_json(record)
-    record.set_defaults(func=_runner(_event_record))
+    record.set_defaults(func=_daemon(_event_record))
 
     importing = commands.add_parser(
         "import",
@@ -136,7 +152,7 @@ def _register_event(subparsers: argparse._SubParsersAction[argparse.ArgumentPars
     )
     importing.add_argument("file", type=Path)
     _with_json(importing)
-    importing.set_defaults(func=_runner(_event_import))
+    importing.set_defaults(func=_daemon(_event_import, timeout=IMPORT_TIMEOUT))
 
 
 def _register_campaign(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -146,7 +162,7 @@ def _register_campaign(subparsers: argparse._SubParsersAction[argparse.ArgumentP
     listing = commands.add_parser("list", help="the campaigns")
     listing.add_argument("--archived", action="store_true", help="include archived campaigns")
     _with_json(listing)
-    listing.set_defaults(func=_runner(_campaign_list))
+    listing.set_defaults(func=_daemon(_campaign_list))
     create = commands.add_parser("create", help="create a campaign")
     create.add_argument("name")
     create.add_argument("--trigger", choices=_TRIGGERS, help="when members sync (default: the settings')")
@@ -154,17 +170,24 @@ def _register_campaign(subparsers: argparse._SubParsersAction[argparse.ArgumentP
         "--record-type", choices=_RECORD_TYPES, help="what members sync as (default Candidate)"
     )
     _with_json(create)
-    create.set_defaults(func=_runner(_campaign_create))
+    create.set_defaults(func=_daemon(_campaign_create))
     archive = commands.add_parser("archive", help="archive a campaign (no new members or events)")
     archive.add_argument("id", type=_positive)
     _with_json(archive)
-    archive.set_defaults(func=_runner(_campaign_archive))
+    archive.set_defaults(func=_daemon(_campaign_archive))
 
 
 def _positive(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"expected a positive whole number, not {text!r}")
     return int(text)
+
+
+def _limit(text: str) -> int:
+    value = _positive(text)
+    if value > MAX_LIST:
+        raise argparse.ArgumentTypeError(f"at most {MAX_LIST} items at once")
+    return value
 
 
 def _statuses(text: str) -> list[str]:
@@ -175,48 +198,24 @@ def _statuses(text: str) -> list[str]:
     return wanted
 
 
-def _runner(action: Action) -> Callable[[argparse.Namespace], int]:
+def _daemon(action: Action, *, timeout: float = REQUEST_TIMEOUT) -> Callable[[argparse.Namespace], int]:
+    """The command `action`, run against this user's daemon (started when none runs)."""
+
     def run(args: argparse.Namespace) -> int:
-        return asyncio.run(_guarded(action, args, sys.stdout))
+        try:
+            with DaemonClient(f"{CALLER} {args.command}", timeout=timeout) as client:
+                return action(args, client, sys.stdout)
+        except (CompanionError, DaemonRefusal) as exc:
+            return _failed(args, sys.stdout, error_of(exc))
 
     return run
 
 
-async def _guarded(action: Action, args: argparse.Namespace, out: TextIO) -> int:
-    try:
-        return await action(args, out)
-    except CompanionError as exc:
-        if getattr(args, "json", False):
-            out.write(json.dumps({"error": exc.to_dict()}, ensure_ascii=False) + "\n")
-        print(f"cats-companion: {exc.message} ({exc.code})", file=sys.stderr)
-        return EXIT_FAILURE
-
-
-# --- the pieces, built on this user's files -----------------------------------------------------------
-
-
-class _Local:
-    """This user's database and settings, as the daemon would open them."""
-
-    async def __aenter__(self) -> _Local:
-        from companion import paths
-        from companion.services.push import PushService, inputs_from
-        from companion.settings.catalogue_store import CATALOGUE_FILE, CatalogueStore
-        from companion.settings.service import SettingsService
-        from companion.store import open_database
-
-        self.db = await open_database()
-        self.settings = SettingsService(
-            config_dir=paths.config_dir(),
-            site_dir=paths.site_config_dir(),
-            catalogue=CatalogueStore(paths.data_dir() / CATALOGUE_FILE),
-        )
-        self.inputs = inputs_from(self.settings)
-        self.push = PushService(self.db, self.inputs)
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.db.close()
+def _failed(args: argparse.Namespace, out: TextIO, error: dict[str, Any]) -> int:
+    if getattr(args, "json", False):
+        out.write(json.dumps({"error": error}, ensure_ascii=False) + "\n")
+    print(f"cats-companion: {error.get('message')} ({error.get('code')})", file=sys.stderr)
+    return EXIT_FAILURE
 
 
 def _emit(out: TextIO, args: argparse.Namespace, data: Any, text: str) -> None:
@@ -236,113 +235,87 @@ def _item_line(item: dict[str, Any]) -> str:
     return f"{item['id']:>6}  {item['summary']:<34} person {item['person_id']:<5} {state}{reason}"
 
 
-async def _outbox_list(args: argparse.Namespace, out: TextIO) -> int:
-    async with _Local() as local:
-        items = await local.push.outbox.items(statuses=args.status, limit=args.limit)
-        counts = await local.push.outbox.counts()
-    public = [item.public() for item in items]
-    summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "empty"
-    text = "\n".join([f"outbox: {summary}", *(_item_line(item) for item in public)])
-    _emit(out, args, {"items": public, "counts": counts}, text)
+def _counts(counts: dict[str, int], empty: str) -> str:
+    return ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or empty
+
+
+# --- through the daemon -------------------------------------------------------------------------------
+
+
+def _outbox_list(args: argparse.Namespace, daemon: DaemonClient, out: TextIO) -> int:
+    query: dict[str, Any] = {"limit": args.limit}
+    if args.status is not None:
+        query["status"] = args.status
+    listed = daemon.call("outbox.list", query)
+    items: list[dict[str, Any]] = listed["items"]
+    text = "\n".join([f"outbox: {_counts(listed['counts'], 'empty')}", *(_item_line(i) for i in items)])
+    _emit(out, args, {"items": items, "counts": listed["counts"]}, text)
     return EXIT_OK
 
 
-async def _outbox_show(args: argparse.Namespace, out: TextIO) -> int:
-    async with _Local() as local:
-        item = await local.push.item(args.id)
-        log = await local.push.log.entries(outbox_id=args.id)
-    lines = [_item_line(item.public())]
-    for entry in reversed(log):
-        changed = f" changed {', '.join(entry.changed_fields)}" if entry.changed_fields else ""
-        said = f": {entry.message}" if entry.message else ""
-        lines.append(f"  {entry.at.isoformat()}  {entry.action} ({entry.outcome}){changed}{said}")
-    _emit(
-        out, args, {"item": item.public(), "log": [e.model_dump(mode="json") for e in log]}, "\n".join(lines)
-    )
+def _outbox_show(args: argparse.Namespace, daemon: DaemonClient, out: TextIO) -> int:
+    shown = daemon.call("outbox.get", {"id": args.id})
+    lines = [_item_line(shown["item"])]
+    for entry in reversed(shown["log"]):
+        changed = f" changed {', '.join(entry['changed_fields'])}" if entry.get("changed_fields") else ""
+        said = f": {entry['message']}" if entry.get("message") else ""
+        lines.append(f"  {entry['at']}  {entry['action']} ({entry['outcome']}){changed}{said}")
+    _emit(out, args, {"item": shown["item"], "log": shown["log"]}, "\n".join(lines))
     return EXIT_OK
 
 
-async def _each(args: argparse.Namespace, out: TextIO, retry: bool) -> int:
+def _each(args: argparse.Namespace, daemon: DaemonClient, out: TextIO, message_type: str) -> int:
     done: list[dict[str, Any]] = []
     refused: list[dict[str, Any]] = []
-    async with _Local() as local:
-        for item_id in args.ids:
-            try:
-                item = await (local.push.retry(item_id) if retry else local.push.cancel(item_id))
-            except CompanionError as exc:
-                refused.append({"id": item_id, "error": exc.to_dict()})
-                print(f"cats-companion: {exc.message} ({exc.code})", file=sys.stderr)
-            else:
-                done.append(item.public())
-    verb = "queued again" if retry else "cancelled"
+    for item_id in args.ids:
+        try:
+            done.append(daemon.call(message_type, {"id": item_id})["item"])
+        except DaemonRefusal as exc:
+            # One item the daemon refuses does not stop the others; no daemon at all does.
+            refused.append({"id": item_id, "error": exc.error})
+            print(f"cats-companion: {exc.message} ({exc.code})", file=sys.stderr)
+    verb = "queued again" if message_type == "outbox.retry" else "cancelled"
     _emit(out, args, {"items": done, "refused": refused}, "\n".join(f"{r['id']}: {verb}" for r in done))
     return EXIT_FAILURE if refused else EXIT_OK
 
 
-async def _outbox_retry(args: argparse.Namespace, out: TextIO) -> int:
-    return await _each(args, out, retry=True)
+def _outbox_retry(args: argparse.Namespace, daemon: DaemonClient, out: TextIO) -> int:
+    return _each(args, daemon, out, "outbox.retry")
 
 
-async def _outbox_cancel(args: argparse.Namespace, out: TextIO) -> int:
-    return await _each(args, out, retry=False)
+def _outbox_cancel(args: argparse.Namespace, daemon: DaemonClient, out: TextIO) -> int:
+    return _each(args, daemon, out, "outbox.cancel")
 
 
-async def _outbox_send(args: argparse.Namespace, out: TextIO) -> int:
-    from companion.cats.client import CatsClient
-    from companion.services.outbox_worker import OutboxWorker, lock_path_for
-
-    url = normalize_base_url(args.cats_url)
-    # keyring may block on D-Bus: keep it off the event loop.
-    key = await asyncio.to_thread(load_key, url)
-    if key is None:
-        raise KeyMissingError(
-            f"no CATS API key stored for {url}; run `cats-companion key set --cats-url {url}`"
-        )
-    async with _Local() as local, CatsClient(url, key) as client:
-        worker = OutboxWorker(local.db, client, local.inputs, lock_path=lock_path_for(local.db))
-        counts = await worker.drain(max_wait=args.max_wait)
-    summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "nothing to send"
-    _emit(out, args, {"counts": counts}, f"outbox: {summary}")
-    unfinished = sum(
-        n for status, n in counts.items() if status in ("queued", "sending", "waiting", "failed")
-    )
-    return EXIT_OK if unfinished == 0 else EXIT_FAILURE
-
-
-async def _event_record(args: argparse.Namespace, out: TextIO) -> int:
-    from companion.services.push import EventRequest, parse
-
-    data: dict[str, Any] = {"type": args.type}
-    data["campaign_id" if args.campaign.isdigit() else "campaign"] = (
-        int(args.campaign) if args.campaign.isdigit() else args.campaign
-    )
+def _event_record(args: argparse.Namespace, daemon: DaemonClient, out: TextIO) -> int:
+    event: dict[str, Any] = {"type": args.type}
+    if args.campaign.isdigit():
+        event["campaign_id"] = int(args.campaign)
+    else:
+        event["campaign"] = args.campaign
     for name in ("outreach", "at", "text", "id"):
         if getattr(args, name) is not None:
-            data[name] = getattr(args, name)
+            event[name] = getattr(args, name)
     if args.sync_as:
-        data["record_type"] = args.sync_as
+        event["record_type"] = args.sync_as
     if args.person_id:
-        data["person_id"] = args.person_id
+        event["person_id"] = args.person_id
     person = _person_args(args)
     if person:
-        data["person"] = person
-    request = parse(EventRequest, data)
-    async with _Local() as local:
-        accepted = await local.push.record_event(request, source="cli")
-    text = f"event {accepted.event_id}: " + (
+        event["person"] = person
+    accepted = daemon.call("event.record", event)
+    text = f"event {accepted['event_id']}: " + (
         "already recorded"
-        if not accepted.recorded
-        else f"{accepted.reason}; {len(accepted.items)} item(s) queued"
+        if not accepted["recorded"]
+        else f"{accepted['reason']}; {len(accepted['items'])} item(s) queued"
     )
-    _emit(out, args, accepted.model_dump(mode="json"), text)
+    _emit(out, args, accepted, text)
     return EXIT_OK
 
 
 def _person_args(args: argparse.Namespace) -> dict[str, Any]:
     person: dict[str, Any] = {}
     if args.person_json is not None:
-        from companion.errors import BadRequestError
-
         try:
             loaded = json.loads(args.person_json.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
@@ -363,57 +336,105 @@ def _person_args(args: argparse.Namespace) -> dict[str, Any]:
     return person
 
 
-async def _event_import(args: argparse.Namespace, out: TextIO) -> int:
-    from companion.errors import EventImportInvalidError
-
+def _event_import(args: argparse.Namespace, daemon: DaemonClient, out: TextIO) -> int:
     try:
         document = json.loads(args.file.read_text(encoding="utf-8"))
     except OSError as exc:
         raise EventImportInvalidError(f"cannot read {args.file}: {exc.strerror or exc}", entry=None) from None
     except ValueError as exc:
         raise EventImportInvalidError(f"{args.file} is not JSON: {exc}", entry=None) from None
-    async with _Local() as local:
-        result = await local.push.import_events(document, source="import")
+    events = document.get("events") if isinstance(document, dict) else document
+    if not isinstance(events, list):
+        raise EventImportInvalidError(
+            f'{args.file} must hold a JSON list of events, or an object {{"events": [...]}}', entry=None
+        )
+    result = daemon.call("event.import", {"events": events})
     text = (
-        f"{result.events} events: {result.recorded} recorded, {result.already_recorded} already recorded; "
-        f"{result.items} outbox item(s) queued"
+        f"{result['events']} events: {result['recorded']} recorded, "
+        f"{result['already_recorded']} already recorded; {result['items']} outbox item(s) queued"
     )
-    _emit(out, args, result.model_dump(mode="json"), text)
+    _emit(out, args, result, text)
     return EXIT_OK
 
 
-async def _campaign_list(args: argparse.Namespace, out: TextIO) -> int:
-    async with _Local() as local:
-        campaigns = await local.push.campaigns.list(include_archived=args.archived)
+def _campaign_list(args: argparse.Namespace, daemon: DaemonClient, out: TextIO) -> int:
+    campaigns: list[dict[str, Any]] = daemon.call("campaign.list", {"include_archived": args.archived})[
+        "campaigns"
+    ]
     lines = [
-        f"{c.id:>4}  {c.name:<30} {c.members:>5} members  trigger {c.sync_trigger or '(settings)'}"
-        f"  sync as {c.record_type or 'candidates'}{'  archived' if c.archived else ''}"
+        f"{c['id']:>4}  {c['name']:<30} {c['members']:>5} members"
+        f"  trigger {c['sync_trigger'] or '(settings)'}  sync as {c['record_type'] or 'candidates'}"
+        f"{'  archived' if c['archived'] else ''}"
         for c in campaigns
     ]
-    _emit(
-        out,
-        args,
-        {"campaigns": [c.model_dump(mode="json") for c in campaigns]},
-        "\n".join(lines) or "no campaigns",
+    _emit(out, args, {"campaigns": campaigns}, "\n".join(lines) or "no campaigns")
+    return EXIT_OK
+
+
+def _campaign_create(args: argparse.Namespace, daemon: DaemonClient, out: TextIO) -> int:
+    wanted: dict[str, Any] = {"name": args.name}
+    if args.trigger is not None:
+        wanted["sync_trigger"] = args.trigger
+    if args.record_type is not None:
+        wanted["record_type"] = args.record_type
+    view = daemon.call("campaign.create", wanted)
+    _emit(out, args, view, f"campaign {view['id']}: {view['name']}")
+    return EXIT_OK
+
+
+def _campaign_archive(args: argparse.Namespace, daemon: DaemonClient, out: TextIO) -> int:
+    view = daemon.call("campaign.archive", {"id": args.id})
+    _emit(out, args, view, f"campaign {view['id']} archived")
+    return EXIT_OK
+
+
+# --- `outbox send`: here, with no daemon ----------------------------------------------------------------
+
+
+def _send_here(args: argparse.Namespace) -> int:
+    try:
+        daemon = running()
+        if daemon is not None:
+            # Sending from here too would race the daemon's worker (and, for the demo's daemon,
+            # send another database's outbox than the one `outbox list` shows).
+            raise OutboxBusyError(
+                f"the companion daemon (pid {daemon.pid}) is running and its worker sends the outbox; "
+                "follow it with `cats-companion outbox list` (`outbox send` is for when no daemon runs)"
+            )
+        return asyncio.run(_send(args, sys.stdout))
+    except CompanionError as exc:
+        return _failed(args, sys.stdout, exc.to_dict())
+
+
+async def _send(args: argparse.Namespace, out: TextIO) -> int:
+    from companion.app import CompanionConfig
+    from companion.cats.client import CatsClient
+    from companion.services.outbox_worker import OutboxWorker, lock_path_for
+    from companion.services.push import inputs_from
+    from companion.store import open_database
+    from companion.store.db import default_path
+
+    url = normalize_base_url(args.cats_url)
+    # keyring may block on D-Bus: keep it off the event loop.
+    key = await asyncio.to_thread(load_key, url)
+    if key is None:
+        raise KeyMissingError(
+            f"no CATS API key stored for {url}; run `cats-companion key set --cats-url {url}`"
+        )
+    counts: dict[str, int] = {}
+    # No database yet means nothing was ever queued: say so rather than create an empty one.
+    if default_path().exists():
+        # The settings exactly as the daemon reads them (the team policy included).
+        settings = CompanionConfig(cats_base_url=url).settings_service()
+        db = await open_database()
+        try:
+            async with CatsClient(url, key) as client:
+                worker = OutboxWorker(db, client, inputs_from(settings), lock_path=lock_path_for(db))
+                counts = await worker.drain(max_wait=args.max_wait)
+        finally:
+            await db.close()
+    _emit(out, args, {"counts": counts}, f"outbox: {_counts(counts, 'nothing to send')}")
+    unfinished = sum(
+        n for status, n in counts.items() if status in ("queued", "sending", "waiting", "failed")
     )
-    return EXIT_OK
-
-
-async def _campaign_create(args: argparse.Namespace, out: TextIO) -> int:
-    from companion.services.campaigns import CampaignCreate
-    from companion.services.push import parse
-
-    request = parse(
-        CampaignCreate, {"name": args.name, "sync_trigger": args.trigger, "record_type": args.record_type}
-    )
-    async with _Local() as local:
-        view = await local.push.campaigns.create(request)
-    _emit(out, args, view.model_dump(mode="json"), f"campaign {view.id}: {view.name}")
-    return EXIT_OK
-
-
-async def _campaign_archive(args: argparse.Namespace, out: TextIO) -> int:
-    async with _Local() as local:
-        view = await local.push.campaigns.archive(args.id)
-    _emit(out, args, view.model_dump(mode="json"), f"campaign {view.id} archived")
-    return EXIT_OK
+    return EXIT_OK if unfinished == 0 else EXIT_FAILURE

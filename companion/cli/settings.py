@@ -1,27 +1,23 @@
 """`cats-companion settings [--admin] [--no-open]`: open the settings window through a one-time link.
 
-Finds this user's daemon through daemon.json (starting one, detached, when none answers, as the
-native host does), asks it for a one-time link with the daemon's token, prints the link and opens
-it in the default browser. The link works once, within a minute; the browser trades it for a
-session cookie, so the token itself never reaches the browser or the command line.
+Asks this user's daemon, through the CLI's one client (companion.cli.daemon_client, which starts a
+daemon with the tray when none answers), for a one-time link, prints it and opens it in the default
+browser. The link works once, within a minute; the browser trades it for a session cookie, so the
+token itself never reaches the browser or the command line. The link comes from the `window.link`
+operation, which also says whether the daemon runs in admin mode (what `--admin` must check).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import webbrowser
 from collections.abc import Callable
-from typing import Any, Final, TextIO
+from typing import Any, TextIO
 
-from companion import paths
-from companion.errors import CompanionError, DaemonUnavailableError
-from companion.nmhost.link import Channel, DaemonLocator, daemon_command
-
-LINK_PATH: Final = "/api/window/link"
-#: What the CLI says it is when it talks to the daemon (the header native calls carry).
-CALLER: Final = "cats-companion settings"
+from companion.cli.daemon_client import CALLER, DaemonClient, DaemonRefusal
+from companion.errors import CompanionError
+from companion.nmhost.link import DaemonLocator, daemon_command
 
 Opener = Callable[[str], object]
 
@@ -54,26 +50,16 @@ def start_command(*, admin: bool) -> list[str]:
     return [*daemon_command(), "--tray", *(["--admin"] if admin else [])]
 
 
-def request_link(*, admin: bool, locator: DaemonLocator | None = None) -> dict[str, Any]:
-    """Ask this user's daemon (started when needed) for a one-time link: `{"url", "expires_in", "admin"}`."""
-    locator = locator or DaemonLocator(
-        str(paths.runtime_dir()), str(paths.log_dir()), autostart=True, command=start_command(admin=admin)
-    )
-    channel = Channel(locator, CALLER)
-    try:
-        status, body = channel.post(LINK_PATH, b"{}")
-    finally:
-        channel.close()
-    try:
-        answer = json.loads(body)
-    except ValueError:
-        answer = None
-    if not isinstance(answer, dict):
-        raise DaemonUnavailableError(f"the companion answered {status} with something that is not JSON")
-    if status != 200:
-        error = answer.get("error") or {}
-        raise DaemonUnavailableError(f"the companion refused to make a link: {error.get('message', status)}")
-    return answer
+def request_link(
+    *, admin: bool, locator: DaemonLocator | None = None, notices: TextIO | None = None
+) -> dict[str, Any]:
+    """Ask this user's daemon (started when needed) for a one-time link: `{"url", "expires_in", "admin"}`.
+
+    `locator` replaces the client's own (tests); raises CompanionError or DaemonRefusal.
+    """
+    command = start_command(admin=admin)
+    with DaemonClient(f"{CALLER} settings", command=command, locator=locator, notices=notices) as daemon:
+        return daemon.call("window.link")
 
 
 def open_settings(
@@ -88,9 +74,12 @@ def open_settings(
     out = out or sys.stdout
     err = err or sys.stderr
     try:
-        answer = request_link(admin=admin, locator=locator)
+        answer = request_link(admin=admin, locator=locator, notices=err)
     except CompanionError as exc:
         print(f"cats-companion settings: {exc.message}", file=err)
+        return 1
+    except DaemonRefusal as exc:
+        print(f"cats-companion settings: the companion refused to make a link: {exc.message}", file=err)
         return 1
     if admin and not answer.get("admin"):
         print(

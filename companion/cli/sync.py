@@ -1,33 +1,34 @@
-"""`cats-companion sync`: sync the company cache now, through the running daemon or in this process.
+"""`cats-companion sync`: sync the company cache now, in this user's daemon, and follow its progress.
 
-With a daemon running for this user (daemon.json in the runtime dir), the daemon is asked to sync
-and its progress is followed over the loopback API, so two processes never sync the same cache.
-Without one, the sync runs here with the key from the OS keyring. Progress goes to stderr: one
-redrawn line on a terminal, one line per page otherwise. Exit status 0 on success, 1 on failure.
+The daemon owns the cache, so it does the sync (started when none runs, with `--cats-url` when
+given) and two processes never sync the same cache. The command asks it through the CLI's one
+client (companion.cli.daemon_client) and reads the sync state until the run ends. Progress goes to
+stderr: one redrawn line on a terminal, one line per page otherwise. Exit status 0 on success,
+1 on failure.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 import time
 from collections.abc import Callable
-from typing import Any, Final, TextIO
+from typing import TYPE_CHECKING, Any, Final, TextIO
 
-import aiohttp
+from companion.cli.daemon_client import CALLER, DaemonClient, DaemonRefusal, error_of
+from companion.errors import CompanionError, ConfigError
+from companion.keystore import DEFAULT_BASE_URL, normalize_base_url
+from companion.nmhost.link import daemon_command
 
-from companion.errors import CompanionError, ConfigError, KeyMissingError
-from companion.keystore import DEFAULT_BASE_URL, load_key, normalize_base_url
-from companion.server import runtime
-from companion.services.sync_state import SyncProgress
+if TYPE_CHECKING:
+    from companion.services.sync_state import SyncProgress
 
 EXIT_OK: Final = 0
 EXIT_FAILURE: Final = 1
 #: How often the daemon's progress is read while following it.
 POLL_SECONDS: Final = 0.5
+#: The daemon's sync routes (no native message type covers the sync yet).
 _BAR_WIDTH: Final = 24
-_HTTP_TIMEOUT: Final = aiohttp.ClientTimeout(total=10)
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -35,13 +36,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "sync",
         help="sync the company cache from CATS now",
         description=(
-            "Bring the local company cache up to date with CATS. If the companion daemon is running, "
-            "it does the sync and this command shows its progress; otherwise the sync runs here, "
-            "with the API key from the OS keyring."
+            "Bring the local company cache up to date with CATS. The companion daemon does the sync "
+            "(it is started if it is not running) and this command shows its progress."
         ),
     )
     parser.add_argument(
-        "--cats-url", default=None, help=f"CATS API base URL (default: the daemon's, else {DEFAULT_BASE_URL})"
+        "--cats-url",
+        default=None,
+        help=f"CATS API base URL: must be the running daemon's; a daemon started here uses it "
+        f"(default: the daemon's, else {DEFAULT_BASE_URL})",
     )
     parser.add_argument(
         "--full",
@@ -52,32 +55,31 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
-    return asyncio.run(sync_command(cats_url=args.cats_url, full=args.full, out=sys.stderr))
+    return sync_command(cats_url=args.cats_url, full=args.full, out=sys.stderr)
 
 
-async def sync_command(*, cats_url: str | None, full: bool, out: TextIO, poll: float = POLL_SECONDS) -> int:
-    """The whole command; returns the exit status."""
+def sync_command(
+    *,
+    cats_url: str | None,
+    full: bool,
+    out: TextIO,
+    poll: float = POLL_SECONDS,
+    client: DaemonClient | None = None,
+) -> int:
+    """The whole command; returns the exit status. Blocks: call it off any event loop.
+
+    `client` replaces the one made here (which starts the daemon, for `cats_url`, when none runs).
+    """
     printer = ProgressPrinter(out)
     try:
         url = normalize_base_url(cats_url) if cats_url is not None else None
-        daemon = await _running_daemon()
-        if daemon is not None:
-            return await _through_daemon(daemon, url, full, printer, poll)
-        return await _in_process(url or DEFAULT_BASE_URL, full, printer)
-    except CompanionError as exc:
-        printer.say(f"cats-companion sync: {exc.message} ({exc.code})")
-    except DaemonRefusal as exc:
-        printer.say(f"cats-companion sync: {exc.message} ({exc.code})")
+        start = [*daemon_command(), *(["--cats-url", url] if url is not None else [])]
+        with client or DaemonClient(f"{CALLER} sync", command=start, notices=out) as daemon:
+            return _follow(daemon, url, full, printer, poll)
+    except (CompanionError, DaemonRefusal) as exc:
+        error = error_of(exc)
+        printer.say(f"cats-companion sync: {error.get('message')} ({error.get('code')})")
     return EXIT_FAILURE
-
-
-class DaemonRefusal(Exception):
-    """The daemon answered with an error (`{"error": {"code", "message"}}`)."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
 
 
 # --- progress --------------------------------------------------------------------------------------
@@ -149,75 +151,28 @@ class ProgressPrinter:
         self._stream.flush()
 
 
-# --- in this process ----------------------------------------------------------------------------------
+# --- in the daemon ------------------------------------------------------------------------------------
 
 
-async def _in_process(url: str, full: bool, printer: ProgressPrinter) -> int:
-    from companion.cats.client import CatsClient
-    from companion.services.company_sync import CompanySync
-    from companion.store import open_database
-    from companion.store.companies import CompanyCache
-
-    # keyring may block on D-Bus: keep it off the event loop.
-    key = await asyncio.to_thread(load_key, url)
-    if key is None:
-        raise KeyMissingError(
-            f"no CATS API key stored for {url}; run `cats-companion key set --cats-url {url}`"
-        )
-    db = await open_database()
-    try:
-        async with CatsClient(url, key) as client:
-            cache = CompanyCache(db)
-            engine = CompanySync(client, cache)
-            engine.on_progress(printer.update)
-            outcome = await engine.run(full=full)
-            count = await cache.count()
-    finally:
-        await db.close()
-    removed = f", {outcome.removed:,} removed" if outcome.removed else ""
-    printer.say(
-        f"company cache synced ({outcome.phase}): {count:,} companies, "
-        f"{outcome.upserted:,} updated{removed}, {outcome.pages} pages"
-    )
-    return EXIT_OK
-
-
-# --- through the daemon --------------------------------------------------------------------------------
-
-
-async def _running_daemon() -> runtime.RuntimeInfo | None:
-    run_dir = runtime.runtime_dir()
-    info = runtime.read_runtime_file(run_dir)
-    if info is None or not runtime.pid_alive(info.pid) or not await runtime.answers(run_dir, info):
-        return None
-    return info
-
-
-async def _through_daemon(
-    daemon: runtime.RuntimeInfo, url: str | None, full: bool, printer: ProgressPrinter, poll: float
-) -> int:
-    base = f"http://127.0.0.1:{daemon.port}"
-    headers = {"Authorization": f"Bearer {daemon.token}"}
-    async with aiohttp.ClientSession(base_url=base, headers=headers, timeout=_HTTP_TIMEOUT) as http:
-        if url is not None:
-            status = await _call(http, "GET", "/api/status")
-            served = status.get("cats", {}).get("base_url")
-            if served != url:
-                raise ConfigError(
-                    f"the running companion daemon syncs {served}, not {url}; "
-                    "leave out --cats-url or restart the daemon with that URL"
-                )
-        answer = await _call(http, "POST", "/api/sync", {"full": full})
-        if not answer.get("started"):
-            printer.say("a sync is already running; following it")
-        state = answer.get("state", {})
-        while state.get("running"):
-            _show(printer, state)
-            await asyncio.sleep(poll)
-            state = await _call(http, "GET", "/api/sync")
+def _follow(daemon: DaemonClient, url: str | None, full: bool, printer: ProgressPrinter, poll: float) -> int:
+    if url is not None:
+        served = daemon.call("status").get("cats", {}).get("base_url")
+        if served != url:
+            raise ConfigError(
+                f"the running companion daemon syncs {served}, not {url}; "
+                "leave out --cats-url or restart the daemon with that URL"
+            )
+    answer = daemon.call("sync.start", {"full": full})
+    if not answer.get("started"):
+        printer.say("a sync is already running; following it")
+    state: dict[str, Any] = answer.get("state", {})
+    while state.get("running"):
+        _show(printer, state)
+        time.sleep(poll)
+        state = daemon.call("sync.state")
     error = state.get("last_error")
     if error:
-        raise DaemonRefusal(str(error.get("code")), str(error.get("message")))
+        raise DaemonRefusal(error if isinstance(error, dict) else {"message": str(error)})
     printer.say(f"company cache synced: {state.get('companies_in_cache', 0):,} companies")
     return EXIT_OK
 
@@ -231,23 +186,3 @@ def _show(printer: ProgressPrinter, state: dict[str, Any]) -> None:
         state.get("pages_total"),
         int(state.get("companies_done") or 0),
     )
-
-
-async def _call(
-    http: aiohttp.ClientSession, method: str, path: str, body: dict[str, Any] | None = None
-) -> dict[str, Any]:
-    try:
-        async with http.request(method, path, json=body) as response:
-            payload = await response.json(content_type=None)
-    except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
-        raise CompanionError(
-            f"the companion daemon did not answer {method} {path}: {type(exc).__name__}"
-        ) from None
-    if not isinstance(payload, dict):
-        raise CompanionError(f"the companion daemon sent an unreadable answer to {method} {path}")
-    if response.status >= 400:
-        error = payload.get("error") or {}
-        raise DaemonRefusal(
-            str(error.get("code") or "internal"), str(error.get("message") or response.status)
-        )
-    return payload

@@ -20,7 +20,7 @@ CONFIG_ENV = "CATS_COMPANION_HOST_CONFIG"
 EXTRA_IDS_ENV = "CATS_COMPANION_EXTENSION_IDS"
 #: "1" to log to host.log in the log dir (the host never logs otherwise: Chrome gives it no console).
 LOG_ENV = "CATS_COMPANION_HOST_LOG"
-#: "0" to never start the daemon (when you run `cats-companion serve` yourself).
+#: "0" to never start the daemon (when you run `cats-companion serve` yourself); the CLI obeys it too.
 AUTOSTART_ENV = "CATS_COMPANION_HOST_AUTOSTART"
 
 _ID = re.compile(r"^[a-p]{32}$")

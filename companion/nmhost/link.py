@@ -1,10 +1,11 @@
-"""The host's side of the daemon connection: finding the daemon, starting it, and HTTP over its socket.
+"""The host's and the CLI's side of the daemon connection: finding the daemon, starting it, HTTP to it.
 
 `DaemonLocator` (shared by the host's threads) reads daemon.json from the runtime dir and, when no
 daemon answers, starts one detached and waits for it (bounded). Each thread talks through its own
 `Channel`: one keep-alive HTTP/1.1 connection over the per-user Unix socket (TCP 127.0.0.1 where
 there is none), with a timeout on every socket operation. `Channel.open_session` turns its
-connection into a `SessionStream`: the native session, request frames out, reply frames in.
+connection into a `SessionStream`: the native session, request frames out, reply frames in. The
+CLI reaches the daemon through the same classes (companion.cli.daemon_client).
 """
 
 from __future__ import annotations
@@ -230,7 +231,11 @@ class Channel:
 
     def post(self, path: str, body: bytes) -> tuple[int, bytes]:
         """POST `body` and read the whole answer: (status, body)."""
-        response = self._send("POST", path, body)
+        return self.request("POST", path, body)
+
+    def request(self, method: str, path: str, body: bytes | None = None) -> tuple[int, bytes]:
+        """Send one request (a JSON `body`, if any) and read the whole answer: (status, body)."""
+        response = self._send(method, path, body)
         try:
             data = response.read()
         except TimeoutError:

@@ -110,10 +110,12 @@ def test_it_starts_a_detached_daemon_when_none_runs(capsys: pytest.CaptureFixtur
         locator=locator(autostart=True, command=start_command(admin=False)),
     )
     info = runtime.read_runtime_file(run_dir)
+    printed = capsys.readouterr()
     try:
-        assert code == 0, capsys.readouterr().err
+        assert code == 0, printed.err
         assert info is not None and info.pid != os.getpid()
-        assert f"http://127.0.0.1:{info.port}/window/open?t=" in capsys.readouterr().out
+        assert f"http://127.0.0.1:{info.port}/window/open?t=" in printed.out
+        assert f"started one (pid {info.pid}" in printed.err
     finally:
         if info is not None:
             os.kill(info.pid, signal.SIGTERM)

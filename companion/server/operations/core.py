@@ -33,5 +33,9 @@ async def status(call: Call, params: NoParams) -> JsonObject:
 
 
 async def window_link(call: Call, params: NoParams) -> JsonObject:
-    """A one-time link to the settings window, valid for a minute."""
-    return {"url": call.server.window_link(), "expires_in": call.server.window.link_ttl}
+    """A one-time link to the settings window, valid for a minute; `admin`: whether it opens in admin mode."""
+    return {
+        "url": call.server.window_link(),
+        "expires_in": call.server.window.link_ttl,
+        "admin": call.companion.settings.admin,
+    }

@@ -78,6 +78,11 @@ class ImportRequest(BaseModel):
     events: list[Any]
 
 
+def _source(call: Call) -> str:
+    # The native host names the extension that started it; the CLI's client names no caller.
+    return "extension" if call.caller is not None and call.caller.startswith("chrome-extension://") else "cli"
+
+
 async def person_push(call: Call, params: PushRequest) -> JsonObject:
     """Push a person to CATS now (interactive priority): the outbox items to follow."""
     return (await call.companion.push.push(params)).model_dump(mode="json")
@@ -107,13 +112,13 @@ async def campaign_archive(call: Call, params: ItemRef) -> JsonObject:
 
 async def campaign_add_member(call: Call, params: MemberRequest) -> JsonObject:
     """Add a person to a campaign ("sync as" Candidate or Contact)."""
-    accepted = await call.companion.push.record_event(params.as_event(), source="extension")
+    accepted = await call.companion.push.record_event(params.as_event(), source=_source(call))
     return accepted.model_dump(mode="json")
 
 
 async def event_record(call: Call, params: EventRequest) -> JsonObject:
     """Record a campaign event (outreach, reply, interest, meeting); notes and syncs follow the settings."""
-    return (await call.companion.push.record_event(params, source="extension")).model_dump(mode="json")
+    return (await call.companion.push.record_event(params, source=_source(call))).model_dump(mode="json")
 
 
 async def event_import(call: Call, params: ImportRequest) -> JsonObject:
