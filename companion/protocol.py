@@ -1,8 +1,9 @@
-"""The native-messaging wire contract: envelopes, limits, protocol version and the message-type registry.
+"""The native protocol's envelopes (pydantic), their encoding, and the message-type registry.
 
-native-messaging/PROTOCOL.md is the prose form of this module. The native host
-(`companion.nmhost`) may import only the standard library, so it keeps its own copy of the few
-constants it needs (`companion.nmhost.wire`); a test checks that both agree.
+The wire constants -- protocol version, size limits, paths, header and event names, name pattern,
+session framing -- are defined once in companion.nmhost.wire, which the stdlib-only native host
+shares; this module holds only what needs pydantic. native-messaging/PROTOCOL.md is the prose form
+of both.
 
     registry = MessageRegistry[NativeCall]()
     registry.add("company.lookup", lookup, params=LookupParams)            # read-only type
@@ -13,44 +14,16 @@ from __future__ import annotations
 
 import json
 import re
-import struct
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any, Final, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
 from companion.errors import CompanionError
+from companion.nmhost.wire import MAX_ID_LENGTH, NAME_PATTERN, PROTOCOL_VERSION
 
-#: Bumped only for incompatible changes; new message types and new optional fields are not that.
-PROTOCOL_VERSION: Final = 1
-#: Chrome disconnects a native host that sends a message over 1 MiB (measured: 1,048,576 bytes
-#: of JSON is delivered, one more is not), so no reply or event may be bigger.
-MAX_OUTGOING_BYTES: Final = 1024 * 1024
-#: The largest request the host relays: the daemon refuses bodies over 1 MiB anyway
-#: (companion.server.app.MAX_REQUEST_BYTES), so reading more would only waste memory.
-MAX_INCOMING_BYTES: Final = 1024 * 1024
-
-NATIVE_PATH: Final = "/api/native"
-EVENTS_PATH: Final = "/api/native/events"
-#: One long-lived session per host: a stream of request frames in, reply frames out (PROTOCOL.md).
-SESSION_PATH: Final = "/api/native/session"
-#: A session frame is this 4-byte little-endian length, then that many bytes of one UTF-8 JSON envelope.
-SESSION_LENGTH: Final = struct.Struct("<I")
-#: The extension origin Chrome gave the host (argv[1]), passed on so the daemon knows its caller.
-CALLER_HEADER: Final = "X-Companion-Caller"
-
-#: Events the daemon's event stream carries for the host itself; the host does not forward them.
-STREAM_OPEN_EVENT: Final = "stream.open"
-HEARTBEAT_EVENT: Final = "stream.heartbeat"
-#: Sent (and forwarded) when a subscriber fell too far behind and was dropped: events were lost,
-#: so the extension should re-read whatever state it shows.
-LAGGED_EVENT: Final = "stream.lagged"
-
-#: Message and event names: lower-case dotted words, e.g. `company.lookup`, `sync.progress`.
-NAME_PATTERN: Final = r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$"
 _NAME = re.compile(NAME_PATTERN)
-MAX_ID_LENGTH: Final = 128
 
 MessageId = StrictInt | Annotated[StrictStr, Field(min_length=1, max_length=MAX_ID_LENGTH)]
 JsonObject = dict[str, Any]
@@ -100,11 +73,6 @@ def encode_ok_reply(message_id: int | str, result: Mapping[str, Any] | BaseModel
         head = encode({"id": message_id, "ok": True})[:-1]
         return head + b',"data":' + result.model_dump_json().encode("utf-8") + b"}"
     return encode(ok_reply(message_id, dict(result)))
-
-
-def session_frame(body: bytes) -> bytes:
-    """`body` as one session frame: its length prefix, then the bytes."""
-    return SESSION_LENGTH.pack(len(body)) + body
 
 
 def check_name(name: str) -> str:

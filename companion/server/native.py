@@ -36,15 +36,18 @@ from companion.errors import (
     UnknownMessageTypeError,
     UnsupportedVersionError,
 )
-from companion.protocol import (
+from companion.nmhost.wire import (
     CALLER_HEADER,
     EVENTS_PATH,
     HEARTBEAT_EVENT,
+    MAX_ID_LENGTH,
     MAX_OUTGOING_BYTES,
     NATIVE_PATH,
     PROTOCOL_VERSION,
     SESSION_PATH,
     STREAM_OPEN_EVENT,
+)
+from companion.protocol import (
     JsonObject,
     MessageRegistry,
     NoParams,
@@ -78,7 +81,6 @@ HEARTBEAT_SECONDS: Final = 15.0
 SESSION_IN_FLIGHT = MAX_IN_FLIGHT
 #: The app's open native sessions (`install`), ended when the daemon stops.
 SESSIONS_KEY: Final = web.AppKey("companion_native_sessions", NativeSessions)
-_ID_LIMIT_FOR_ERRORS: Final = 128
 
 
 @dataclass(frozen=True)
@@ -220,7 +222,7 @@ def readable_id(value: object) -> int | str | None:
     """The id to echo in an error reply: only an id the caller could have meant (int or short string)."""
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    if isinstance(value, str) and 0 < len(value) <= _ID_LIMIT_FOR_ERRORS:
+    if isinstance(value, str) and 0 < len(value) <= MAX_ID_LENGTH:
         return value
     return None
 

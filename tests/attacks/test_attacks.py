@@ -29,7 +29,7 @@ from aiohttp import web
 from companion import paths
 from companion.errors import ConfigError
 from companion.nmhost.host import EXIT_FORBIDDEN, main
-from companion.protocol import EVENTS_PATH, NATIVE_PATH, SESSION_PATH
+from companion.nmhost.wire import EVENTS_PATH, NATIVE_PATH, SESSION_PATH
 from companion.server.app import build_routes, create_app
 from companion.server.context import CONTEXT_KEY
 from companion.server.daemon import RunningDaemon

@@ -23,7 +23,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from companion.protocol import NATIVE_PATH
+from companion.nmhost.wire import NATIVE_PATH
 from companion.server.daemon import RunningDaemon
 from companion.server.native import build_registry
 from tests.fixtures.daemon import DaemonFactory

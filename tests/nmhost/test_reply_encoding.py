@@ -8,7 +8,8 @@ from typing import Any, cast
 
 from pydantic import BaseModel
 
-from companion.protocol import MAX_OUTGOING_BYTES, JsonObject, NoParams, encode, encode_ok_reply, ok_reply
+from companion.nmhost.wire import MAX_OUTGOING_BYTES
+from companion.protocol import JsonObject, NoParams, encode, encode_ok_reply, ok_reply
 from companion.server import native
 from companion.server.context import DaemonContext
 
