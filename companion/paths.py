@@ -1,55 +1,51 @@
-"""Where the companion keeps its files on each OS (platformdirs), overridable for tests."""
+"""Where the companion keeps its files on each OS, overridable for tests (CATS_COMPANION_HOME).
+
+The runtime and log dirs, which the native host must find too, and the CATS_COMPANION_HOME rule
+come from companion.nmhost.locations, the stdlib-only module the host uses: one implementation, so
+host and daemon cannot disagree. The dirs only the daemon uses (data, config, site config) come
+from platformdirs.
+"""
 
 from __future__ import annotations
 
 import os
 import stat
-import warnings
 from pathlib import Path
 
 import platformdirs
 
 from companion.errors import ConfigError
-
-APP_NAME = "cats-companion"
-#: Set to a directory to put every file of the companion under it (tests, portable installs).
-HOME_ENV = "CATS_COMPANION_HOME"
+from companion.nmhost import locations
 
 
 def _override(sub: str) -> Path | None:
-    home = os.environ.get(HOME_ENV)
-    return Path(home) / sub if home else None
+    found = locations.home_override(sub)
+    return Path(found) if found is not None else None
 
 
 def data_dir() -> Path:
     """The database and other durable state."""
-    return _override("data") or Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+    return _override("data") or Path(platformdirs.user_data_dir(locations.APP_NAME, appauthor=False))
 
 
 def config_dir() -> Path:
     """The user's settings."""
-    return _override("config") or Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
+    return _override("config") or Path(platformdirs.user_config_dir(locations.APP_NAME, appauthor=False))
 
 
 def log_dir() -> Path:
-    return _override("log") or Path(platformdirs.user_log_dir(APP_NAME, appauthor=False))
+    """The daemon's log (and the native host's, when it logs)."""
+    return Path(locations.log_dir())
 
 
 def runtime_dir() -> Path:
     """Per-user runtime files: the daemon's port/token file and its Unix socket."""
-    override = _override("run")
-    if override is not None:
-        return override
-    with warnings.catch_warnings():
-        # Without XDG_RUNTIME_DIR platformdirs falls back to /tmp/runtime-UID and warns; the
-        # fallback is fine because private_dir() refuses a directory another user planted there.
-        warnings.simplefilter("ignore")
-        return Path(platformdirs.user_runtime_dir(APP_NAME, appauthor=False))
+    return Path(locations.runtime_dir())
 
 
 def site_config_dir() -> Path:
     """Where an admin deploys the team policy."""
-    return Path(platformdirs.site_config_dir(APP_NAME, appauthor=False))
+    return Path(platformdirs.site_config_dir(locations.APP_NAME, appauthor=False))
 
 
 def private_dir(path: Path) -> Path:

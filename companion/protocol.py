@@ -1,56 +1,25 @@
-"""The native-messaging wire contract: envelopes, limits, protocol version and the message-type registry.
+"""The native protocol's envelopes (pydantic) and their encoding.
 
-native-messaging/PROTOCOL.md is the prose form of this module. The native host
-(`companion.nmhost`) may import only the standard library, so it keeps its own copy of the few
-constants it needs (`companion.nmhost.wire`); a test checks that both agree.
-
-    registry = MessageRegistry[NativeCall]()
-    registry.add("company.lookup", lookup, params=LookupParams)            # read-only type
-    registry.add("push.create", push, params=PushParams, mutates=True)     # may write
+The wire constants -- protocol version, size limits, paths, header and event names, name pattern,
+session framing -- are defined once in companion.nmhost.wire, which the stdlib-only native host
+shares; this module holds only what needs pydantic. native-messaging/PROTOCOL.md is the prose form
+of both. The message types themselves are the rows of the daemon's operations table
+(companion.server.operations).
 """
 
 from __future__ import annotations
 
 import json
 import re
-import struct
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
-from typing import Annotated, Any, Final, Generic, TypeVar
+from collections.abc import Mapping
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
 from companion.errors import CompanionError
+from companion.nmhost.wire import MAX_ID_LENGTH, NAME_PATTERN, PROTOCOL_VERSION
 
-#: Bumped only for incompatible changes; new message types and new optional fields are not that.
-PROTOCOL_VERSION: Final = 1
-#: Chrome disconnects a native host that sends a message over 1 MiB (measured: 1,048,576 bytes
-#: of JSON is delivered, one more is not), so no reply or event may be bigger.
-MAX_OUTGOING_BYTES: Final = 1024 * 1024
-#: The largest request the host relays: the daemon refuses bodies over 1 MiB anyway
-#: (companion.server.app.MAX_REQUEST_BYTES), so reading more would only waste memory.
-MAX_INCOMING_BYTES: Final = 1024 * 1024
-
-NATIVE_PATH: Final = "/api/native"
-EVENTS_PATH: Final = "/api/native/events"
-#: One long-lived session per host: a stream of request frames in, reply frames out (PROTOCOL.md).
-SESSION_PATH: Final = "/api/native/session"
-#: A session frame is this 4-byte little-endian length, then that many bytes of one UTF-8 JSON envelope.
-SESSION_LENGTH: Final = struct.Struct("<I")
-#: The extension origin Chrome gave the host (argv[1]), passed on so the daemon knows its caller.
-CALLER_HEADER: Final = "X-Companion-Caller"
-
-#: Events the daemon's event stream carries for the host itself; the host does not forward them.
-STREAM_OPEN_EVENT: Final = "stream.open"
-HEARTBEAT_EVENT: Final = "stream.heartbeat"
-#: Sent (and forwarded) when a subscriber fell too far behind and was dropped: events were lost,
-#: so the extension should re-read whatever state it shows.
-LAGGED_EVENT: Final = "stream.lagged"
-
-#: Message and event names: lower-case dotted words, e.g. `company.lookup`, `sync.progress`.
-NAME_PATTERN: Final = r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$"
 _NAME = re.compile(NAME_PATTERN)
-MAX_ID_LENGTH: Final = 128
 
 MessageId = StrictInt | Annotated[StrictStr, Field(min_length=1, max_length=MAX_ID_LENGTH)]
 JsonObject = dict[str, Any]
@@ -102,86 +71,7 @@ def encode_ok_reply(message_id: int | str, result: Mapping[str, Any] | BaseModel
     return encode(ok_reply(message_id, dict(result)))
 
 
-def session_frame(body: bytes) -> bytes:
-    """`body` as one session frame: its length prefix, then the bytes."""
-    return SESSION_LENGTH.pack(len(body)) + body
-
-
 def check_name(name: str) -> str:
     if not _NAME.match(name):
         raise ValueError(f"{name!r} is not a message or event name (lower-case dotted words)")
     return name
-
-
-C = TypeVar("C")
-P = TypeVar("P", bound=BaseModel)
-Result = Mapping[str, Any] | BaseModel
-Handler = Callable[[C, P], Awaitable[Result]]
-
-
-@dataclass(frozen=True)
-class MessageType(Generic[C]):
-    name: str
-    handler: Handler[C, Any]
-    params: type[BaseModel]
-    #: False: the handler runs where database writes raise (companion.store.read_only).
-    mutates: bool
-    summary: str
-
-    def describe(self) -> JsonObject:
-        return {"type": self.name, "mutates": self.mutates, "summary": self.summary}
-
-
-class MessageRegistry(Generic[C]):
-    """Message types by name, each with its handler, params model and whether it may write."""
-
-    def __init__(self) -> None:
-        self._types: dict[str, MessageType[C]] = {}
-
-    def add(
-        self,
-        name: str,
-        handler: Handler[C, P],
-        *,
-        params: type[P],
-        mutates: bool = False,
-        summary: str | None = None,
-    ) -> None:
-        """Register `handler(call, params) -> dict or model` for requests of type `name`."""
-        check_name(name)
-        if name in self._types:
-            raise ValueError(f"message type {name!r} is registered twice")
-        first_line = (summary or handler.__doc__ or "").strip().splitlines()
-        self._types[name] = MessageType(
-            name=name,
-            handler=handler,
-            params=params,
-            mutates=mutates,
-            summary=first_line[0] if first_line else "",
-        )
-
-    def message(
-        self, name: str, *, params: type[P], mutates: bool = False
-    ) -> Callable[[Handler[C, P]], Handler[C, P]]:
-        """Decorator form of `add`."""
-
-        def register(handler: Handler[C, P]) -> Handler[C, P]:
-            self.add(name, handler, params=params, mutates=mutates)
-            return handler
-
-        return register
-
-    def get(self, name: str) -> MessageType[C] | None:
-        return self._types.get(name)
-
-    def names(self) -> list[str]:
-        return sorted(self._types)
-
-    def describe(self) -> list[JsonObject]:
-        return [self._types[name].describe() for name in self.names()]
-
-    def __contains__(self, name: object) -> bool:
-        return name in self._types
-
-    def __len__(self) -> int:
-        return len(self._types)

@@ -10,10 +10,11 @@ import pytest
 
 from companion import paths
 from companion.errors import ConfigError
+from companion.nmhost.locations import HOME_ENV
 
 
 def test_home_override_puts_every_location_under_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(paths.HOME_ENV, str(tmp_path))
+    monkeypatch.setenv(HOME_ENV, str(tmp_path))
     for found in (paths.data_dir(), paths.config_dir(), paths.log_dir(), paths.runtime_dir()):
         assert found.is_relative_to(tmp_path)
 

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from companion.cli import host as hostinstall
 from companion.nmhost.config import EXTENSION_ID, origin_of
+from companion.nmhost.locations import RUNTIME_FILE_NAME
 
 _LENGTH = struct.Struct("=I")
 
@@ -72,7 +73,7 @@ def _summary(samples: list[float]) -> dict[str, float]:
 
 def _wait_for_daemon(run_dir: Path, daemon: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + 20
-    while not (run_dir / "daemon.json").exists():
+    while not (run_dir / RUNTIME_FILE_NAME).exists():
         if daemon.poll() is not None or time.monotonic() > deadline:
             raise SystemExit("the daemon did not start")
         time.sleep(0.05)

@@ -56,9 +56,9 @@ from typing import IO, Any, Final, TypeVar
 
 import aiohttp
 
-from companion import paths
-from companion.nmhost.locations import DaemonInfo, read_daemon_info
-from companion.protocol import CALLER_HEADER, NATIVE_PATH, JsonObject
+from companion.nmhost.locations import HOME_ENV, DaemonInfo, read_daemon_info
+from companion.nmhost.wire import CALLER_HEADER, NATIVE_PATH
+from companion.protocol import JsonObject
 
 DEFAULT_PUSHES: Final = 1000
 DEFAULT_FAULT_RATE: Final = 0.2
@@ -152,7 +152,7 @@ class DaemonProcess:
 
     async def start(self) -> DaemonInfo:
         self.log_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        env = {**os.environ, paths.HOME_ENV: str(self.home)}
+        env = {**os.environ, HOME_ENV: str(self.home)}
         with _append(self.log_path) as log_file:
             self._process = await asyncio.create_subprocess_exec(
                 *self._command,
@@ -920,9 +920,9 @@ def _child_main(argv: Sequence[str]) -> int:
     parser.add_argument("--key-file", type=Path, required=True)
     parser.add_argument("--cats-timeout", type=float, default=CLIENT_TIMEOUT)
     args = parser.parse_args(argv)
-    home = os.environ.get(paths.HOME_ENV)
+    home = os.environ.get(HOME_ENV)
     if not home:
-        print(f"the bench daemon runs only under {paths.HOME_ENV}", file=sys.stderr)
+        print(f"the bench daemon runs only under {HOME_ENV}", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from companion.cli.serve import read_key_file

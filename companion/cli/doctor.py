@@ -71,17 +71,8 @@ def python_check() -> Check:
 
 
 def paths_check() -> Check:
-    """The host's stdlib copy of the runtime-dir rules must find the same place as the daemon."""
-    mine = str(paths.runtime_dir())
-    hosts = locations.runtime_dir()
-    if mine == hosts:
-        return Check("OK", "runtime dir", mine)
-    return Check(
-        "FAIL",
-        "runtime dir",
-        f"the daemon uses {mine} but the native host would look in {hosts}",
-        "set XDG_RUNTIME_DIR to a private directory (mode 0700) you own, or CATS_COMPANION_HOME",
-    )
+    """Where the daemon and the native host meet (both compute it with companion.nmhost.locations)."""
+    return Check("OK", "runtime dir", locations.runtime_dir())
 
 
 # --- host manifests and launchers -------------------------------------------------------------
@@ -269,7 +260,7 @@ def daemon_checks() -> tuple[list[Check], dict[str, Any] | None, dict[str, Any] 
             Check("FAIL", "runtime dir", problem, f"remove {run_dir}; the daemon recreates it privately")
         )
         return checks, None, None
-    for name, wanted in (("daemon.json", 0o600), ("daemon.sock", 0o600)):
+    for name, wanted in ((locations.RUNTIME_FILE_NAME, 0o600), (locations.SOCKET_NAME, 0o600)):
         path = run_dir / name
         if path.exists() and os.name == "posix" and _mode(path) & 0o077:
             checks.append(

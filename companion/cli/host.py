@@ -30,7 +30,7 @@ import platformdirs
 import companion
 from companion import paths
 from companion.nmhost.config import CONFIG_ENV, EXTENSION_ID, origin_of
-from companion.nmhost.locations import HOME_ENV
+from companion.nmhost.locations import APP_NAME, HOME_ENV
 
 HOST_NAME: Final = "com.cats_companion.host"
 MANIFEST_FILE: Final = f"{HOST_NAME}.json"
@@ -179,7 +179,7 @@ class Environment:
         if self.launcher_dir is not None:
             return self.launcher_dir
         if system:
-            return Path(platformdirs.site_data_dir(paths.APP_NAME, appauthor=False)) / "native-host"
+            return Path(platformdirs.site_data_dir(APP_NAME, appauthor=False)) / "native-host"
         return paths.data_dir() / "native-host"
 
 

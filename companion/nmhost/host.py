@@ -35,6 +35,7 @@ from companion.nmhost.session import DaemonSession, Opener, SessionLink, error_f
 from companion.nmhost.wire import (
     EVENTS_PATH,
     HEARTBEAT_EVENT,
+    MAX_ID_LENGTH,
     MAX_INCOMING_BYTES,
     MAX_OUTGOING_BYTES,
     STREAM_OPEN_EVENT,
@@ -49,7 +50,6 @@ EVENT_READ_TIMEOUT = 45.0
 EXIT_OK = 0
 EXIT_CONFIG = 2
 EXIT_FORBIDDEN = 3
-_ID_LIMIT = 128
 
 MessageId = int | str | None
 
@@ -83,10 +83,10 @@ def inspect_request(body: bytes) -> tuple[MessageId, CompanionError | None]:
     if (
         isinstance(message_id, bool)
         or not isinstance(message_id, int | str)
-        or (isinstance(message_id, str) and not 0 < len(message_id) <= _ID_LIMIT)
+        or (isinstance(message_id, str) and not 0 < len(message_id) <= MAX_ID_LENGTH)
     ):
         return None, BadRequestError(
-            f"a message needs an id: an integer or a string of 1-{_ID_LIMIT} characters"
+            f"a message needs an id: an integer or a string of 1-{MAX_ID_LENGTH} characters"
         )
     if not isinstance(raw.get("type"), str) or not raw["type"]:
         return message_id, BadRequestError('a message needs a type, e.g. "hello"')

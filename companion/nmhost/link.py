@@ -26,7 +26,7 @@ from companion.nmhost.locations import (
     private_socket_problem,
     read_daemon_info,
 )
-from companion.nmhost.wire import CALLER_HEADER, SESSION_LENGTH, SESSION_PATH
+from companion.nmhost.wire import CALLER_HEADER, SESSION_LENGTH, SESSION_PATH, session_frame
 
 CONNECT_TIMEOUT = 2.0
 #: How long a message may take in the daemon; slow work must answer at once and report by events.
@@ -256,7 +256,7 @@ class Channel:
         DaemonRefusal when the daemon answers the opening request with an error -- before reading
         any frame, so `first` was not dispatched and may be sent again.
         """
-        response = self._send("POST", path, SESSION_LENGTH.pack(len(first)) + first, chunked=True)
+        response = self._send("POST", path, session_frame(first), chunked=True)
         connection = self._connection
         if response.status != 200 or connection is None:
             refusal = _refusal(response)
@@ -354,7 +354,7 @@ class SessionStream:
         self._response = response
 
     def send(self, body: bytes) -> None:
-        self._connection.send_chunk(SESSION_LENGTH.pack(len(body)) + body)
+        self._connection.send_chunk(session_frame(body))
 
     def wait(self) -> bool:
         """Block until a reply frame starts arriving; False once the daemon has closed the session.

@@ -1,8 +1,10 @@
-"""Where the host finds the daemon (runtime dir, daemon.json) and its log dir, in stdlib-only code.
+"""The per-user file locations host and daemon share: runtime dir, daemon.json, socket, log dir.
 
-This mirrors companion.paths.runtime_dir() and log_dir() (which use platformdirs) without
-importing platformdirs; tests/nmhost/test_locations.py checks that both give the same answer, and
-`cats-companion doctor` says so when they do not.
+This is the one implementation of those rules: companion.paths uses it for the daemon, so the host
+always looks where the daemon writes. It imports only the standard library because the native host
+may import nothing else. The layout is platformdirs' (which still gives the daemon its data and
+config dirs), so an installed companion's files stay where they were; CATS_COMPANION_HOME puts
+every file under one directory instead (tests, portable installs).
 """
 
 from __future__ import annotations
@@ -15,18 +17,27 @@ import sys
 from collections.abc import Mapping
 
 APP_NAME = "cats-companion"
+#: Set to a directory to put every file of the companion under it (tests, portable installs).
 HOME_ENV = "CATS_COMPANION_HOME"
+#: The daemon's record of where it listens (companion.server.runtime writes it, 0600).
 RUNTIME_FILE_NAME = "daemon.json"
+#: The daemon's Unix socket, in the runtime dir.
 SOCKET_NAME = "daemon.sock"
 
 
+def home_override(sub: str, env: Mapping[str, str] | None = None) -> str | None:
+    """`$CATS_COMPANION_HOME/<sub>` when that variable is set (and not empty), else None."""
+    home = (os.environ if env is None else env).get(HOME_ENV)
+    return os.path.join(home, sub) if home else None
+
+
 def runtime_dir(env: Mapping[str, str] | None = None, platform: str | None = None) -> str:
-    """The daemon's runtime dir, as companion.paths.runtime_dir() computes it."""
+    """Per-user runtime files: daemon.json and the daemon's Unix socket (platformdirs' user_runtime_dir)."""
     env = os.environ if env is None else env
     platform = sys.platform if platform is None else platform
-    home = env.get(HOME_ENV)
-    if home:
-        return os.path.join(home, "run")
+    override = home_override("run", env)
+    if override is not None:
+        return override
     if platform == "win32":
         return os.path.join(_local_appdata(env), "Temp", APP_NAME)
     xdg = env.get("XDG_RUNTIME_DIR", "")
@@ -34,6 +45,8 @@ def runtime_dir(env: Mapping[str, str] | None = None, platform: str | None = Non
         return posixpath.join(xdg, APP_NAME)
     if platform == "darwin":
         return posixpath.join(_home(env), "Library", "Caches", "TemporaryItems", APP_NAME)
+    # Without a private XDG_RUNTIME_DIR the fallback may be under /tmp: fine, because the daemon's
+    # private_dir() and the host's private_dir_problem() refuse a directory another user planted.
     default = f"/run/user/{os.geteuid()}"
     if _acceptable_runtime_base(default, missing_ok=False):
         return posixpath.join(default, APP_NAME)
@@ -41,12 +54,12 @@ def runtime_dir(env: Mapping[str, str] | None = None, platform: str | None = Non
 
 
 def log_dir(env: Mapping[str, str] | None = None, platform: str | None = None) -> str:
-    """Where logs go, as companion.paths.log_dir() computes it."""
+    """Where the daemon's and the host's logs go (platformdirs' user_log_dir)."""
     env = os.environ if env is None else env
     platform = sys.platform if platform is None else platform
-    home = env.get(HOME_ENV)
-    if home:
-        return os.path.join(home, "log")
+    override = home_override("log", env)
+    if override is not None:
+        return override
     if platform == "win32":
         return os.path.join(_local_appdata(env), APP_NAME, "Logs")
     if platform == "darwin":

@@ -1,28 +1,57 @@
-"""The host's framing: Chrome's (4-byte native-endian length, then UTF-8 JSON) and the daemon session's.
+"""The native-messaging wire contract: protocol version, limits, paths, header and event names, framing.
 
-The functions take binary file objects, so tests drive them with BytesIO. The constants mirror
-companion.protocol (which needs pydantic and so cannot be imported here); a test keeps them equal.
+This module is the one definition of what the host and the daemon must agree on to talk;
+native-messaging/PROTOCOL.md is its prose form. It imports only the standard library because the
+native host may import nothing else (tests/nmhost/test_stdlib_only.py), and the daemon imports
+these same names rather than keeping copies (companion.protocol adds the pydantic envelopes).
+
+The frame functions take binary file objects, so tests drive them with BytesIO.
 """
 
 from __future__ import annotations
 
 import struct
-from typing import BinaryIO
+from typing import BinaryIO, Final
 
-PROTOCOL_VERSION = 1
-MAX_OUTGOING_BYTES = 1024 * 1024
-MAX_INCOMING_BYTES = 1024 * 1024
-NATIVE_PATH = "/api/native"
-EVENTS_PATH = "/api/native/events"
-SESSION_PATH = "/api/native/session"
-CALLER_HEADER = "X-Companion-Caller"
-STREAM_OPEN_EVENT = "stream.open"
-HEARTBEAT_EVENT = "stream.heartbeat"
+#: Bumped only for incompatible changes; new message types and new optional fields are not that.
+PROTOCOL_VERSION: Final = 1
+#: Chrome disconnects a native host that sends a message over 1 MiB (measured: 1,048,576 bytes
+#: of JSON is delivered, one more is not), so no reply or event may be bigger.
+MAX_OUTGOING_BYTES: Final = 1024 * 1024
+#: The largest request the host relays: the daemon refuses bodies over 1 MiB anyway
+#: (companion.server.app.MAX_REQUEST_BYTES), so reading more would only waste memory.
+MAX_INCOMING_BYTES: Final = 1024 * 1024
 
+NATIVE_PATH: Final = "/api/native"
+EVENTS_PATH: Final = "/api/native/events"
+#: One long-lived session per host: a stream of request frames in, reply frames out (PROTOCOL.md).
+SESSION_PATH: Final = "/api/native/session"
+#: The extension origin Chrome gave the host (argv[1]), passed on so the daemon knows its caller.
+CALLER_HEADER: Final = "X-Companion-Caller"
+
+#: Events the daemon's event stream carries for the host itself; the host does not forward them.
+STREAM_OPEN_EVENT: Final = "stream.open"
+HEARTBEAT_EVENT: Final = "stream.heartbeat"
+#: Sent (and forwarded) when a subscriber fell too far behind and was dropped: events were lost,
+#: so the extension should re-read whatever state it shows.
+LAGGED_EVENT: Final = "stream.lagged"
+
+#: Message and event names: lower-case dotted words, e.g. `company.lookup`, `sync.progress`.
+NAME_PATTERN: Final = r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$"
+#: A string id may be 1 to this many characters (an integer id has no limit).
+MAX_ID_LENGTH: Final = 128
+
+#: A session frame is this 4-byte length, then that many bytes of one UTF-8 JSON envelope; little
+#: endian whatever the platform, unlike Chrome's native-endian prefix.
+SESSION_LENGTH: Final = struct.Struct("<I")
+#: Chrome's own framing: a 4-byte length in native byte order.
 _LENGTH = struct.Struct("=I")
-#: A session frame's length prefix: little endian whatever the platform (companion.protocol.SESSION_LENGTH).
-SESSION_LENGTH = struct.Struct("<I")
 _SKIP_CHUNK = 64 * 1024
+
+
+def session_frame(body: bytes) -> bytes:
+    """`body` as one session frame: its length prefix, then the bytes."""
+    return SESSION_LENGTH.pack(len(body)) + body
 
 
 class TruncatedFrameError(Exception):

@@ -25,11 +25,10 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from companion import paths
 from companion.errors import DaemonAlreadyRunningError
 from companion.files import FileLock, write_atomic
+from companion.nmhost.locations import RUNTIME_FILE_NAME, SOCKET_NAME
 
 log = logging.getLogger(__name__)
 
-RUNTIME_FILE_NAME: Final = "daemon.json"
-SOCKET_NAME: Final = "daemon.sock"
 LOCK_NAME: Final = "daemon.lock"
 #: How long we wait for a recorded daemon to accept a connection before calling it gone.
 ANSWER_TIMEOUT: Final = 1.0

@@ -54,7 +54,7 @@ from companion.errors import (
     SessionEndedError,
     UnauthorizedError,
 )
-from companion.protocol import NATIVE_PATH
+from companion.nmhost.wire import NATIVE_PATH
 from companion.server.routes import SAFE_METHODS
 from companion.server.window.sessions import (
     COOKIE_NAME,

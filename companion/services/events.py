@@ -20,7 +20,8 @@ from typing import Any, Final
 from pydantic import BaseModel
 
 from companion.errors import MessageTooLargeError
-from companion.protocol import LAGGED_EVENT, MAX_OUTGOING_BYTES, check_name, encode, event_message
+from companion.nmhost.wire import LAGGED_EVENT, MAX_OUTGOING_BYTES
+from companion.protocol import check_name, encode, event_message
 
 log = logging.getLogger(__name__)
 

@@ -30,7 +30,7 @@ from companion import paths
 from companion.app import Companion, static_key_source
 from companion.errors import ConfigError
 from companion.nmhost.host import EXIT_FORBIDDEN, main
-from companion.protocol import EVENTS_PATH, NATIVE_PATH, SESSION_PATH
+from companion.nmhost.wire import EVENTS_PATH, NATIVE_PATH, SESSION_PATH
 from companion.server.app import build_routes, create_app
 from companion.server.daemon import RunningDaemon
 from companion.server.routes import SAFE_METHODS, ApiRoutes, RouteDeclarationError, mutating

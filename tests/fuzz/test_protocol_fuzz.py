@@ -24,7 +24,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from companion.protocol import NATIVE_PATH
+from companion.nmhost.wire import NATIVE_PATH
 from companion.server.daemon import RunningDaemon
 from companion.server.operations import TABLE
 from tests.fixtures.daemon import DaemonFactory

@@ -33,7 +33,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from companion import paths
-from companion.protocol import NATIVE_PATH
+from companion.nmhost.wire import NATIVE_PATH
 from companion.server.operations import TABLE
 from companion.server.runtime import RuntimeInfo, read_runtime_file
 from tests.fixtures.sandbox import SandboxFactory, SandboxHandle

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from companion.protocol import SESSION_PATH
+from companion.nmhost.wire import SESSION_PATH
 from tests.fixtures.daemon import DAEMON_TOKEN
 
 LENGTH = struct.Struct("<I")

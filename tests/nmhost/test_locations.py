@@ -1,4 +1,4 @@
-"""The host's stdlib copy of the path rules finds the same directories as companion.paths (platformdirs)."""
+"""Where host and daemon find the runtime dir (daemon.json, the socket) and the log dir, on each platform."""
 
 from __future__ import annotations
 
@@ -8,22 +8,23 @@ from pathlib import Path
 
 import pytest
 
-from companion import paths
 from companion.nmhost import locations
 
 posix_only = pytest.mark.skipif(os.name != "posix", reason="XDG rules and file modes are POSIX features")
 
 
-def agree(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Both implementations, under the environment the test set up."""
-    assert locations.runtime_dir() == str(paths.runtime_dir())
-    assert locations.log_dir() == str(paths.log_dir())
-
-
 def test_companion_home_overrides_everything(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CATS_COMPANION_HOME", str(tmp_path))
-    agree(monkeypatch)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "xdg-run"))
     assert locations.runtime_dir() == str(tmp_path / "run")
+    assert locations.log_dir() == str(tmp_path / "log")
+    assert locations.home_override("data") == str(tmp_path / "data")
+
+
+def test_an_empty_companion_home_is_no_override(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CATS_COMPANION_HOME", "")
+    assert locations.home_override("run") is None
+    assert locations.runtime_dir().endswith("cats-companion")
 
 
 @posix_only
@@ -33,8 +34,8 @@ def test_a_private_xdg_runtime_dir_is_used(tmp_path: Path, monkeypatch: pytest.M
     runtime.mkdir(mode=0o700)
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
-    agree(monkeypatch)
     assert locations.runtime_dir() == str(runtime / "cats-companion")
+    assert locations.log_dir() == str(tmp_path / "state" / "cats-companion" / "log")
 
 
 @posix_only
@@ -46,23 +47,32 @@ def test_an_xdg_runtime_dir_others_can_read_is_not_used(
     runtime.mkdir()
     runtime.chmod(0o755)
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
-    agree(monkeypatch)
     assert not locations.runtime_dir().startswith(str(runtime))
 
 
 @posix_only
-def test_without_xdg_variables_both_fall_back_alike(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_xdg_variables_the_runtime_dir_is_run_user_or_a_per_user_temp_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("CATS_COMPANION_HOME")
-    monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
-    monkeypatch.delenv("XDG_STATE_HOME", raising=False)
-    agree(monkeypatch)
+    for name in ("XDG_RUNTIME_DIR", "XDG_STATE_HOME", "TMPDIR", "TEMP", "TMP"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    uid = os.geteuid()
+    assert locations.runtime_dir(platform="linux") in {
+        f"/run/user/{uid}/cats-companion",
+        f"/tmp/runtime-{uid}/cats-companion",
+    }
+    state = tmp_path / ".local" / "state"
+    assert locations.log_dir(platform="linux") == str(state / "cats-companion" / "log")
 
 
 @posix_only
 def test_a_relative_xdg_runtime_dir_is_ignored(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("CATS_COMPANION_HOME")
     monkeypatch.setenv("XDG_RUNTIME_DIR", "relative/run")
-    agree(monkeypatch)
+    found = locations.runtime_dir()
+    assert os.path.isabs(found) and "relative/run" not in found
 
 
 def test_other_platforms_follow_platformdirs_layout(tmp_path: Path) -> None:

@@ -8,8 +8,9 @@ from typing import Any
 import aiohttp
 import pytest
 
-from companion.protocol import MessageRegistry, NoParams
+from companion.protocol import NoParams
 from companion.server.daemon import RunningDaemon
+from companion.server.operations import Call, Operation, Operations
 from companion.store.meta import get_meta
 from tests.fixtures.daemon import DaemonFactory, auth_headers
 from tests.nmhost.messages import WITH_TEST_OPERATIONS
@@ -153,15 +154,13 @@ async def test_the_native_endpoint_needs_the_token(test_daemon: RunningDaemon) -
         assert response.status == 401
 
 
-def test_registering_a_type_twice_or_with_a_bad_name_is_refused() -> None:
-    registry: MessageRegistry[object] = MessageRegistry()
-
-    async def handler(call: object, params: NoParams) -> dict[str, Any]:
+def test_declaring_an_operation_twice_or_with_a_bad_name_is_refused() -> None:
+    async def handler(call: Call, params: NoParams) -> dict[str, Any]:
         return {}
 
-    registry.add("a.b", handler, params=NoParams)
+    table = Operations([Operation("a.b", handler, NoParams)])
     with pytest.raises(ValueError, match="twice"):
-        registry.add("a.b", handler, params=NoParams)
+        table.extended([Operation("a.b", handler, NoParams)])
     with pytest.raises(ValueError, match="name"):
-        registry.add("A-B", handler, params=NoParams)
-    assert registry.names() == ["a.b"] and "a.b" in registry and len(registry) == 1
+        Operation("A-B", handler, NoParams)
+    assert table.names() == ["a.b"] and "a.b" in table and len(table) == 1

@@ -9,7 +9,8 @@ from typing import Any, cast
 from pydantic import BaseModel
 
 from companion.app import Companion
-from companion.protocol import MAX_OUTGOING_BYTES, JsonObject, NoParams, encode, encode_ok_reply, ok_reply
+from companion.nmhost.wire import MAX_OUTGOING_BYTES
+from companion.protocol import JsonObject, NoParams, encode, encode_ok_reply, ok_reply
 from companion.server.native.dispatch import Dispatcher
 from companion.server.operations import Call, Operation, Operations
 from companion.server.state import ServerState

@@ -1,4 +1,4 @@
-"""The host imports only the standard library, and its copies of shared constants stay in step."""
+"""The host and the contract it shares with the daemon import only the stdlib; the extension id is ours."""
 
 from __future__ import annotations
 
@@ -9,35 +9,48 @@ import subprocess
 import sys
 from pathlib import Path
 
-from companion import protocol
+import pytest
+
 from companion.cli.host import extension_id_from_key
-from companion.nmhost import wire
 from companion.nmhost.config import EXTENSION_ID
 
 REPO = Path(__file__).resolve().parents[2]
 
 _PROBE = """
-import json, sys
+import importlib, json, sys
 before = set(sys.modules)
-import companion.nmhost.host
+importlib.import_module(sys.argv[1])
 loaded = sorted(set(sys.modules) - before)
 print(json.dumps({"loaded": loaded, "stdlib": sorted(sys.stdlib_module_names)}))
 """
+#: The modules the daemon shares with the host: the one definition of the wire and of the file
+#: locations, so they must stay importable by the host (and cheap for it).
+CONTRACT = ("companion.nmhost.wire", "companion.nmhost.locations")
+
+
+def loaded_by(module: str) -> tuple[list[str], set[str]]:
+    """What importing `module` in a fresh interpreter loads: modules outside the stdlib, and ours."""
+    done = subprocess.run([sys.executable, "-c", _PROBE, module], capture_output=True, check=True, timeout=30)
+    report = json.loads(done.stdout)
+    stdlib = set(report["stdlib"])
+    top = {name: name.split(".")[0] for name in report["loaded"]}
+    foreign = [name for name, first in top.items() if first not in stdlib and first != "companion"]
+    return foreign, {name for name, first in top.items() if first == "companion"}
 
 
 def test_the_host_imports_nothing_outside_the_standard_library() -> None:
-    done = subprocess.run([sys.executable, "-c", _PROBE], capture_output=True, check=True, timeout=30)
-    report = json.loads(done.stdout)
-    stdlib = set(report["stdlib"])
-    foreign = [
-        name
-        for name in report["loaded"]
-        if name.split(".")[0] not in stdlib and name.split(".")[0] != "companion"
-    ]
+    foreign, ours = loaded_by("companion.nmhost.host")
     assert foreign == []
-    ours = {name for name in report["loaded"] if name.split(".")[0] == "companion"}
     # companion.errors is stdlib-only by design; anything else of ours would drag in pydantic & co.
     assert ours <= {"companion", "companion.errors"} | {n for n in ours if n.startswith("companion.nmhost")}
+
+
+@pytest.mark.parametrize("module", CONTRACT)
+def test_the_contract_the_daemon_shares_imports_only_the_standard_library(module: str) -> None:
+    foreign, ours = loaded_by(module)
+    assert foreign == []
+    # A leaf: the daemon imports it too, so it must not reach into the host's machinery either.
+    assert ours == {"companion", "companion.nmhost", module}
 
 
 def test_the_host_skips_asyncio_and_subprocess_at_start_up() -> None:
@@ -46,20 +59,6 @@ def test_the_host_skips_asyncio_and_subprocess_at_start_up() -> None:
         [sys.executable, "-c", probe], capture_output=True, check=True, timeout=30
     ).stdout.split()
     assert b"asyncio" not in loaded and b"subprocess" not in loaded and b"logging" not in loaded
-
-
-def test_the_hosts_constants_match_the_protocol() -> None:
-    assert wire.PROTOCOL_VERSION == protocol.PROTOCOL_VERSION
-    assert wire.MAX_OUTGOING_BYTES == protocol.MAX_OUTGOING_BYTES
-    assert wire.MAX_INCOMING_BYTES == protocol.MAX_INCOMING_BYTES
-    assert (wire.NATIVE_PATH, wire.EVENTS_PATH) == (protocol.NATIVE_PATH, protocol.EVENTS_PATH)
-    assert wire.SESSION_PATH == protocol.SESSION_PATH
-    assert wire.SESSION_LENGTH.format == protocol.SESSION_LENGTH.format == "<I"
-    assert wire.CALLER_HEADER == protocol.CALLER_HEADER
-    assert (wire.HEARTBEAT_EVENT, wire.STREAM_OPEN_EVENT) == (
-        protocol.HEARTBEAT_EVENT,
-        protocol.STREAM_OPEN_EVENT,
-    )
 
 
 def test_the_fixed_extension_id_is_the_one_chrome_derives_from_the_manifest_key() -> None:

@@ -1,4 +1,4 @@
-"""Chrome's framing, driven with in-memory streams: round trips, truncation, limits."""
+"""Both framings on in-memory streams: Chrome's round trips, truncation and limits; the session's prefix."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from companion.nmhost.wire import (
     OversizedFrameError,
     TruncatedFrameError,
     read_frame,
+    session_frame,
     write_frame,
 )
 
@@ -84,3 +85,8 @@ def test_a_frame_of_exactly_one_mebibyte_may_be_written_but_not_one_byte_more() 
     assert len(stream.getvalue()) == MAX_OUTGOING_BYTES + 4
     with pytest.raises(ValueError, match="limit"):
         write_frame(io.BytesIO(), b"x" * (MAX_OUTGOING_BYTES + 1))
+
+
+def test_a_session_frame_has_a_little_endian_length_whatever_the_platform() -> None:
+    assert session_frame(b"xyz") == b"\x03\x00\x00\x00xyz"
+    assert session_frame(b"") == b"\x00\x00\x00\x00"

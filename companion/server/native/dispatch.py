@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any, Final
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -22,9 +22,8 @@ from companion.errors import (
     UnsupportedVersionError,
     describe_validation,
 )
+from companion.nmhost.wire import MAX_ID_LENGTH, MAX_OUTGOING_BYTES, PROTOCOL_VERSION
 from companion.protocol import (
-    MAX_OUTGOING_BYTES,
-    PROTOCOL_VERSION,
     JsonObject,
     Request,
     encode,
@@ -36,8 +35,6 @@ from companion.server.state import ServerState
 from companion.store import read_only
 
 log = logging.getLogger(__name__)
-
-_ID_LIMIT_FOR_ERRORS: Final = 128
 
 
 class Dispatcher:
@@ -142,7 +139,7 @@ def readable_id(value: object) -> int | str | None:
     """The id to echo in an error reply: only an id the caller could have meant (int or short string)."""
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    if isinstance(value, str) and 0 < len(value) <= _ID_LIMIT_FOR_ERRORS:
+    if isinstance(value, str) and 0 < len(value) <= MAX_ID_LENGTH:
         return value
     return None
 

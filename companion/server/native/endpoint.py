@@ -19,7 +19,7 @@ from typing import Final
 
 from aiohttp import web
 
-from companion.protocol import (
+from companion.nmhost.wire import (
     CALLER_HEADER,
     EVENTS_PATH,
     HEARTBEAT_EVENT,
@@ -27,9 +27,8 @@ from companion.protocol import (
     PROTOCOL_VERSION,
     SESSION_PATH,
     STREAM_OPEN_EVENT,
-    encode,
-    event_message,
 )
+from companion.protocol import encode, event_message
 from companion.server.native.dispatch import Dispatcher
 from companion.server.native.session import MAX_IN_FLIGHT, NativeSession, NativeSessions
 from companion.server.routes import ApiRoutes, mutating

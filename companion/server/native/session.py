@@ -2,7 +2,7 @@
 
 A session is one HTTP request (`POST /api/native/session`, companion.server.native.endpoint) whose body is a
 stream of length-prefixed request frames and whose streaming response carries the reply frames
-(companion.protocol.SESSION_LENGTH). Each frame is answered in its own task, so a slow message
+(companion.nmhost.wire.SESSION_LENGTH). Each frame is answered in its own task, so a slow message
 never holds up a quick one; replies are written whole, one at a time, in the order they are ready.
 At most `max_in_flight` frames are answered at once: beyond that the session stops reading, and
 the socket's own flow control pushes back on the host. A frame over the size limit or a stream that
@@ -21,7 +21,8 @@ from typing import Final
 from aiohttp import StreamReader, web
 
 from companion.errors import BadRequestError, CompanionError, PayloadTooLargeError
-from companion.protocol import MAX_INCOMING_BYTES, SESSION_LENGTH, encode, error_reply
+from companion.nmhost.wire import MAX_INCOMING_BYTES, SESSION_LENGTH
+from companion.protocol import encode, error_reply
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from companion.protocol import PROTOCOL_VERSION, JsonObject, NoParams
+from companion.nmhost.wire import PROTOCOL_VERSION
+from companion.protocol import JsonObject, NoParams
 from companion.server.operations.base import Call
 
 
