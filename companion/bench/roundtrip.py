@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from companion import paths
+from companion.bench.browser import CHROMIUM, CHROMIUM_ARGS
 from companion.cli import host
 from companion.errors import CompanionError
 from companion.nmhost.config import AUTOSTART_ENV, EXTENSION_ID
@@ -56,15 +57,6 @@ DEFAULT_SAMPLES: Final = 300
 DEFAULT_COMPANIES: Final = 500
 #: Every wait on the browser is bounded (milliseconds).
 WAIT_MS: Final = 20_000
-CHROMIUM_ARGS: Final = (
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-)
 
 ECHO_SCRIPT: Final = '''"""A bare native-messaging echo host: each frame back unchanged (the baseline)."""
 import struct
@@ -271,7 +263,7 @@ def find_chromium(explicit: str | None) -> str:
     for candidate in (
         explicit,
         shutil.which("chromium"),
-        "/usr/bin/chromium",
+        CHROMIUM,
         shutil.which("chromium-browser"),
     ):
         if candidate and os.access(candidate, os.X_OK):

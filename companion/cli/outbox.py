@@ -22,7 +22,7 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Final, TextIO
+from typing import Any, Final, TextIO, get_args
 
 from companion.cli.daemon_client import CALLER, DaemonClient, DaemonRefusal, error_of, running
 from companion.errors import (
@@ -34,6 +34,10 @@ from companion.errors import (
 )
 from companion.keystore import DEFAULT_BASE_URL, load_key, normalize_base_url
 from companion.nmhost.link import REQUEST_TIMEOUT
+from companion.rules.person import EventType, OutreachType
+from companion.settings.fields import RecordType
+from companion.settings.models import SyncTrigger
+from companion.store.outbox import ItemStatus
 
 EXIT_OK: Final = 0
 EXIT_FAILURE: Final = 1
@@ -43,18 +47,12 @@ DEFAULT_MAX_WAIT: Final = 300.0
 MAX_LIST: Final = 500
 #: An import of thousands of events is one transaction in the daemon: give it time.
 IMPORT_TIMEOUT: Final = 300.0
-_STATUSES: Final = ("queued", "sending", "waiting", "synced", "failed", "cancelled")
-_EVENT_TYPES: Final = ("added", "outreach", "replied", "interested", "not_interested", "meeting_booked")
-_OUTREACH: Final = (
-    "email_sent",
-    "linkedin_connection_request",
-    "linkedin_message",
-    "inmail",
-    "call",
-    "text_message",
-)
-_TRIGGERS: Final = ("on_add", "on_reply", "when_interested", "never")
-_RECORD_TYPES: Final = ("candidates", "contacts")
+# The choices are the models' own, so a new status, event or trigger reaches the CLI by itself.
+_STATUSES: Final = get_args(ItemStatus)
+_EVENT_TYPES: Final = tuple(EventType)
+_OUTREACH: Final = tuple(OutreachType)
+_TRIGGERS: Final = get_args(SyncTrigger)
+_RECORD_TYPES: Final = get_args(RecordType)
 
 Action = Callable[[argparse.Namespace, DaemonClient, TextIO], int]
 
