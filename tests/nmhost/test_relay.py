@@ -15,7 +15,7 @@ from companion.nmhost.link import Channel, DaemonLocator
 from companion.server.daemon import RunningDaemon
 from tests.fixtures.daemon import DaemonFactory
 from tests.nmhost.frames import OUR_ORIGIN, HostProcess, host_env, parse_frames
-from tests.nmhost.messages import WITH_TEST_OPERATIONS
+from tests.server.native.messages import WITH_TEST_OPERATIONS
 
 pytestmark = [
     pytest.mark.timeout(60),

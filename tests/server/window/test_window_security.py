@@ -16,7 +16,7 @@ from companion.server.window.pages import CONTENT_SECURITY_POLICY
 from companion.server.window.sessions import COOKIE_NAME, CSRF_HEADER
 from companion.web import WEB_DIR
 from tests.fixtures.daemon import EXTENSION_ORIGIN, DaemonFactory, auth_headers, dispatch
-from tests.window.conftest import WindowClientFactory
+from tests.server.window.conftest import WindowClientFactory
 
 
 class Clock:

@@ -25,7 +25,7 @@ from tests.fixtures.daemon import auth_headers
 
 #: Every Playwright wait is bounded by this (milliseconds).
 TIMEOUT_MS: Final = 10_000
-ARTIFACTS: Final = Path(__file__).resolve().parents[2] / "artifacts" / "window"
+ARTIFACTS: Final = Path(__file__).resolve().parents[3] / "artifacts" / "window"
 VIEWPORT: Final = ViewportSize(width=1280, height=860)
 
 

@@ -13,7 +13,7 @@ from companion.server.daemon import RunningDaemon
 from companion.server.operations import Call, Operation, Operations
 from companion.store.meta import get_meta
 from tests.fixtures.daemon import DaemonFactory, auth_headers
-from tests.nmhost.messages import WITH_TEST_OPERATIONS
+from tests.server.native.messages import WITH_TEST_OPERATIONS
 
 pytestmark = pytest.mark.timeout(30)
 

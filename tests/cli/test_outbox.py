@@ -26,7 +26,7 @@ from companion.store.db import DB_FILE_NAME
 from tests.fixtures.daemon import DaemonFactory
 from tests.fixtures.sandbox import SandboxFactory
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 ADA = ("--first-name", "Ada", "--last-name", "Lovelace", "--email", "ada@x.example")
 
 

@@ -28,7 +28,7 @@ from tests.fixtures.daemon import DaemonFactory
 from tests.fixtures.sandbox import SandboxFactory, SandboxHandle
 from tests.services.keyring_file import CLASS_PATH, FILE_ENV, write_keyring_file
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 class FakeClock:

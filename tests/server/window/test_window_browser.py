@@ -17,7 +17,7 @@ from companion.server.daemon import RunningDaemon
 from companion.services.sync_scheduler import SyncPolicy
 from tests.fixtures.daemon import DaemonFactory
 from tests.fixtures.sandbox import SandboxFactory, SandboxHandle
-from tests.window.conftest import (
+from tests.server.window.conftest import (
     TIMEOUT_MS,
     WindowClientFactory,
     open_window,

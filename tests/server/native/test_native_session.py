@@ -15,8 +15,8 @@ import pytest
 from companion.server.daemon import RunningDaemon
 from companion.server.native import endpoint
 from tests.fixtures.daemon import EXTENSION_ORIGIN, DaemonFactory
-from tests.nmhost.messages import WITH_TEST_OPERATIONS, gate
 from tests.nmhost.session_client import LENGTH, RawSession, session_headers
+from tests.server.native.messages import WITH_TEST_OPERATIONS, gate
 
 pytestmark = [
     pytest.mark.timeout(30),

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from companion.server.operations import TABLE
 
-PROTOCOL = Path(__file__).resolve().parents[2] / "native-messaging" / "PROTOCOL.md"
+PROTOCOL = Path(__file__).resolve().parents[3] / "native-messaging" / "PROTOCOL.md"
 
 
 def test_every_registered_message_type_is_in_the_protocol_document() -> None:
