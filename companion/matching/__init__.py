@@ -1,12 +1,12 @@
 """Company matching: name normalisation, company domains, the candidate index and duplicate warnings.
 
 Pure Python, no I/O beyond the libraries' bundled data. The store keeps companies in SQLite and feeds them
-to a `CompanyCatalog` (or its own `CompanyLookup`); services call `match_company`.
+to a `CompanyDirectory` (or its own `CompanyLookup`); services call `match_company`.
 """
 
 from __future__ import annotations
 
-from companion.matching.directory import CompanyCatalog
+from companion.matching.directory import CompanyDirectory
 from companion.matching.domains import (
     company_domain,
     is_generic_domain,
@@ -32,7 +32,7 @@ from companion.matching.warnings import CompanyLookup, match_company
 
 __all__ = [
     "CachedCompany",
-    "CompanyCatalog",
+    "CompanyDirectory",
     "CompanyLookup",
     "CompanyMatch",
     "CompanyQuery",

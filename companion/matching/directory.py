@@ -1,4 +1,4 @@
-"""An in-memory company catalog: exact lookups by domain, LinkedIn page and normalised name, plus the index.
+"""An in-memory company directory: exact lookups by domain, LinkedIn page and normalised name, plus the index.
 
 It implements `warnings.CompanyLookup`. The store can load every cached company into one at start-up and
 keep it current with `upsert`/`remove` as the sync applies changes; an exact lookup is then a dict hit
@@ -14,7 +14,7 @@ from companion.matching.index import DEFAULT_POSTING_BUDGET, TrigramIndex
 from companion.matching.models import CachedCompany
 
 
-class CompanyCatalog:
+class CompanyDirectory:
     """CATS companies by id, domain, LinkedIn slug, normalised name and name similarity."""
 
     def __init__(

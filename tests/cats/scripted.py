@@ -8,11 +8,12 @@ and to show exactly which headers the client sent.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import pytest
 from aiohttp import web
+from pytest_aiohttp import AiohttpServer
 
 Answer = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -62,17 +63,10 @@ class ScriptedCats:
 
 
 @pytest.fixture
-async def scripted() -> AsyncIterator[ScriptedCats]:
+async def scripted(aiohttp_server: AiohttpServer) -> ScriptedCats:
     server = ScriptedCats()
     app = web.Application()
     app.router.add_route("*", "/{tail:.*}", server.handle)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    server.url = f"http://{host}:{port}/v3"
-    try:
-        yield server
-    finally:
-        await runner.cleanup()
+    running = await aiohttp_server(app, host="127.0.0.1")
+    server.url = f"http://127.0.0.1:{running.port}/v3"
+    return server

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import pytest
 from pydantic import ValidationError
 
-from companion.matching.directory import CompanyCatalog
+from companion.matching.directory import CompanyDirectory
 from companion.matching.models import (
     CachedCompany,
     CompanyQuery,
@@ -23,8 +23,8 @@ from companion.matching.warnings import match_company
 GLOBEX_QUERY = CompanyQuery(name="Globex Systems Inc", website="https://www.globex.com/about")
 
 
-def _globex() -> CompanyCatalog:
-    return CompanyCatalog(
+def _globex() -> CompanyDirectory:
+    return CompanyDirectory(
         [
             CachedCompany.from_cats(
                 1,
@@ -44,31 +44,31 @@ def _globex() -> CompanyCatalog:
 
 
 class CountingLookup:
-    """The catalog, counting similarity searches: exact levels must not pay for one."""
+    """The directory, counting similarity searches: exact levels must not pay for one."""
 
-    def __init__(self, catalog: CompanyCatalog) -> None:
-        self.catalog = catalog
+    def __init__(self, directory: CompanyDirectory) -> None:
+        self.directory = directory
         self.similar_calls = 0
         self.exact_calls: list[tuple[str, str]] = []
 
     def get(self, company_id: int) -> CachedCompany | None:
-        return self.catalog.get(company_id)
+        return self.directory.get(company_id)
 
     def by_domain(self, domain: str) -> Sequence[CachedCompany]:
         self.exact_calls.append(("domain", domain))
-        return self.catalog.by_domain(domain)
+        return self.directory.by_domain(domain)
 
     def by_linkedin_slug(self, slug: str) -> Sequence[CachedCompany]:
         self.exact_calls.append(("slug", slug))
-        return self.catalog.by_linkedin_slug(slug)
+        return self.directory.by_linkedin_slug(slug)
 
     def by_normalized_name(self, key: str) -> Sequence[CachedCompany]:
         self.exact_calls.append(("key", key))
-        return self.catalog.by_normalized_name(key)
+        return self.directory.by_normalized_name(key)
 
     def similar(self, name: str, *, limit: int, min_score: float) -> Sequence[tuple[CachedCompany, float]]:
         self.similar_calls += 1
-        return self.catalog.similar(name, limit=limit, min_score=min_score)
+        return self.directory.similar(name, limit=limit, min_score=min_score)
 
 
 @pytest.mark.parametrize(
@@ -149,13 +149,13 @@ def test_an_email_domain_match_says_it_came_from_the_email_address() -> None:
 
 
 def test_among_several_companies_on_one_domain_the_closest_name_matches() -> None:
-    catalog = CompanyCatalog(
+    directory = CompanyDirectory(
         [
             CachedCompany(id=1, name="Globex Holdings", domain="globex.com"),
             CachedCompany(id=2, name="Globex Systems", domain="globex.com"),
         ]
     )
-    result = match_company(CompanyQuery(name="Globex Systems Ltd", website="globex.com"), catalog)
+    result = match_company(CompanyQuery(name="Globex Systems Ltd", website="globex.com"), directory)
     assert result.match is not None and result.match.company_id == 2
     assert [(w.kind, w.company_ids) for w in result.warnings] == [(WarningKind.SAME_DOMAIN, [1])]
 
@@ -183,8 +183,10 @@ def test_an_alias_to_a_company_deleted_from_cats_is_ignored() -> None:
 
 
 def test_exact_name_match_is_medium_confidence_and_prefers_the_closest_spelling() -> None:
-    catalog = CompanyCatalog([CachedCompany(id=1, name="ACME, INC."), CachedCompany(id=2, name="Acme Inc")])
-    result = match_company(CompanyQuery(name="Acme Inc"), catalog, DuplicateLevel.EXACT)
+    directory = CompanyDirectory(
+        [CachedCompany(id=1, name="ACME, INC."), CachedCompany(id=2, name="Acme Inc")]
+    )
+    result = match_company(CompanyQuery(name="Acme Inc"), directory, DuplicateLevel.EXACT)
     assert result.match is not None
     assert (result.match.company_id, result.match.basis) == (2, MatchBasis.EXACT_NAME)
     assert result.match.confidence is Confidence.MEDIUM
@@ -195,9 +197,9 @@ def test_exact_name_match_is_medium_confidence_and_prefers_the_closest_spelling(
 
 
 def test_similar_name_is_the_match_only_at_the_similar_level() -> None:
-    catalog = CompanyCatalog([CachedCompany(id=4, name="Globex Sytems Ltd")])
+    directory = CompanyDirectory([CachedCompany(id=4, name="Globex Sytems Ltd")])
     query = CompanyQuery(name="Globex Systems")
-    similar = match_company(query, catalog, DuplicateLevel.SIMILAR).match
+    similar = match_company(query, directory, DuplicateLevel.SIMILAR).match
     assert similar is not None
     assert (similar.company_id, similar.basis, similar.confidence) == (
         4,
@@ -205,36 +207,36 @@ def test_similar_name_is_the_match_only_at_the_similar_level() -> None:
         Confidence.LOW,
     )
     assert similar.reason.startswith("Similar name (")
-    assert match_company(query, catalog, DuplicateLevel.EXACT).match is None
-    assert match_company(query, catalog, DuplicateLevel.OFF).match is None
+    assert match_company(query, directory, DuplicateLevel.EXACT).match is None
+    assert match_company(query, directory, DuplicateLevel.OFF).match is None
 
 
 def test_a_similar_name_below_the_match_threshold_is_only_a_warning() -> None:
-    catalog = CompanyCatalog([CachedCompany(id=4, name="Globex Sytems Ltd")])
+    directory = CompanyDirectory([CachedCompany(id=4, name="Globex Sytems Ltd")])
     thresholds = MatchThresholds(similar_warning=80, similar_match=99)
-    result = match_company(CompanyQuery(name="Globex Systems"), catalog, DuplicateLevel.SIMILAR, thresholds)
+    result = match_company(CompanyQuery(name="Globex Systems"), directory, DuplicateLevel.SIMILAR, thresholds)
     assert result.match is None
     assert [(w.kind, w.company_ids) for w in result.warnings] == [(WarningKind.SIMILAR_NAME, [4])]
 
 
 def test_power_is_neither_matched_to_nor_warned_about_american_electric_power() -> None:
-    catalog = CompanyCatalog([CachedCompany(id=1, name="American Electric Power Co., Inc.")])
-    result = match_company(CompanyQuery(name="Power"), catalog, DuplicateLevel.SIMILAR)
+    directory = CompanyDirectory([CachedCompany(id=1, name="American Electric Power Co., Inc.")])
+    result = match_company(CompanyQuery(name="Power"), directory, DuplicateLevel.SIMILAR)
     assert result.match is None
     assert result.warnings == []
 
 
 def test_a_free_mail_address_is_no_evidence() -> None:
-    catalog = CompanyCatalog([CachedCompany.from_cats(1, "Google", "https://gmail.com")])
+    directory = CompanyDirectory([CachedCompany.from_cats(1, "Google", "https://gmail.com")])
     result = match_company(
-        CompanyQuery(name="Initech", email="jane@gmail.com"), catalog, DuplicateLevel.SIMILAR
+        CompanyQuery(name="Initech", email="jane@gmail.com"), directory, DuplicateLevel.SIMILAR
     )
     assert result.match is None
     assert result.warnings == []
 
 
 def test_a_linkedin_company_page_matches_with_high_confidence() -> None:
-    catalog = CompanyCatalog(
+    directory = CompanyDirectory(
         [
             CachedCompany.from_cats(
                 1, "Umbrella Corporation", "https://www.linkedin.com/company/umbrella-corp/"
@@ -242,7 +244,7 @@ def test_a_linkedin_company_page_matches_with_high_confidence() -> None:
         ]
     )
     query = CompanyQuery(name="Umbrella", linkedin_url="https://de.linkedin.com/company/Umbrella-Corp?trk=x")
-    match = match_company(query, catalog).match
+    match = match_company(query, directory).match
     assert match is not None
     assert (match.company_id, match.basis, match.confidence) == (1, MatchBasis.LINKEDIN_PAGE, Confidence.HIGH)
     assert match.reason == (
@@ -260,10 +262,10 @@ def test_similar_name_warnings_are_capped_to_the_closest() -> None:
         "Globx Systems",
         "Globex Systemz",
     ]
-    catalog = CompanyCatalog([CachedCompany(id=i, name=n) for i, n in enumerate(names, start=10)])
+    directory = CompanyDirectory([CachedCompany(id=i, name=n) for i, n in enumerate(names, start=10)])
     result = match_company(
         CompanyQuery(name="Globex Systems Worldwide"),
-        catalog,
+        directory,
         DuplicateLevel.SIMILAR,
         MatchThresholds(similar_warning=70, similar_match=100, max_similar=3),
     )
@@ -273,7 +275,7 @@ def test_similar_name_warnings_are_capped_to_the_closest() -> None:
 
 
 def test_many_internal_duplicates_are_summarised() -> None:
-    catalog = CompanyCatalog(
+    directory = CompanyDirectory(
         [
             CachedCompany(id=1, name="Initech", domain="initech.com"),
             *(
@@ -282,7 +284,7 @@ def test_many_internal_duplicates_are_summarised() -> None:
             ),
         ]
     )
-    result = match_company(CompanyQuery(email="peter@initech.com"), catalog, DuplicateLevel.EXACT)
+    result = match_company(CompanyQuery(email="peter@initech.com"), directory, DuplicateLevel.EXACT)
     assert result.match is not None and result.match.company_id == 1
     assert result.match.score is None  # no query name to compare
     [internal] = result.warnings

@@ -11,7 +11,7 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestServer
+from pytest_aiohttp import AiohttpServer
 
 from companion.sandbox.routes import add_cats_routes
 from companion.sandbox.store import SandboxStore
@@ -124,16 +124,14 @@ def fake_clock() -> FakeClock:
 
 
 @pytest.fixture
-async def cats_api(fake_clock: FakeClock) -> AsyncIterator[CatsApi]:
+async def cats_api(fake_clock: FakeClock, aiohttp_server: AiohttpServer) -> AsyncIterator[CatsApi]:
     store = SandboxStore(clock=fake_clock)
     owner_id = store.create_user(username="owner", first_name="Olive", last_name="Owner", title="Recruiter")
     app = web.Application()
     add_cats_routes(app, store)
-    server = TestServer(app, host="127.0.0.1", port=0)
-    await server.start_server()
+    server = await aiohttp_server(app, host="127.0.0.1")
     try:
         async with aiohttp.ClientSession() as http:
             yield CatsApi(f"http://127.0.0.1:{server.port}", http, store, fake_clock, owner_id)
     finally:
-        await server.close()
         store.close()
