@@ -1,7 +1,8 @@
 """Which CATS company a profile's company is, and the duplicate warnings a recruiter should see, with reasons.
 
 Pure: the cache is reached only through the small `CompanyLookup` protocol
-(`directory.CompanyDirectory` is the in-memory implementation), so this module does no I/O and is tested with real data, not mocks.
+(`directory.CompanyDirectory` is the in-memory implementation), so this module does no I/O and is
+tested with real data, not mocks.
 
 Evidence, strongest first: a recruiter-confirmed alias; the same website domain (from the query's website
 or e-mail address); the same LinkedIn company page; the same normalised name (same name apart from legal
