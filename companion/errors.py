@@ -295,6 +295,58 @@ class AdminRequiredError(CompanionError):
     http_status = 403
 
 
+# --- team mode on PostgreSQL (companion.team) ---------------------------------------------------
+
+
+class TeamError(CompanionError):
+    """Something about the team's PostgreSQL database; messages never hold its password."""
+
+    code = "team.error"
+    http_status = 502
+
+
+class TeamNotJoinedError(TeamError):
+    """This companion belongs to no team (or its record names a team it cannot reach any more)."""
+
+    code = "team.not_joined"
+    http_status = 409
+
+
+class TeamUnavailableError(TeamError):
+    """The team's database could not be reached (network, DNS, refused, timed out)."""
+
+    code = "team.unavailable"
+    http_status = 503
+
+
+class TeamAuthError(TeamError):
+    """PostgreSQL refused the credentials (wrong password, unknown role, no pg_hba entry)."""
+
+    code = "team.auth_failed"
+    http_status = 401
+
+
+class TeamPrivilegeError(TeamError):
+    """The database user lacks a privilege the step needs; the message names it and the fix."""
+
+    code = "team.privileges"
+    http_status = 403
+
+
+class TeamSiteMismatchError(TeamError):
+    """The team belongs to another CATS site than this companion; the message names both."""
+
+    code = "team.site_mismatch"
+    http_status = 409
+
+
+class TeamSchemaError(TeamError):
+    """The team's schema is missing, older than this companion needs, or newer than it knows."""
+
+    code = "team.schema"
+    http_status = 409
+
+
 # --- the native-messaging protocol (native host <-> daemon <-> extension) ------------------------
 
 

@@ -1,4 +1,9 @@
-"""The CATS API key in the OS keyring: one key per CATS base URL, never in a plain file by accident."""
+"""The CATS API key in the OS keyring: one key per CATS base URL, never in a plain file by accident.
+
+The checks on the keyring backend (`usable_backend`) and the translation of its failures
+(`backend_errors`) serve every secret the companion keeps there: companion.team.credentials files
+the team database's password through them too.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +22,7 @@ from keyring.backends import chainer, fail, null
 from keyring.util import platform_
 
 from companion.errors import ConfigError, KeyringUnavailableError
-from companion.secret import ApiKey
+from companion.secret import ApiKey, Secret
 
 #: The keyring "service"; the normalised CATS base URL is the keyring "username".
 SERVICE_NAME: Final = "cats-companion"
@@ -133,19 +138,19 @@ def _writing_backend(backend: KeyringBackend) -> KeyringBackend | None:
     return backend
 
 
-def check_backend(backend: KeyringBackend) -> None:
-    """Refuse a backend that cannot hold the key safely, unless the user chose it on purpose."""
+def check_backend(backend: KeyringBackend, what: str = "the CATS API key") -> None:
+    """Refuse a backend that cannot hold `what` safely, unless the user chose it on purpose."""
     target = _writing_backend(backend)
     if target is None or isinstance(target, fail.Keyring):
         raise KeyringUnavailableError(
-            "No OS keyring is available to hold the CATS API key: keyring found no Secret Service, "
+            f"No OS keyring is available to hold {what}: keyring found no Secret Service, "
             "KWallet, macOS Keychain or Windows Credential Locker (on Linux this usually means there "
             f"is no D-Bus session or no Secret Service running in it). {_FIX}"
         )
     if isinstance(target, null.Keyring):
         raise KeyringUnavailableError(
-            "The keyring is disabled (keyring.backends.null.Keyring is configured), so the CATS API "
-            f"key cannot be stored. Remove that choice from {BACKEND_ENV} or keyringrc.cfg. {_FIX}"
+            f"The keyring is disabled (keyring.backends.null.Keyring is configured), so {what} "
+            f"cannot be stored. Remove that choice from {BACKEND_ENV} or keyringrc.cfg. {_FIX}"
         )
     if any(_class_path(cls) in OS_STORES for cls in type(target).__mro__):
         return
@@ -154,8 +159,8 @@ def check_backend(backend: KeyringBackend) -> None:
         return
     raise KeyringUnavailableError(
         f"keyring picked {_class_path(type(target))}, which is not an OS key store (it may keep the "
-        "key unencrypted in a file) and was not chosen explicitly, so the companion will not put the "
-        f"CATS API key there. {_FIX}"
+        f"secret unencrypted in a file) and was not chosen explicitly, so the companion will not put "
+        f"{what} there. {_FIX}"
     )
 
 
@@ -173,7 +178,7 @@ class KeyringKeyStore:
     def get(self, base_url: str) -> ApiKey | None:
         username = normalize_base_url(base_url)
         backend = self._backend()
-        with _backend_errors("read the CATS API key from", None):
+        with backend_errors("read the CATS API key from", None):
             stored = backend.get_password(self._service, username)
         if stored is None or not stored.strip():
             # An empty entry cannot authenticate anything: it is as good as no key.
@@ -183,14 +188,14 @@ class KeyringKeyStore:
     def set(self, base_url: str, key: ApiKey) -> None:
         username = normalize_base_url(base_url)
         backend = self._backend()
-        with _backend_errors("store the CATS API key in", key):
+        with backend_errors("store the CATS API key in", key):
             # Besides the HTTP header, the one place the text is needed: the keyring must hold it.
             backend.set_password(self._service, username, key.reveal())
 
     def delete(self, base_url: str) -> bool:
         username = normalize_base_url(base_url)
         backend = self._backend()
-        with _backend_errors("remove the CATS API key from", None):
+        with backend_errors("remove the CATS API key from", None):
             try:
                 backend.delete_password(self._service, username)
             except keyring.errors.PasswordDeleteError:
@@ -202,10 +207,15 @@ class KeyringKeyStore:
         return True
 
     def _backend(self) -> KeyringBackend:
-        with _backend_errors("open", None):
-            backend = keyring.get_keyring()
-        check_backend(backend)
-        return backend
+        return usable_backend("the CATS API key")
+
+
+def usable_backend(what: str) -> KeyringBackend:
+    """keyring's current backend once `check_backend` accepts it for holding `what`."""
+    with backend_errors("open", None):
+        backend = keyring.get_keyring()
+    check_backend(backend, what)
+    return backend
 
 
 def load_key(base_url: str) -> ApiKey | None:
@@ -214,7 +224,7 @@ def load_key(base_url: str) -> ApiKey | None:
 
 
 @contextmanager
-def _backend_errors(action: str, key: ApiKey | None) -> Iterator[None]:
+def backend_errors(action: str, key: Secret | None) -> Iterator[None]:
     """Turn whatever a keyring backend raises into one KeyringUnavailableError that says why."""
     try:
         yield
@@ -230,7 +240,7 @@ def _backend_errors(action: str, key: ApiKey | None) -> Iterator[None]:
         raise error from exc
 
 
-def _unavailable(action: str, exc: Exception, key: ApiKey | None) -> KeyringUnavailableError:
+def _unavailable(action: str, exc: Exception, key: Secret | None) -> KeyringUnavailableError:
     what = f"Could not {action} the keyring"
     if isinstance(exc, keyring.errors.NoKeyringError):
         return KeyringUnavailableError(f"{what}: no keyring backend is available. {_FIX}")
@@ -246,9 +256,9 @@ def _unavailable(action: str, exc: Exception, key: ApiKey | None) -> KeyringUnav
     return KeyringUnavailableError(f"{what}: {_detail(exc, key)}. {_FIX}")
 
 
-def _detail(exc: BaseException, key: ApiKey | None) -> str:
-    """The backend's own words, with the key cut out in case a backend quoted it."""
+def _detail(exc: BaseException, key: Secret | None) -> str:
+    """The backend's own words, with the secret cut out in case a backend quoted it."""
     text = f"{type(exc).__name__}: {exc}".rstrip(": ")
     if key is not None:
-        text = text.replace(key.reveal(), "<api key redacted>")
+        text = text.replace(key.reveal(), repr(key))
     return text

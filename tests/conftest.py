@@ -11,6 +11,7 @@ pytest_plugins = [
     "tests.fixtures.keyring",
     "tests.fixtures.daemon",
     "tests.fixtures.database",
+    "tests.fixtures.postgres",
 ]
 
 

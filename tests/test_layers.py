@@ -90,6 +90,16 @@ LAYERS = {
             **_tree("companion.cli", "a layer above"),
         },
     ),
+    # Team mode on PostgreSQL is a layer like services: the transports and the commands sit above it.
+    "team": Layer(
+        "companion.team",
+        {
+            **_tree("aiohttp.web", "the HTTP server; routes belong in companion.server"),
+            "aiohttp.web_*": "the HTTP server; routes belong in companion.server",
+            **_tree("companion.server", "a layer above"),
+            **_tree("companion.cli", "a layer above"),
+        },
+    ),
     # The composition root builds the services; the transports (server/) receive what it built.
     "app": Layer(
         "companion.app",

@@ -1,0 +1,7 @@
+"""Team mode on PostgreSQL: the team database's schema, roles and migrations, and joining it.
+
+A layer like companion.services: no aiohttp.web, nothing from companion.server or companion.cli.
+Phase 1 is the foundation (docs/teams.md): `admin` creates or migrates a team and adds members,
+`membership` joins one and looks at it, `local` and `credentials` keep this companion's record of
+its team and the password, `connection` talks to PostgreSQL through asyncpg.
+"""

@@ -1,0 +1,40 @@
+"""The team tests' world: a database of the session's PostgreSQL cluster, owned by an admin login role.
+
+The admin is what a managed PostgreSQL gives a customer: a LOGIN role with CREATEROLE that owns its
+database, and no superuser. `team_db.dsn(role)` is the DSN a user would type.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from companion.secret import DatabasePassword
+from companion.team.dsn import TeamDsn, parse_dsn
+from companion.team.site import CatsSite
+from tests.fixtures.postgres import PostgresServer
+
+ADMIN_PASSWORD = "admin-pa55word-7d1e"
+MEMBER_PASSWORD = "member-pa55word-93af"
+SITE = CatsSite("https://api.catsone.com/v3", "acme")
+
+
+@dataclass
+class TeamDb:
+    server: PostgresServer
+    database: str
+    admin: str
+
+    def dsn(self, user: str | None = None) -> TeamDsn:
+        return parse_dsn(self.server.dsn(user or self.admin, self.database))
+
+    @property
+    def admin_password(self) -> DatabasePassword:
+        return DatabasePassword(ADMIN_PASSWORD)
+
+
+@pytest.fixture
+def team_db(postgres: PostgresServer) -> TeamDb:
+    admin = postgres.create_role(ADMIN_PASSWORD, stem="admin", attributes="CREATEROLE")
+    return TeamDb(postgres, postgres.create_database(owner=admin), admin)
