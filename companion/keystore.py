@@ -258,7 +258,8 @@ def _unavailable(action: str, exc: Exception, key: Secret | None) -> KeyringUnav
 
 def _detail(exc: BaseException, key: Secret | None) -> str:
     """The backend's own words, with the secret cut out in case a backend quoted it."""
-    text = f"{type(exc).__name__}: {exc}".rstrip(": ")
+    text = f"{type(exc).__name__}: {exc}"
     if key is not None:
+        # Before any trimming: a secret that ends in a space would no longer match once trimmed.
         text = text.replace(key.reveal(), repr(key))
-    return text
+    return text.rstrip(": ")

@@ -26,6 +26,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "companion.cli.bench",
     "companion.cli.settings",
     "companion.cli.outbox",
+    "companion.cli.team",
 )
 
 Handler = Callable[[argparse.Namespace], int]
