@@ -8,7 +8,9 @@ Rules (each tested in tests/rules/test_urls.py):
 * `url_identity`: the key for "same profile": host without `www.` (and, for LinkedIn, without the
   country subdomain: `uk.linkedin.com` is `linkedin.com`), the percent-decoded path lower-cased and
   without a trailing slash; query and fragment are ignored. LinkedIn member pages keep only
-  `/in/<slug>` (so `/in/ada/details/skills` and `/in/ada?trk=x` are the same person).
+  `/in/<slug>` (so `/in/ada/details/skills` and `/in/ada?trk=x` are the same person). The
+  LinkedIn Lite prefix (`/mwlite/in/ada`) and doubled slashes are dropped, and the decoded slug is
+  put in Unicode NFC, so a slug typed with a combining accent equals the one LinkedIn encodes.
 * `linkedin_identity`: `url_identity` for a LinkedIn member page (`/in/`, `/pub/`, Sales Navigator
   `/sales/lead/<id>`), None for any other URL (company pages are not people).
 """
@@ -16,11 +18,14 @@ Rules (each tested in tests/rules/test_urls.py):
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Final
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 _SCHEME: Final = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 _LINKEDIN_PERSON: Final = re.compile(r"^/(in/[^/]+|pub/.+|sales/lead/[^/,]+)", re.IGNORECASE)
+#: LinkedIn Lite serves member pages under /mwlite/in/<slug>.
+_LINKEDIN_LITE: Final = re.compile(r"^/mwlite(?=/)", re.IGNORECASE)
 
 
 def _with_scheme(value: str) -> str:
@@ -37,7 +42,8 @@ def linkedin_member_path(value: str) -> str | None:
     parts = urlsplit(_with_scheme(value))
     if not _is_linkedin((parts.hostname or "").removeprefix("www.")):
         return None
-    match = _LINKEDIN_PERSON.match(parts.path.rstrip("/"))
+    path = _LINKEDIN_LITE.sub("", re.sub(r"/{2,}", "/", parts.path))
+    match = _LINKEDIN_PERSON.match(path.rstrip("/"))
     return match.group(1) if match else None
 
 
@@ -60,7 +66,10 @@ def linkedin_identity(value: str) -> str | None:
     member = linkedin_member_path(value)
     if member is None:
         return None
-    return f"linkedin.com/{unquote(member).lower()}"
+    # Decoded, `in/ada%2Fdetails` is `in/ada/details`: cut it to the member part again.
+    decoded = unicodedata.normalize("NFC", unquote(member)).rstrip("/")
+    match = _LINKEDIN_PERSON.match("/" + decoded)
+    return f"linkedin.com/{(match.group(1) if match else decoded).lower()}"
 
 
 def url_identity(value: str) -> str:

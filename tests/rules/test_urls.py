@@ -53,3 +53,44 @@ def test_url_forms(url: str, canonical: str, identity: str, linkedin: str | None
 
 def test_a_linkedin_lookalike_host_is_not_linkedin() -> None:
     assert linkedin_identity("https://notlinkedin.com/in/ada") is None
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        "https://www.linkedin.com/in/ada-l",
+        "www.linkedin.com/in/ada-l",
+        "uk.linkedin.com/in/Ada-L/?trk=public_profile_browsemap",
+        "https://de.linkedin.com/in/ada-l/?originalSubdomain=de",
+        "http://LinkedIn.com/in/ADA-L/#experience",
+        "https://m.linkedin.com/in/ada-l/",
+        "https://www.linkedin.com/mwlite/in/ada-l",
+        "https://www.linkedin.com/in/ada-l/details/experience/",
+        "https://www.linkedin.com/in/ada-l/overlay/contact-info/",
+        "https://www.linkedin.com//in/ada-l",
+        "https://www.linkedin.com/in/%61da-l",
+        "https://www.linkedin.com/in/ada-l%2F",
+        "https://www.linkedin.com/in/ada-l%2Fdetails%2Fskills",
+        "https://www.linkedin.com:443/in/ada-l",
+    ],
+)
+def test_every_spelling_of_one_member_page_has_one_identity(spelling: str) -> None:
+    assert linkedin_identity(spelling) == "linkedin.com/in/ada-l"
+
+
+def test_a_slug_with_a_combining_accent_equals_the_encoded_precomposed_one() -> None:
+    decomposed = "https://www.linkedin.com/in/he\u0301le\u0300ne"
+    encoded = "https://www.linkedin.com/in/h%C3%A9l%C3%A8ne"
+
+    assert linkedin_identity(decomposed) == linkedin_identity(encoded) == "linkedin.com/in/h\u00e9l\u00e8ne"
+
+
+def test_linkedin_lite_pages_are_written_to_cats_as_member_pages() -> None:
+    assert (
+        canonical_url("https://www.linkedin.com/mwlite/in/Ada-L?x=1") == "https://www.linkedin.com/in/Ada-L"
+    )
+
+
+def test_two_different_members_stay_different() -> None:
+    assert linkedin_identity("linkedin.com/in/ada-l") != linkedin_identity("linkedin.com/in/ada-l-2")
+    assert linkedin_identity("linkedin.com/mwlite/company/acme") is None
