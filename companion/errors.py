@@ -347,6 +347,27 @@ class TeamSchemaError(TeamError):
     http_status = 409
 
 
+class TeamClaimReleasedError(TeamError):
+    """The person claim waited on was abandoned or its lease ran out: claim the person again."""
+
+    code = "team.claim_released"
+    http_status = 409
+
+
+class TeamClaimTakenOverError(TeamError):
+    """This companion's person claim outlived its lease and another member took the person over."""
+
+    code = "team.claim_taken_over"
+    http_status = 409
+
+
+class TeamClaimTimeoutError(TeamError):
+    """The member who won a person claim did not record the CATS id within the wait."""
+
+    code = "team.claim_timeout"
+    http_status = 504
+
+
 # --- the native-messaging protocol (native host <-> daemon <-> extension) ------------------------
 
 
