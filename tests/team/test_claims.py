@@ -363,7 +363,6 @@ async def test_a_live_lease_is_not_taken_over_and_renewing_keeps_it_live(
     renewed = await alice.renew(won.claim)
     lost = await bob.claim(keys, "candidates")
 
-    assert (renewed.lease_until - won.claim.lease_until).total_seconds() > -5
     assert renewed.lease_until > team.fetch("SELECT now() + interval '60 seconds' AS t")[0]["t"]
     assert not lost.won and lost.claim.claim_id == won.claim.claim_id
 
