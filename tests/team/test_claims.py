@@ -483,3 +483,31 @@ async def test_a_lost_connection_is_a_team_error_without_the_password(
         await alice.claim([url("linkedin.com/in/ada")], "candidates")
 
     assert MEMBER_PASSWORD not in failed.value.message and failed.value.__cause__ is None
+
+
+async def test_a_member_cannot_attach_a_key_to_a_dead_claim(
+    team: Team, alice: PersonClaims, bob_sql: asyncpg.Connection
+) -> None:
+    won = await alice.claim([url("linkedin.com/in/ada")], "candidates")
+    await alice.abandon(won.claim)
+
+    with pytest.raises(asyncpg.InsufficientPrivilegeError):
+        await bob_sql.execute(
+            "INSERT INTO cats_companion.person_claim_keys (record_type, key, claim_id)"
+            " VALUES ('candidates', 'email:ada@example.com', $1)",
+            won.claim.claim_id,
+        )
+
+    assert team.fetch("SELECT count(*) AS n FROM cats_companion.person_claim_keys")[0]["n"] == 0
+
+
+async def test_waiting_on_a_claim_already_created_returns_its_cats_id_at_once(
+    alice: PersonClaims, bob: PersonClaims
+) -> None:
+    won = await alice.claim([email("ada@example.com")], "contacts")
+    await alice.record_created(won.claim, 31)
+    lost = await bob.claim([email("ada@example.com")], "contacts")
+
+    started = time.monotonic()
+    assert await bob.wait_for_cats_id(lost.claim, 5.0) == 31
+    assert time.monotonic() - started < 1.0 and lost.claim.cats_id == 31
