@@ -118,3 +118,12 @@ def test_the_service_binds_the_site_files_locks_over_a_database_policy_that_leav
 
 def test_outside_a_team_the_view_has_no_team_policy(tmp_path: Path) -> None:
     assert service(tmp_path).view()["team_policy"] is None
+
+
+def test_a_setting_the_database_locks_and_the_site_file_sets_is_locked_at_the_site_files_value() -> None:
+    database = Policy(defaults={TRIGGER: "never"}, locked=frozenset({TRIGGER}))
+    site = Policy(defaults={TRIGGER: "on_add"})
+
+    effective = resolve(combine(database, site).policy, {TRIGGER: "when_interested"}, user_file="u")
+
+    assert effective.describe()[TRIGGER] == {"value": "on_add", "source": "team", "locked": True}
