@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -30,6 +30,7 @@ from companion.errors import (
     CompanionError,
     PolicyConflictError,
     PolicyInvalidError,
+    TeamNotJoinedError,
     TeamPrivilegeError,
     TeamSchemaError,
     TeamUnavailableError,
@@ -41,6 +42,7 @@ from companion.settings.policy import Policy, parse_policy
 from companion.settings.team_policy import TeamPolicySnapshot
 from companion.team.connection import connect
 from companion.team.dsn import TeamDsn
+from companion.team.local import TeamRecord
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +58,9 @@ RETRY_DELAYS: Final = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
 #: Connecting and each of the follower's reads; a member must not hang on a database that is away.
 FOLLOW_TIMEOUT: Final = 5.0
 STOP_TIMEOUT: Final = 5.0
+
+#: The password, asked for at each connection (from the keyring), so a changed one is picked up.
+PasswordSource = Callable[[], Awaitable[DatabasePassword | None]]
 
 _SELECT: Final = (
     "SELECT document::text AS document, revision, changed_by, changed_at FROM cats_companion.policy"
@@ -193,7 +198,7 @@ class TeamPolicyFollower:
     def __init__(
         self,
         dsn: TeamDsn,
-        password: DatabasePassword,
+        password: DatabasePassword | PasswordSource,
         *,
         team_id: str,
         cache_path: Path,
@@ -218,6 +223,24 @@ class TeamPolicyFollower:
         self.connected = False
         #: Why the database is not being followed now (None while it is).
         self.last_error: str | None = None
+
+    @classmethod
+    def for_record(
+        cls,
+        record: TeamRecord,
+        password: DatabasePassword | PasswordSource,
+        *,
+        cache_path: Path | None = None,
+        on_change: Callable[[TeamPolicySnapshot], None] | None = None,
+    ) -> TeamPolicyFollower:
+        """The follower of the team this companion joined (team.json), caching in the data dir."""
+        return cls(
+            record.team_dsn(),
+            password,
+            team_id=record.team_id,
+            cache_path=cache_path if cache_path is not None else default_cache_path(),
+            on_change=on_change,
+        )
 
     def snapshot(self) -> TeamPolicySnapshot:
         return self._snapshot
@@ -276,8 +299,20 @@ class TeamPolicyFollower:
             log.warning("team policy: not following the team database (%s); the policy held stays", why)
         self.last_error = why
 
+    async def _password_now(self) -> DatabasePassword:
+        if isinstance(self._password, DatabasePassword):
+            return self._password
+        password = await self._password()
+        if password is None:
+            raise TeamNotJoinedError(
+                f"no password for the team database {self._dsn.url} is in the keyring; "
+                "join the team again (`cats-companion team join`)"
+            )
+        return password
+
     async def _follow(self) -> None:
-        async with connect(self._dsn, self._password, connect_timeout=self._timeout) as conn:
+        password = await self._password_now()
+        async with connect(self._dsn, password, connect_timeout=self._timeout) as conn:
             events: asyncio.Queue[int | None] = asyncio.Queue()
 
             def announced(_conn: object, _pid: int, _channel: str, payload: object) -> None:

@@ -10,6 +10,7 @@ import statistics
 import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from companion.secret import DatabasePassword
 from companion.settings.team_policy import TeamPolicySnapshot
 from companion.team import admin
 from companion.team.dsn import TeamDsn
+from companion.team.local import TeamRecord
 from companion.team.policy import TeamPolicyFollower, read_policy, write_policy
 from companion.team.roles import roles_for
 from tests.settings.helpers import service
@@ -61,9 +63,7 @@ class Team:
         options.setdefault("retry_delays", (0.1, 0.2, 0.5))
         options.setdefault("timeout", 2.0)
         password = DatabasePassword(MEMBER_PASSWORD)
-        return TeamPolicyFollower(
-            self.alice_dsn, password, team_id=self.team_id, cache_path=cache, **options
-        )
+        return TeamPolicyFollower(self.alice_dsn, password, team_id=self.team_id, cache_path=cache, **options)
 
 
 @pytest.fixture
@@ -305,3 +305,34 @@ async def test_a_policy_this_companion_cannot_read_keeps_the_one_held_and_its_lo
     [problem] = refused.problems
     assert f"revision {held + 1}" in problem.message and "general.future" in problem.message
     assert f"Revision {held}, the last one applied, stays in force" in problem.message
+
+
+async def test_the_follower_of_a_joined_team_asks_for_the_password_at_each_connection(
+    team: Team, tmp_path: Path
+) -> None:
+    record = TeamRecord(
+        dsn=team.alice_dsn.url,
+        team_id=team.team_id,
+        cats_base_url=SITE.base_url,
+        cats_subdomain=SITE.subdomain,
+        role=team.alice,
+        access="member",
+        joined_at=datetime.now(UTC),
+    )
+    keyring: dict[str, DatabasePassword] = {}
+
+    async def stored_password() -> DatabasePassword | None:
+        return keyring.get(record.dsn)
+
+    follower = TeamPolicyFollower.for_record(record, stored_password, cache_path=tmp_path / "cache.json")
+    await follower.start()
+    try:
+        await asyncio.sleep(0.2)
+        assert not follower.connected and "no password" in (follower.last_error or "")
+        keyring[record.dsn] = DatabasePassword(MEMBER_PASSWORD)
+        revision = await team.publish(document("on_add"))
+        async with asyncio.timeout(WAIT):
+            applied = await follower.wait_for_revision(revision)
+    finally:
+        await follower.stop()
+    assert applied.policy is not None and applied.policy.defaults == {TRIGGER: "on_add"}
