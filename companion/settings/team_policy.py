@@ -16,12 +16,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Literal, Protocol
 
 from companion.errors import PolicyInvalidError, SettingsInvalidError
 from companion.settings import tree
 from companion.settings.base import Problem
 from companion.settings.policy import Policy
+
+#: Where the policy in force was read: from the database while connected, or the cache at start.
+TeamPolicyOrigin = Literal["database", "cache"]
 
 
 @dataclass(frozen=True)
@@ -33,8 +36,7 @@ class TeamPolicySnapshot:
     revision: int | None = None
     changed_by: str | None = None
     changed_at: datetime | None = None
-    #: "database" (read from it while connected) or "cache" (the last one received, while offline).
-    origin: str | None = None
+    origin: TeamPolicyOrigin | None = None
     problems: tuple[Problem, ...] = field(default=())
 
 

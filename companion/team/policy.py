@@ -39,7 +39,7 @@ from companion.files import write_atomic_json
 from companion.secret import DatabasePassword
 from companion.settings.base import Problem
 from companion.settings.policy import Policy, parse_policy
-from companion.settings.team_policy import TeamPolicySnapshot
+from companion.settings.team_policy import TeamPolicyOrigin, TeamPolicySnapshot
 from companion.team.connection import connect
 from companion.team.dsn import TeamDsn
 from companion.team.local import TeamRecord
@@ -360,7 +360,7 @@ class TeamPolicyFollower:
                 # The policy is in force all the same; only a later start without the database misses it.
                 log.warning("could not keep the team policy in %s: %s", self.cache_path, exc)
 
-    def _apply(self, row: PolicyRow, *, origin: str) -> bool:
+    def _apply(self, row: PolicyRow, *, origin: TeamPolicyOrigin) -> bool:
         """Make `row` the snapshot; False (the policy held stays, with a problem) when it is not valid."""
         try:
             policy = policy_of(row.document)
