@@ -288,6 +288,13 @@ class PolicyInvalidError(CompanionError):
     http_status = 400
 
 
+class PolicyConflictError(CompanionError):
+    """An admin's edit of the team database's policy was based on a revision another admin replaced."""
+
+    code = "policy.conflict"
+    http_status = 409
+
+
 class AdminRequiredError(CompanionError):
     """Admin mode was asked for by a user who may not write the system-wide policy."""
 

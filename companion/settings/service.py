@@ -2,8 +2,11 @@
 
 The service re-reads the user's file and the policy whenever one of them changes on disk (checked
 cheaply with stat on every access), so a policy an admin deploys or a file a user edits by hand
-takes effect without a restart. Every change is validated completely before the user's file is
-replaced (atomically), so a refused change leaves the file and the settings in force untouched.
+takes effect without a restart. In a team, the team database's policy comes from a
+TeamPolicySource (companion.settings.team_policy) and is combined with the site file there; a new
+snapshot from it takes effect on the next read as well. Every change is validated completely
+before the user's file is replaced (atomically), so a refused change leaves the file and the
+settings in force untouched.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from companion.settings.policy import (
     write_site_policy,
 )
 from companion.settings.storage import CURRENT_VERSION, SETTINGS_FILE, read_user_file, write_user_values
+from companion.settings.team_policy import TeamPolicySnapshot, TeamPolicySource, combine
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +51,12 @@ class SettingsService:
         catalogue: CatalogueStore,
         admin: bool = False,
         environ: Mapping[str, str] | None = None,
+        team_policy: TeamPolicySource | None = None,
     ) -> None:
-        """`environ` None = the process environment, read afresh on every reload."""
+        """`environ` None = the process environment, read afresh on every reload.
+
+        `team_policy`: the team database's policy, for a companion in a team (None: not in one).
+        """
         self.user_path = config_dir / SETTINGS_FILE
         self.site_dir = site_dir
         # As strings, once: the files are stat'ed on every read of the settings (every company lookup
@@ -57,6 +65,8 @@ class SettingsService:
         self.catalogue = catalogue
         self.admin = admin
         self._environ = environ
+        self._team_source = team_policy
+        self._team = TeamPolicySnapshot()
         if admin:
             self.require_admin()
         self._fingerprint: _Fingerprint | None = None
@@ -75,6 +85,12 @@ class SettingsService:
     def policy_load(self) -> PolicyLoad:
         self._reload_if_changed()
         return self._policy
+
+    @property
+    def team_policy(self) -> TeamPolicySnapshot:
+        """The team database's policy held now (an empty snapshot outside a team)."""
+        self._reload_if_changed()
+        return self._team
 
     def warnings(self) -> list[SettingsWarning]:
         return settings_warnings(self.effective.settings, self.catalogue.current)
@@ -96,8 +112,22 @@ class SettingsService:
                 "in_force": policy.policy is not None,
                 "locked": sorted(effective.locked),
             },
+            "team_policy": self._team_view(),
             "catalogue": self.catalogue.current.summary(now=self.catalogue.now(), ttl=self.catalogue.ttl),
             "file": str(self.user_path),
+        }
+
+    def _team_view(self) -> dict[str, Any] | None:
+        if self._team_source is None:
+            return None
+        team = self._team
+        return {
+            "in_force": team.policy is not None,
+            "revision": team.revision,
+            "changed_by": team.changed_by,
+            "changed_at": team.changed_at.isoformat() if team.changed_at else None,
+            "origin": team.origin,
+            "locked": sorted(team.policy.locked) if team.policy else [],
         }
 
     # --- the user's changes ----------------------------------------------------------------------
@@ -162,19 +192,24 @@ class SettingsService:
     def _current_fingerprint(self) -> _Fingerprint:
         named = self._env().get(POLICY_ENV, "").strip()
         user, site = self._watched
-        return (named, _stat(user), _stat(site), _stat(named) if named else None)
+        # The snapshot object itself: a source hands out a new one for each policy it receives.
+        team = self._team_source.snapshot() if self._team_source is not None else None
+        return (named, _stat(user), _stat(site), _stat(named) if named else None, team)
 
     def _reload_if_changed(self) -> None:
         fingerprint = self._current_fingerprint()
         if fingerprint == self._fingerprint:
             return
         self._policy = load_policy(self.site_dir, self._env())
+        team = fingerprint[-1]
+        self._team = team if isinstance(team, TeamPolicySnapshot) else TeamPolicySnapshot()
+        combined = combine(self._team.policy, self._policy.policy)
         user = read_user_file(self.user_path)
         effective = resolve(
-            self._policy.policy,
+            combined.policy,
             user.values,
             user_file=str(self.user_path),
-            policy_problems=self._policy.problems,
+            policy_problems=(*self._team.problems, *self._policy.problems, *combined.problems),
             file_problems=(user.problem,) if user.problem else (),
         )
         for problem in effective.problems:

@@ -10,6 +10,7 @@ from typing import Any
 from companion.settings.catalogue import Catalogue, CatalogueUser, CustomField
 from companion.settings.catalogue_store import CatalogueStore
 from companion.settings.service import SettingsService
+from companion.settings.team_policy import TeamPolicySource
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -60,7 +61,13 @@ def policy(
     return {"version": version, "defaults": defaults or {}, "locked": locked or []}
 
 
-def service(tmp_path: Path, *, environ: dict[str, str] | None = None, admin: bool = False) -> SettingsService:
+def service(
+    tmp_path: Path,
+    *,
+    environ: dict[str, str] | None = None,
+    admin: bool = False,
+    team_policy: TeamPolicySource | None = None,
+) -> SettingsService:
     """A service whose files all live under tmp_path: config/, site/, data/catalogue.json."""
     return SettingsService(
         config_dir=tmp_path / "config",
@@ -68,4 +75,5 @@ def service(tmp_path: Path, *, environ: dict[str, str] | None = None, admin: boo
         catalogue=CatalogueStore(tmp_path / "data" / "catalogue.json", clock=lambda: NOW),
         environ=environ or {},
         admin=admin,
+        team_policy=team_policy,
     )

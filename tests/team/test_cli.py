@@ -36,6 +36,7 @@ from tests.team.conftest import ADMIN_PASSWORD, MEMBER_PASSWORD, TeamDb
 CATS_URL = "https://api.catsone.com/v3"
 WRONG_PASSWORD = "not-the-pa55word-e1f0"
 SECRETS = (ADMIN_PASSWORD, MEMBER_PASSWORD, WRONG_PASSWORD)
+#: The schema version this companion knows (every migration it ships applied).
 
 
 @dataclass(frozen=True)

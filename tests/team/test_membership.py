@@ -14,6 +14,7 @@ from companion.team.migrations import TeamMigration, bundled_migrations, latest_
 from tests.team.conftest import MEMBER_PASSWORD, SITE, TeamDb
 
 WRONG = "wrong-pa55word-5c2a"
+#: A schema version one past the newest this companion ships.
 
 
 async def team_with_alice(team_db: TeamDb) -> str:
