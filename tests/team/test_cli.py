@@ -27,6 +27,7 @@ from companion.secret import DatabasePassword
 from companion.team import local
 from companion.team.credentials import SERVICE_NAME, TeamPasswordStore
 from companion.team.dsn import parse_dsn
+from companion.team.migrations import latest_version
 from tests.fixtures.daemon import DaemonFactory
 from tests.fixtures.keyring import MemoryKeyring, install_keyring
 from tests.fixtures.sandbox import SandboxFactory
@@ -373,7 +374,7 @@ def test_no_password_given_is_refused(world: World, team_db: TeamDb) -> None:
 
 def test_status_outside_a_team_says_so(world: World) -> None:
     world.person()
-    assert status(world) == (0, {"joined": False, "known_schema_version": 1})
+    assert status(world) == (0, {"joined": False, "known_schema_version": latest_version()})
     plain = world(["team", "status"])
     assert plain.code == 0 and "belongs to no team" in plain.out
 
@@ -389,11 +390,18 @@ def test_status_of_a_member_reports_the_team_the_role_and_the_schema(world: Worl
     assert code == 0
     database = report.pop("database")
     assert isinstance(database, dict) and database["reachable"] is True
-    assert (database["schema_version"], database["access"], database["error"]) == (1, "member", None)
+    assert (database["schema_version"], database["access"], database["error"]) == (
+        latest_version(),
+        "member",
+        None,
+    )
     assert report["role"] == alice and report["access"] == "member" and report["password_stored"] is True
     assert report["cats"] == {"base_url": CATS_URL, "subdomain": None}
     text = world(["team", "status"])
-    assert "answers:   yes; schema version 1" in text.out and f"you:       {alice} (member)" in text.out
+    assert (
+        f"answers:   yes; schema version {latest_version()}" in text.out
+        and f"you:       {alice} (member)" in text.out
+    )
 
 
 def test_status_says_when_the_database_refuses_the_stored_password(world: World, team_db: TeamDb) -> None:
@@ -440,7 +448,7 @@ def test_leave_forgets_the_record_and_the_password(world: World, team_db: TeamDb
 
     assert left.code == 0 and "and its password from the keyring" in left.out
     assert admin.record() is None and admin.keyring.passwords == {}
-    assert status(world) == (0, {"joined": False, "known_schema_version": 1})
+    assert status(world) == (0, {"joined": False, "known_schema_version": latest_version()})
     again = world(["team", "leave"])
     assert again.code == 0 and "nothing to forget" in again.out
     # The team itself is untouched: the admin can come back.

@@ -42,11 +42,20 @@ def tables(team_db: TeamDb) -> dict[str, bool]:
 async def test_init_creates_the_schema_roles_and_team_as_a_managed_admin(team_db: TeamDb) -> None:
     outcome = await init(team_db)
 
-    assert outcome.created and outcome.applied == [1]
+    assert outcome.created and outcome.applied == [m.version for m in bundled_migrations()]
     roles = roles_for(team_db.database)
     assert outcome.team.roles == roles
-    assert outcome.team.site == SITE and outcome.team.schema_version == latest_version() == 1
-    assert tables(team_db) == {"schema_migrations": False, "team": True, "members": True, "policy": True}
+    assert outcome.team.site == SITE and outcome.team.schema_version == latest_version() == len(
+        bundled_migrations()
+    )
+    assert tables(team_db) == {
+        "schema_migrations": False,
+        "team": True,
+        "members": True,
+        "policy": True,
+        "companies": True,
+        "company_sync_marks": True,
+    }
     groups = team_db.server.fetch(
         "SELECT rolname, rolcanlogin FROM pg_roles WHERE rolname = ANY($1::text[]) ORDER BY rolname",
         [roles.admin, roles.member],
@@ -89,7 +98,7 @@ async def test_init_again_migrates_nothing_and_keeps_everything(team_db: TeamDb)
     ledger = team_db.server.fetch(
         "SELECT version FROM cats_companion.schema_migrations", database=team_db.database
     )
-    assert [row["version"] for row in ledger] == [1]
+    assert [row["version"] for row in ledger] == [m.version for m in bundled_migrations()]
 
 
 async def test_two_admins_running_init_at_once_take_turns(team_db: TeamDb) -> None:
@@ -110,7 +119,8 @@ async def test_a_schema_newer_than_this_companion_knows_is_refused_and_left_alon
     )
 
     with pytest.raises(
-        TeamSchemaError, match=r"schema version 99 .* only knows up to 1.*Upgrade cats-companion"
+        TeamSchemaError,
+        match=rf"schema version 99 .* only knows up to {latest_version()}.*Upgrade cats-companion",
     ):
         await init(team_db)
 
@@ -121,10 +131,10 @@ async def test_a_schema_newer_than_this_companion_knows_is_refused_and_left_alon
 async def test_a_failing_migration_leaves_no_trace_not_even_the_roles(team_db: TeamDb) -> None:
     broken = [
         *bundled_migrations(),
-        TeamMigration(2, "broken", "CREATE TABLE cats_companion.x (id nosuchtype)"),
+        TeamMigration(latest_version() + 1, "broken", "CREATE TABLE cats_companion.x (id nosuchtype)"),
     ]
 
-    with pytest.raises(TeamSchemaError, match="migration 0002_broken failed"):
+    with pytest.raises(TeamSchemaError, match=f"migration {latest_version() + 1:04d}_broken failed"):
         await init(team_db, migrations=broken)
 
     roles = roles_for(team_db.database)

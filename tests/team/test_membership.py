@@ -10,7 +10,7 @@ from companion.errors import TeamAuthError, TeamSchemaError, TeamUnavailableErro
 from companion.secret import DatabasePassword
 from companion.team import admin, membership
 from companion.team.dsn import parse_dsn
-from companion.team.migrations import TeamMigration, bundled_migrations
+from companion.team.migrations import TeamMigration, bundled_migrations, latest_version
 from tests.team.conftest import MEMBER_PASSWORD, SITE, TeamDb
 
 WRONG = "wrong-pa55word-5c2a"
@@ -47,11 +47,13 @@ async def test_joining_stamps_the_members_own_row(team_db: TeamDb) -> None:
 async def test_a_team_at_a_newer_schema_is_refused_asking_for_an_upgrade(team_db: TeamDb) -> None:
     alice = await team_with_alice(team_db)
     team_db.server.sql(
-        "INSERT INTO cats_companion.schema_migrations (version, name) VALUES (2, 'next')",
+        "INSERT INTO cats_companion.schema_migrations (version, name) VALUES ($1, 'next')",
+        latest_version() + 1,
         database=team_db.database,
     )
 
-    with pytest.raises(TeamSchemaError, match="version 2, newer than the 1 this companion knows: upgrade"):
+    newer = f"version {latest_version() + 1}, newer than the {latest_version()} this companion knows: upgrade"
+    with pytest.raises(TeamSchemaError, match=newer):
         await membership.join_team(
             team_db.dsn(alice), DatabasePassword(MEMBER_PASSWORD), SITE, companion_version="1"
         )
@@ -61,9 +63,15 @@ async def test_a_team_at_a_newer_schema_is_refused_asking_for_an_upgrade(team_db
 
 async def test_a_team_at_an_older_schema_is_refused_asking_the_admin_to_migrate(team_db: TeamDb) -> None:
     alice = await team_with_alice(team_db)
-    newer = [*bundled_migrations(), TeamMigration(2, "next", "CREATE TABLE cats_companion.next (id int)")]
+    next_version = latest_version() + 1
+    newer = [
+        *bundled_migrations(),
+        TeamMigration(next_version, "next", "CREATE TABLE cats_companion.next (id int)"),
+    ]
 
-    with pytest.raises(TeamSchemaError, match=r"older than the 2 this companion needs.*team init"):
+    with pytest.raises(
+        TeamSchemaError, match=rf"older than the {next_version} this companion needs.*team init"
+    ):
         await membership.join_team(
             team_db.dsn(alice),
             DatabasePassword(MEMBER_PASSWORD),
