@@ -387,6 +387,14 @@ class Companion:
             "team": self.team_status(),
         }
 
+    def sync_elsewhere(self) -> str | None:
+        """Why this companion does not sync companies itself (another member of its team does), else None."""
+        if self.team is None or self.team.is_syncer:
+            return None
+        syncer = self.team.syncer
+        who = f"{syncer!r}'s companion" if syncer else "the member elected next"
+        return f"in team mode {who} syncs the companies from CATS; this companion replicates them"
+
     def team_status(self) -> dict[str, object]:
         """The team section of the status: membership, the link's state, the syncer, replication."""
         link, shared = self.team, self.team_companies

@@ -175,6 +175,10 @@ async def test_of_two_members_one_syncs_and_cats_sees_the_requests_of_one_compan
 
     assert await team.cats_requests() == alone > 0
     assert other.sync.runs_ended == 0
+    # "Sync now" on the other member is refused (the sync.start operation answers with this reason).
+    assert syncer.sync_elsewhere() is None
+    reason = other.sync_elsewhere()
+    assert reason is not None and repr(syncer.team.record.role) in reason  # type: ignore[union-attr]
     status = other.status()["team"]
     assert isinstance(status, dict)
     assert status["state"] == "connected" and status["syncer"] == syncer.team.record.role  # type: ignore[union-attr]
