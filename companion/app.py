@@ -467,6 +467,7 @@ class Companion:
             shared,
             tuning=self.config.team_tuning,
             may_sync=lambda: self.sync is not None,
+            version=self.version,
         )
 
     async def _start_team_sync(self) -> None:

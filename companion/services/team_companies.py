@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 import asyncpg
+from pydantic import ValidationError
 
 from companion.errors import TeamError
 from companion.services.company_sync import ChangeCallback
@@ -71,6 +72,10 @@ class TeamCompanies:
         self.applied: int | None = None
         self.applied_at: datetime | None = None
         self.published = 0
+        #: Changes applied from the team since this companion started (status, tests).
+        self.replicated = 0
+        #: Changes skipped because their row did not validate.
+        self.rejected = 0
         self._marks_applied: dict[str, Any] | None = None
         self._lock = asyncio.Lock()
         self._conn: asyncpg.Connection | None = None
@@ -106,7 +111,7 @@ class TeamCompanies:
             changes = await company_log.changes_after(conn, self.applied)
             if not changes:
                 break
-            rows = [CompanyRow.model_validate(c.data) for c in changes if c.data is not None]
+            rows = self._rows(changes)
             removed = [c.company_id for c in changes if c.data is None]
             last = changes[-1].change_no
             async with self.db.transaction() as tx:
@@ -114,6 +119,7 @@ class TeamCompanies:
                 await self.cache.delete(tx, removed)
                 await put_meta(tx, APPLIED_KEY, str(last))
             self.applied, self.applied_at = last, self._now()
+            self.replicated += len(changes)
             await self._on_change(rows, removed)
         marks = await company_log.marks(conn)
         if marks.fields and marks.change_no <= self.applied and marks.fields != self._marks_applied:
@@ -121,6 +127,24 @@ class TeamCompanies:
             async with self.db.transaction() as tx:
                 await self.cache.save_sync(tx, **{name: getattr(shared, name) for name in SHARED_MARKS})
             self._marks_applied = marks.fields
+
+    def _rows(self, changes: Sequence[company_log.Change]) -> list[CompanyRow]:
+        rows = []
+        for change in changes:
+            if change.data is None:
+                continue
+            try:
+                rows.append(CompanyRow.model_validate(change.data))
+            except ValidationError:
+                # A row this companion cannot read (a newer companion's shape, or damage): skipping it
+                # keeps the rest of the team's changes flowing; the next publish of it replaces it.
+                self.rejected += 1
+                log.warning(
+                    "skipped team change %d: company %d is not a valid row",
+                    change.change_no,
+                    change.company_id,
+                )
+        return rows
 
     # --- syncing (the elected one) ----------------------------------------------------------------------
 

@@ -30,7 +30,7 @@ import asyncpg
 
 from companion.errors import TeamError
 from companion.secret import DatabasePassword
-from companion.team import company_log
+from companion.team import company_log, membership
 from companion.team.connection import connect
 from companion.team.local import TeamRecord
 
@@ -82,6 +82,7 @@ class TeamLink:
         *,
         tuning: LinkTuning | None = None,
         may_sync: Callable[[], bool] = lambda: True,
+        version: str = "",
     ) -> None:
         self.record = record
         self.tuning = tuning or LinkTuning()
@@ -89,6 +90,8 @@ class TeamLink:
         self._participant = participant
         #: Asked before each try for the lock: without a CATS key a companion cannot sync, must not hold it.
         self._may_sync = may_sync
+        #: This companion's version, written to its member row whenever it connects.
+        self.version = version
         self.state: LinkState = "connecting"
         self.reason: str | None = None
         self.is_syncer = False
@@ -132,6 +135,8 @@ class TeamLink:
             try:
                 async with self._connection() as conn:
                     await conn.add_listener(company_log.CHANNEL, self._notified)
+                    async with asyncio.timeout(QUERY_TIMEOUT):
+                        await membership.touch_member(conn, self.version)
                     self.state, self.reason = "connected", None
                     self.connected_at = time.monotonic()
                     failures = 0

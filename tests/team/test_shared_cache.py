@@ -81,7 +81,9 @@ class Team:
     def site(self) -> CatsSite:
         return CatsSite(self.cats.url, None)
 
-    async def companion(self, name: str, *, tuning: LinkTuning = FAST, key: bool = True) -> Companion:
+    async def companion(
+        self, name: str, *, tuning: LinkTuning = FAST, key: bool = True, start: bool = True
+    ) -> Companion:
         home = self.root / name
         config = CompanionConfig(
             cats_base_url=self.cats.url,
@@ -96,7 +98,8 @@ class Team:
         )
         opened = await Companion.open(config, key=self.cats.key if key else None)
         self.opened.append(opened)
-        await opened.start()
+        if start:
+            await opened.start()
         return opened
 
     async def cats_requests(self) -> int:
@@ -403,3 +406,37 @@ async def test_a_companion_without_team_json_reports_no_team_and_syncs_as_before
         assert solo.status()["team"] == {"joined": False, "state": "not_joined", "reason": None}
     finally:
         await solo.close()
+
+
+async def test_a_restarted_member_resumes_after_its_last_applied_change(team: Team) -> None:
+    await team.add("alice")
+    await team.add("bob")
+    alice = await team.companion("alice")
+    await until(holds(lambda: alice.team is not None and alice.team.is_syncer), "alice elected")
+    bob = await team.companion("bob", key=False)
+    await until(lambda: synced(bob, team.cats), "bob replicated")
+    assert bob.team_companies is not None
+    await until(holds(lambda: bool(bob.team_companies and bob.team_companies.applied)), "bob recorded it")
+    stopped_at = bob.team_companies.applied
+    await bob.close()
+
+    new_id = new_company(team.cats, "While Bob Slept Inc")
+    await until(holds(lambda: alice.sync is not None and not alice.sync.running), "alice is idle")
+    assert alice.sync is not None and alice.sync.request()
+    await until(lambda: has(alice, new_id), "alice synced the new company")
+
+    again = await team.companion("bob", key=False, start=False)
+    shared = again.team_companies
+    assert shared is not None
+    # Read from its own SQLite at open: the catch-up starts there, not from change 0.
+    assert shared.applied == stopped_at
+    await again.start()
+    await until(lambda: has(again, new_id), "bob got what he missed")
+    await until(holds(lambda: (shared.applied or 0) > stopped_at), "bob recorded it")
+    assert await cached(again) == cats_ids(team.cats)
+    seen = team.db.server.fetch(
+        "SELECT last_seen_at, companion_version FROM cats_companion.members WHERE role_name = $1",
+        team.members["bob"],
+        database=team.db.database,
+    )
+    assert seen[0]["last_seen_at"] is not None and seen[0]["companion_version"] == again.version
