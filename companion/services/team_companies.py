@@ -79,7 +79,8 @@ class TeamCompanies:
         self._marks_applied: dict[str, Any] | None = None
         self._lock = asyncio.Lock()
         self._conn: asyncpg.Connection | None = None
-        self._guard = asyncio.Lock()
+        #: Held while the elected connection is in use (the link's heartbeat takes it too).
+        self.guard = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
 
     @property
@@ -152,7 +153,7 @@ class TeamCompanies:
         """Catch up with the team, then sync CATS and publish on `conn` (whose session holds the lock)."""
         async with self._lock, guard:
             await self._catch_up(conn)
-            self._conn, self._guard = conn, guard
+            self._conn, self.guard = conn, guard
         if self.start_sync is not None:
             await self.start_sync()
 
@@ -166,7 +167,7 @@ class TeamCompanies:
 
     async def publish(self, rows: Sequence[CompanyRow], removed: Sequence[int]) -> None:
         """The CATS sync's change hook: publish what it just committed locally, with the marks."""
-        conn, guard = self._conn, self._guard
+        conn, guard = self._conn, self.guard
         if conn is None:
             return
         async with self._lock, guard:

@@ -52,6 +52,9 @@ class LinkTuning:
     lock_retry: float = 10.0
     #: How often an open connection is checked (a dead one is noticed within this plus QUERY_TIMEOUT).
     heartbeat: float = 5.0
+    #: The server ends the elector's session after this long without a query from it (whole seconds,
+    #: at least 1; keep it several heartbeats long). See TeamLink._bound_silence.
+    silent_session: int = 30
     backoff_first: float = 0.5
     backoff_max: float = 30.0
     connect_timeout: float = 5.0
@@ -186,6 +189,7 @@ class TeamLink:
             try:
                 async with self._connection() as conn:
                     failures = 0
+                    await self._bound_silence(conn)
                     await self._campaign(conn)
             except TeamError as exc:
                 failures += 1
@@ -197,6 +201,29 @@ class TeamLink:
                 failures += 1
                 log.exception("the syncer election failed unexpectedly")
             await asyncio.sleep(self.tuning.backoff(failures))
+
+    async def _bound_silence(self, conn: asyncpg.Connection) -> None:
+        """Make the server end this session soon after this companion falls silent.
+
+        A companion that vanishes without closing (laptop asleep, network gone) leaves a session
+        the server would keep until TCP keepalive gives up, hours by default, holding the syncer
+        lock all along. The heartbeat queries every few seconds, so a session idle for
+        `tuning.silent_session` seconds has lost its companion: PostgreSQL 14+ ends it (idle_session_timeout)
+        and the lock goes to the next member. Both settings are per session and need no privilege.
+        """
+        idle = max(1, int(self.tuning.silent_session))
+        for statement in (
+            f"SET idle_session_timeout = '{idle}s'",
+            f"SET tcp_keepalives_idle = {idle}",
+            "SET tcp_keepalives_interval = 5",
+            "SET tcp_keepalives_count = 3",
+        ):
+            try:
+                async with asyncio.timeout(QUERY_TIMEOUT):
+                    await conn.execute(statement)
+            except asyncpg.UndefinedObjectError:
+                # An older PostgreSQL without the setting: the lock then waits for TCP keepalive.
+                log.info("the team database does not support %r", statement)
 
     async def _campaign(self, conn: asyncpg.Connection) -> None:
         while True:

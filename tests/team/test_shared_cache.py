@@ -248,6 +248,29 @@ async def test_a_syncer_whose_session_is_killed_hands_over_and_rejoins_as_a_foll
     await until(lambda: has(alice, new_id), "alice got bob's company")
 
 
+async def test_a_syncer_that_falls_silent_loses_the_lock_once_its_session_idles_out(team: Team) -> None:
+    await team.add("alice")
+    await team.add("bob")
+    quiet = LinkTuning(
+        poll_interval=1.0, lock_retry=0.2, heartbeat=0.2, silent_session=1, backoff_first=0.1, backoff_max=0.5
+    )
+    alice = await team.companion("alice", tuning=quiet)
+    await until(holds(lambda: alice.team is not None and alice.team.is_syncer), "alice elected")
+    bob = await team.companion("bob")
+    await until(lambda: synced(bob, team.cats), "bob replicated")
+    shared = alice.team_companies
+    assert shared is not None
+
+    # Alice's companion hangs: nothing more goes over its elected connection (the heartbeat waits
+    # for the connection's guard, as it does behind a publish), but the connection stays open.
+    async with shared.guard:
+        took = await until(holds(lambda: bob.team is not None and bob.team.is_syncer), "bob elected")
+    print(f"\nfailover from a silent syncer (idle_session_timeout 1 s): {took * 1000:.0f} ms")
+
+    assert took < 5.0
+    await until(holds(lambda: alice.team is not None and not alice.team.is_syncer), "alice deposed")
+
+
 async def has(companion: Companion, company_id: int) -> bool:
     return await CompanyCache(companion.db).get(company_id) is not None
 
