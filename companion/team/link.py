@@ -231,7 +231,13 @@ class TeamLink:
                 won = self._may_sync() and await company_log.try_lock(conn)
             if won:
                 break
-            await asyncio.sleep(self.tuning.lock_retry)
+            # Waiting for the next try, the session still checks in at the heartbeat: an idle one
+            # would be ended by the server (idle_session_timeout, set above).
+            deadline = time.monotonic() + self.tuning.lock_retry
+            while (remaining := deadline - time.monotonic()) > 0:
+                await asyncio.sleep(min(remaining, self.tuning.heartbeat))
+                async with asyncio.timeout(QUERY_TIMEOUT):
+                    await conn.fetchval("SELECT 1")
         log.info("this companion is now the team's company syncer")
         self.is_syncer = True
         try:

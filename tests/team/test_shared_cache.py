@@ -463,3 +463,30 @@ async def test_a_restarted_member_resumes_after_its_last_applied_change(team: Te
         database=team.db.database,
     )
     assert seen[0]["last_seen_at"] is not None and seen[0]["companion_version"] == again.version
+
+
+async def test_a_member_waiting_for_the_lock_keeps_its_session_alive_under_the_idle_timeout(
+    team: Team,
+) -> None:
+    await team.add("alice")
+    await team.add("bob")
+    alice = await team.companion("alice")
+    await until(holds(lambda: alice.team is not None and alice.team.is_syncer), "alice elected")
+    waiting = LinkTuning(
+        poll_interval=1.0, lock_retry=3.0, heartbeat=0.2, silent_session=1, backoff_first=0.1, backoff_max=0.5
+    )
+    bob = await team.companion("bob", tuning=waiting)
+    await until(lambda: synced(bob, team.cats), "bob replicated")
+
+    def sessions() -> set[object]:
+        rows = team.db.server.fetch(
+            "SELECT backend_start FROM pg_stat_activity WHERE usename = $1", team.members["bob"]
+        )
+        return {row[0] for row in rows}
+
+    await until(holds(lambda: len(sessions()) == 2), "bob's two sessions")
+    before = sessions()
+    await asyncio.sleep(3.5)  # longer than both the idle timeout and one lock retry
+
+    assert sessions() == before
+    assert bob.team is not None and bob.team.disconnects == 0 and not bob.team.is_syncer
