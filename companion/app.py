@@ -296,6 +296,9 @@ class Companion:
             self.sync = self._build_sync(client)
             if self._started and (self.team is None or self.team.is_syncer):
                 self.sync.start()
+        elif self.team is not None:
+            # Without a key this companion cannot sync: let another member of the team do it.
+            await self.team.resign()
 
     async def activate_key(self, key: ApiKey) -> None:
         """Check `key` with one request; only a key CATS accepts is stored (keyring) and used."""

@@ -125,6 +125,20 @@ class TeamLink:
         self.state = "offline"
         self.reason = "closed"
 
+    async def resign(self) -> None:
+        """Give up the syncer lock if held (this companion can no longer sync: its CATS key is gone).
+
+        The elector's session ends, which releases the lock; a new elector starts and tries again
+        only once `may_sync` allows it.
+        """
+        if len(self._tasks) < 2 or not self.is_syncer:
+            return
+        elector = self._tasks[1]
+        elector.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await elector
+        self._tasks[1] = asyncio.create_task(self._elector(), name="team-elector")
+
     def wake(self) -> None:
         """Follow the change log now (a NOTIFY arrived, or a test asks)."""
         self._wake.set()

@@ -271,6 +271,25 @@ async def test_a_syncer_that_falls_silent_loses_the_lock_once_its_session_idles_
     await until(holds(lambda: alice.team is not None and not alice.team.is_syncer), "alice deposed")
 
 
+async def test_a_syncer_whose_cats_key_is_removed_resigns_and_another_member_syncs(team: Team) -> None:
+    await team.add("alice")
+    await team.add("bob")
+    alice = await team.companion("alice")
+    await until(holds(lambda: alice.team is not None and alice.team.is_syncer), "alice elected")
+    bob = await team.companion("bob")
+    await until(lambda: synced(bob, team.cats), "bob replicated")
+
+    await alice.use_client(None)
+
+    await until(holds(lambda: bob.team is not None and bob.team.is_syncer), "bob elected")
+    await asyncio.sleep(0.5)  # several of alice's lock retries: without a key she does not try
+    assert alice.team is not None and not alice.team.is_syncer and alice.team.state == "connected"
+    new_id = new_company(team.cats, "Keyless Handover Co")
+    await until(holds(lambda: bob.sync is not None and not bob.sync.running), "bob is idle")
+    assert bob.sync is not None and bob.sync.request()
+    await until(lambda: has(alice, new_id), "alice replicates bob's sync")
+
+
 async def has(companion: Companion, company_id: int) -> bool:
     return await CompanyCache(companion.db).get(company_id) is not None
 
