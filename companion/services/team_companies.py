@@ -174,9 +174,9 @@ class TeamCompanies:
             record = await self.cache.sync_record()
             marks = record.model_dump(mode="json", include=set(SHARED_MARKS))
             try:
-                last = await company_log.publish(
-                    conn, [row.model_dump(mode="json") for row in rows], list(removed), marks
-                )
+                # A full-scan batch is up to 10,000 rows: serialised off the event loop.
+                payload = await asyncio.to_thread(lambda: [row.model_dump(mode="json") for row in rows])
+                last = await company_log.publish(conn, payload, list(removed), marks)
             except _PUBLISH_ERRORS as exc:
                 # Locally committed, not shared: the team's marks stay behind these rows, so the next
                 # syncer (or this one, elected again) fetches them from CATS again.
