@@ -25,7 +25,7 @@ from pathlib import Path
 
 from companion import __version__, paths
 from companion.cats.client import CatsClient, ConnectionInfo
-from companion.errors import CompanionError, ConfigError, KeyMissingError
+from companion.errors import CompanionError, ConfigError, KeyMissingError, TeamError
 from companion.keystore import DEFAULT_BASE_URL, KeyringKeyStore, KeyStore
 from companion.secret import ApiKey, DatabasePassword
 from companion.services.cats_site import remember_subdomain
@@ -49,6 +49,7 @@ from companion.store.outbox import OutboxItem
 from companion.team import local as team_local
 from companion.team.credentials import TeamPasswordStore
 from companion.team.link import LinkTuning, TeamLink
+from companion.team.site import CatsSite, check_same_site
 
 log = logging.getLogger(__name__)
 
@@ -452,6 +453,13 @@ class Companion:
             log.warning("team mode off: %s", exc.message)
             return
         if record is None:
+            return
+        try:
+            # Companies synced from another CATS site must never reach this team (or come from it).
+            check_same_site(record.site(), CatsSite(self.cats_base_url, None))
+        except TeamError as exc:
+            self.team_error = exc.message
+            log.warning("team mode off: %s", exc.message)
             return
         shared = TeamCompanies(CompanyCache(self.db), self.lookup.apply_changes)
         await shared.load()

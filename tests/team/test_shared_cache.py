@@ -426,6 +426,36 @@ async def test_notify_wakes_replication_long_before_the_poll_interval(team: Team
     print(f"\nNOTIFY to applied on the other member: {took * 1000:.0f} ms (poll interval 600 s)")
 
 
+async def test_a_daemon_for_another_cats_site_stays_out_of_the_team_and_says_why(
+    team: Team, sandbox_factory: SandboxFactory
+) -> None:
+    await team.add("alice")
+    other_site = await sandbox_factory(seed=3, seed_random=1)
+    home = team.root / "alice"
+    config = CompanionConfig(
+        cats_base_url=other_site.url,
+        data_dir=home / "data",
+        config_dir=home / "config",
+        site_config_dir=home / "site",
+        sync=SyncPolicy(automatic=False),
+        send_outbox=False,
+        check_connection=False,
+        team_tuning=FAST,
+    )
+    stray = await Companion.open(config, key=other_site.key)
+    team.opened.append(stray)
+    await stray.start()
+
+    assert stray.team is None
+    status = stray.status()["team"]
+    assert isinstance(status, dict) and status["joined"] is False
+    assert "a team shares one CATS site" in str(status["reason"])
+    assert (
+        team.db.server.fetch("SELECT count(*) FROM cats_companion.companies", database=team.db.database)[0][0]
+        == 0
+    )
+
+
 async def test_a_companion_without_team_json_reports_no_team_and_syncs_as_before(
     sandbox: SandboxHandle, tmp_path: Path
 ) -> None:
