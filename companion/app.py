@@ -25,9 +25,9 @@ from pathlib import Path
 
 from companion import __version__, paths
 from companion.cats.client import CatsClient, ConnectionInfo
-from companion.errors import CompanionError, KeyMissingError
+from companion.errors import CompanionError, ConfigError, KeyMissingError, TeamError
 from companion.keystore import DEFAULT_BASE_URL, KeyringKeyStore, KeyStore
-from companion.secret import ApiKey
+from companion.secret import ApiKey, DatabasePassword
 from companion.services.cats_site import remember_subdomain
 from companion.services.company_lookup import CompanyLookupService, IndexTuning, settings_source
 from companion.services.company_sync import CompanySync, SyncOutcome
@@ -37,6 +37,7 @@ from companion.services.outbox_worker import STATE_EVENT, OutboxWorker, lock_pat
 from companion.services.push import PushService, inputs_from
 from companion.services.sync_scheduler import SyncPolicy, SyncScheduler
 from companion.services.sync_state import SyncProgress, SyncState, build_state
+from companion.services.team_companies import TeamCompanies
 from companion.settings.catalogue import Catalogue
 from companion.settings.catalogue_store import CATALOGUE_FILE, CatalogueStore
 from companion.settings.models import Settings
@@ -45,6 +46,10 @@ from companion.store import Database, open_database
 from companion.store.companies import CompanyCache
 from companion.store.db import DB_FILE_NAME
 from companion.store.outbox import OutboxItem
+from companion.team import local as team_local
+from companion.team.credentials import TeamPasswordStore
+from companion.team.link import LinkTuning, TeamLink
+from companion.team.site import CatsSite, check_same_site
 
 log = logging.getLogger(__name__)
 
@@ -79,12 +84,21 @@ class CompanionConfig:
     send_outbox: bool = True
     #: Ask CATS once at start whether the key works (one request).
     check_connection: bool = True
+    #: This user's team record; None = team.json in config_dir (companion.team.local). No file: no team.
+    team_file: Path | None = None
+    #: The team link's waits (poll interval, lock retry, backoff); None: the defaults.
+    team_tuning: LinkTuning | None = None
 
     def database_path(self) -> Path | None:
         """db_path, else companion.db in data_dir when that is given, else None (the default place)."""
         if self.db_path is not None or self.data_dir is None:
             return self.db_path
         return self.data_dir / DB_FILE_NAME
+
+    def team_path(self) -> Path:
+        if self.team_file is not None:
+            return self.team_file
+        return (self.config_dir if self.config_dir is not None else paths.config_dir()) / team_local.TEAM_FILE
 
     def settings_service(self) -> SettingsService:
         """The user's and the team's settings; raises policy.admin_required for a refused admin mode."""
@@ -150,6 +164,12 @@ class Companion:
         self._closed = False
         #: The start-up connection check, while it runs (tests await it).
         self.check_task: asyncio.Task[None] | None = None
+        #: The link to this user's team database, None without team.json (then nothing changes).
+        self.team: TeamLink | None = None
+        #: The shared company cache's side of this companion (with `team`).
+        self.team_companies: TeamCompanies | None = None
+        #: Why team.json could not be used (a damaged file), for the status.
+        self.team_error: str | None = None
         inputs = inputs_from(settings)
         #: Accepts pushes and campaign events into the outbox; works without a key (they wait there).
         self.push = PushService(db, inputs, on_queued=self._queued)
@@ -195,6 +215,8 @@ class Companion:
             client_factory=client_factory,
         )
         try:
+            # Before the client: its sync is wired to publish to the team when there is one.
+            await companion._open_team()
             found = await companion._load_key()
             if found is not None:
                 await companion.use_client(companion.new_client(found))
@@ -210,7 +232,10 @@ class Companion:
         self._started = True
         if self.client is not None and self.config.check_connection:
             self.check_task = asyncio.create_task(self.check_connection(), name="cats-connection-check")
-        if self.sync is not None:
+        if self.team is not None:
+            # In a team only the elected syncer runs the company sync (the link starts it).
+            self.team.start()
+        elif self.sync is not None:
             self.sync.start()
         if self.config.send_outbox:
             self.outbox.start()
@@ -225,6 +250,9 @@ class Companion:
             with contextlib.suppress(asyncio.CancelledError):
                 await self.check_task
             self.check_task = None
+        if self.team is not None:
+            # First: releases the syncer lock (stopping this companion's sync) for another to take over.
+            await self.team.close()
         # Before the client and database close; an item mid-send stays in flight, checked next time.
         await self.outbox.close()
         if self.sync is not None:
@@ -267,8 +295,11 @@ class Companion:
             await old.close()
         if client is not None:
             self.sync = self._build_sync(client)
-            if self._started:
+            if self._started and (self.team is None or self.team.is_syncer):
                 self.sync.start()
+        elif self.team is not None:
+            # Without a key this companion cannot sync: let another member of the team do it.
+            await self.team.resign()
 
     async def activate_key(self, key: ApiKey) -> None:
         """Check `key` with one request; only a key CATS accepts is stored (keyring) and used."""
@@ -357,6 +388,41 @@ class Companion:
                 "checked_at": connection.checked_at.isoformat() if connection.checked_at else None,
             },
             "rate_budget": budget,
+            "team": self.team_status(),
+        }
+
+    def sync_elsewhere(self) -> str | None:
+        """Why this companion does not sync companies itself (another member of its team does), else None."""
+        if self.team is None or self.team.is_syncer:
+            return None
+        syncer = self.team.syncer
+        who = f"{syncer!r}'s companion" if syncer else "the member elected next"
+        return f"in team mode {who} syncs the companies from CATS; this companion replicates them"
+
+    def team_status(self) -> dict[str, object]:
+        """The team section of the status: membership, the link's state, the syncer, replication."""
+        link, shared = self.team, self.team_companies
+        if link is None or shared is None:
+            return {"joined": False, "state": "not_joined", "reason": self.team_error}
+        record = link.record
+        head = link.head
+        applied = shared.applied
+        return {
+            "joined": True,
+            "team_id": record.team_id,
+            "cats_site": {"base_url": record.cats_base_url, "subdomain": record.cats_subdomain},
+            "role": record.role,
+            "access": record.access,
+            "state": link.state,
+            "reason": link.reason,
+            "syncer": link.syncer,
+            "is_syncer": link.is_syncer,
+            "replication": {
+                "applied_change_no": applied,
+                "head_change_no": head,
+                "lag_changes": None if head is None or applied is None else max(0, head - applied),
+                "last_applied_at": shared.applied_at.isoformat() if shared.applied_at else None,
+            },
         }
 
     # --- wiring -------------------------------------------------------------------------------------
@@ -378,6 +444,51 @@ class Companion:
             )
         return found
 
+    async def _open_team(self) -> None:
+        """The team link when this user's team.json exists; a damaged file is reported, not fatal."""
+        try:
+            record = team_local.load(self.config.team_path())
+        except ConfigError as exc:
+            self.team_error = exc.message
+            log.warning("team mode off: %s", exc.message)
+            return
+        if record is None:
+            return
+        try:
+            # Companies synced from another CATS site must never reach this team (or come from it).
+            check_same_site(record.site(), CatsSite(self.cats_base_url, None))
+        except TeamError as exc:
+            self.team_error = exc.message
+            log.warning("team mode off: %s", exc.message)
+            return
+        shared = TeamCompanies(CompanyCache(self.db), self.lookup.apply_changes)
+        await shared.load()
+        shared.start_sync = self._start_team_sync
+        shared.stop_sync = self._stop_team_sync
+        dsn = record.team_dsn()
+
+        async def password() -> DatabasePassword | None:
+            # keyring may block on D-Bus: keep it off the event loop.
+            return await asyncio.to_thread(TeamPasswordStore().get, dsn)
+
+        self.team_companies = shared
+        self.team = TeamLink(
+            record,
+            password,
+            shared,
+            tuning=self.config.team_tuning,
+            may_sync=lambda: self.sync is not None,
+            version=self.version,
+        )
+
+    async def _start_team_sync(self) -> None:
+        if self.sync is not None and not self._closed:
+            self.sync.start()
+
+    async def _stop_team_sync(self) -> None:
+        if self.sync is not None:
+            await self.sync.close()
+
     def _build_sync(self, client: CatsClient) -> SyncScheduler:
         """The sync scheduler on `client`: its changes feed the lookup index, its progress the event hub.
 
@@ -386,6 +497,10 @@ class Companion:
         """
         engine = CompanySync(client, CompanyCache(self.db))
         engine.on_change(self.lookup.apply_changes)
+        shared = self.team_companies
+        if shared is not None:
+            # After the local commit and the index: what this companion syncs, the team gets.
+            engine.on_change(shared.publish)
 
         def publish(progress: SyncProgress) -> None:
             self.events.publish(
@@ -403,6 +518,8 @@ class Companion:
                 self.monitor.record_error(error)
 
         def on_success(_: SyncOutcome) -> None:
+            if shared is not None:
+                shared.publish_marks()
             if self.monitor.status.state in ("unreachable", "bad_key"):
                 self.monitor.record_connected("CATS answered the company sync")
 

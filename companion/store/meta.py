@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import aiosqlite
+
 from companion.store.db import Database
 
 
@@ -17,3 +19,11 @@ async def set_meta(db: Database, key: str, value: str) -> None:
             " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             (key, value),
         )
+
+
+async def put_meta(conn: aiosqlite.Connection, key: str, value: str) -> None:
+    """set_meta inside the caller's transaction (with the writes the fact describes)."""
+    await conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        (key, value),
+    )

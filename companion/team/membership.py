@@ -12,6 +12,8 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import asyncpg
+
 from companion.errors import TeamSchemaError
 from companion.secret import DatabasePassword
 from companion.team.connection import connect
@@ -71,6 +73,15 @@ async def join_team(
         member = await own_member_row(conn)
     log.info("joined team %s as %s (%s)", team.team_id, dsn.user, access)
     return Membership(team=team, access=access, member=member)
+
+
+async def touch_member(conn: asyncpg.Connection, companion_version: str) -> None:
+    """Stamp this member's row as seen now, with its companion's version (the admin's `team status`)."""
+    await conn.execute(
+        "UPDATE cats_companion.members SET last_seen_at = now(), companion_version = $1"
+        " WHERE role_name = current_user",
+        companion_version,
+    )
 
 
 async def look(dsn: TeamDsn, password: DatabasePassword) -> Membership:

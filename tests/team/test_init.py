@@ -45,7 +45,9 @@ async def test_init_creates_the_schema_roles_and_team_as_a_managed_admin(team_db
     assert outcome.created and outcome.applied == [m.version for m in bundled_migrations()]
     roles = roles_for(team_db.database)
     assert outcome.team.roles == roles
-    assert outcome.team.site == SITE and outcome.team.schema_version == latest_version()
+    assert outcome.team.site == SITE and outcome.team.schema_version == latest_version() == len(
+        bundled_migrations()
+    )
     assert tables(team_db) == {
         "schema_migrations": False,
         "team": True,
@@ -53,6 +55,8 @@ async def test_init_creates_the_schema_roles_and_team_as_a_managed_admin(team_db
         "policy": True,
         "person_claims": True,
         "person_claim_keys": True,
+        "companies": True,
+        "company_sync_marks": True,
     }
     groups = team_db.server.fetch(
         "SELECT rolname, rolcanlogin FROM pg_roles WHERE rolname = ANY($1::text[]) ORDER BY rolname",

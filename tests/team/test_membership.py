@@ -52,11 +52,9 @@ async def test_a_team_at_a_newer_schema_is_refused_asking_for_an_upgrade(team_db
         latest_version() + 1,
         database=team_db.database,
     )
-    known = latest_version()
 
-    with pytest.raises(
-        TeamSchemaError, match=f"version {known + 1}, newer than the {known} this companion knows: upgrade"
-    ):
+    newer = f"version {latest_version() + 1}, newer than the {latest_version()} this companion knows: upgrade"
+    with pytest.raises(TeamSchemaError, match=newer):
         await membership.join_team(
             team_db.dsn(alice), DatabasePassword(MEMBER_PASSWORD), SITE, companion_version="1"
         )
@@ -66,13 +64,14 @@ async def test_a_team_at_a_newer_schema_is_refused_asking_for_an_upgrade(team_db
 
 async def test_a_team_at_an_older_schema_is_refused_asking_the_admin_to_migrate(team_db: TeamDb) -> None:
     alice = await team_with_alice(team_db)
+    next_version = latest_version() + 1
     newer = [
         *bundled_migrations(),
-        TeamMigration(latest_version() + 1, "next", "CREATE TABLE cats_companion.next (id int)"),
+        TeamMigration(next_version, "next", "CREATE TABLE cats_companion.next (id int)"),
     ]
 
     with pytest.raises(
-        TeamSchemaError, match=rf"older than the {latest_version() + 1} this companion needs.*team init"
+        TeamSchemaError, match=rf"older than the {next_version} this companion needs.*team init"
     ):
         await membership.join_team(
             team_db.dsn(alice),

@@ -23,12 +23,18 @@ async def state(call: Call, params: NoParams) -> SyncState:
 
 
 async def start(call: Call, params: SyncRequest) -> JsonObject:
-    """Start a company sync now; `started` is false when one is already running."""
+    """Start a company sync now; `started` is false when one is already running or, in a team, another
+    member's companion is the syncer (this one replicates its changes; `reason` says so)."""
     companion = call.companion
     if companion.sync is None:
         raise KeyMissingError(
             f"no CATS API key for {companion.cats_base_url}; run `cats-companion key set` first"
         )
+    elsewhere = companion.sync_elsewhere()
+    if elsewhere is not None:
+        # Asking CATS from here too would double the team's requests; the replica follows the syncer.
+        state = (await companion.sync_state()).model_dump(mode="json")
+        return {"started": False, "state": state, "reason": elsewhere}
     started = companion.sync.request(full=params.full)
     body: JsonObject = {"started": started, "state": (await companion.sync.state()).model_dump(mode="json")}
     if not started:
