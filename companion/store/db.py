@@ -78,14 +78,18 @@ class Database:
         if reason is not None:
             raise ReadOnlyViolationError(f"no writes allowed here: {reason}")
         async with self._write_lock:
-            await self.conn.execute("BEGIN IMMEDIATE")
             try:
+                await self.conn.execute("BEGIN IMMEDIATE")
                 yield self.conn
+                await self.conn.execute("COMMIT")
             except BaseException:
-                if self.conn.in_transaction:
-                    await self.conn.execute("ROLLBACK")
+                # A task cancelled inside BEGIN or COMMIT still has them run on aiosqlite's thread, in
+                # order: a ROLLBACK queued behind them (shielded, so a second cancellation cannot drop
+                # it) leaves no transaction open for the next writer, and finds none after a COMMIT
+                # that went through or a statement SQLite already rolled back.
+                with contextlib.suppress(sqlite3.OperationalError):
+                    await asyncio.shield(self.conn.execute("ROLLBACK"))
                 raise
-            await self.conn.execute("COMMIT")
 
     async def schema_version(self) -> int:
         versions = await applied_versions(self.conn)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import stat
 from pathlib import Path
@@ -19,7 +20,7 @@ from companion.store import (
     open_database,
     read_only,
 )
-from companion.store.meta import get_meta, set_meta
+from companion.store.meta import get_meta, put_meta, set_meta
 from companion.store.migrations import bundled_migrations, split_statements
 
 PEOPLE = Migration(1, "people", "CREATE TABLE people (id INTEGER PRIMARY KEY, name TEXT NOT NULL);")
@@ -242,3 +243,20 @@ def test_split_statements_respects_strings_comments_and_triggers() -> None:
 def test_split_statements_refuses_an_unterminated_statement() -> None:
     with pytest.raises(StoreError, match="incomplete"):
         split_statements("CREATE TABLE a (x);\nCREATE TABLE b (y)")
+
+
+async def test_a_writer_cancelled_anywhere_in_its_transaction_leaves_none_open(db: Database) -> None:
+    async def write(value: str) -> None:
+        async with db.transaction() as conn:
+            await put_meta(conn, "cancel.probe", value)
+
+    # Cancelled after 0, 1, 2, ... loop turns: inside BEGIN, the body, COMMIT, or after it.
+    for turns in range(12):
+        task = asyncio.create_task(write(f"cancelled {turns}"))
+        for _ in range(turns):
+            await asyncio.sleep(0)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await write(f"after {turns}")
+        assert await get_meta(db, "cancel.probe") == f"after {turns}"

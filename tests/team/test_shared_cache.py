@@ -201,6 +201,11 @@ async def test_when_the_syncer_stops_the_other_member_takes_over_within_a_bounde
     await until(lambda: synced(bob, team.cats), "bob replicated")
     assert bob.team is not None and not bob.team.is_syncer
 
+    async def has_the_team_marks() -> bool:
+        # Alice's finished scan, published after her run and replicated with the rows it covers.
+        return (await CompanyCache(bob.db).sync_record()).last_full_success_at is not None
+
+    await until(has_the_team_marks, "bob has the team's sync marks")
     await alice.close()
     took = await until(holds(lambda: bob.team is not None and bob.team.is_syncer), "bob elected")
 
