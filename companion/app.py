@@ -19,7 +19,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -88,6 +88,8 @@ class CompanionConfig:
     team_file: Path | None = None
     #: The team link's waits (poll interval, lock retry, backoff); None: the defaults.
     team_tuning: LinkTuning | None = None
+    #: The team database's password given directly (`serve --team-password-file`); None: the keyring.
+    team_password: DatabasePassword | None = field(default=None, repr=False)
 
     def database_path(self) -> Path | None:
         """db_path, else companion.db in data_dir when that is given, else None (the default place)."""
@@ -468,6 +470,8 @@ class Companion:
         dsn = record.team_dsn()
 
         async def password() -> DatabasePassword | None:
+            if self.config.team_password is not None:
+                return self.config.team_password
             # keyring may block on D-Bus: keep it off the event loop.
             return await asyncio.to_thread(TeamPasswordStore().get, dsn)
 
