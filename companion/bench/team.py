@@ -11,8 +11,8 @@ The scenario, in a temporary directory:
   of them call CATS and the others replicate. The requests CATS received until every member holds
   every company are the team's sync requests, compared with the baseline's.
 * **Replication.** Rounds of new companies created in CATS and synced by the syncer; the lag is each
-  member's time of applying the round's last change minus the syncer's time of publishing it (one
-  clock: one machine), from each member's status (`team.replication`).
+  other member's time of applying the round's last change (its status's `team.replication`) minus
+  the time that change was written in the team's database (one clock: one machine).
 * **Pushes.** `--pushes` pushes of people, each person pushed by two members at the same moment
   (joining the member's on-add campaign, then an outreach with a note of that member's own). Once
   every outbox drained (or the deadline passed), the sandbox's own records and notes are counted:
@@ -35,6 +35,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import math
@@ -290,7 +291,9 @@ async def _status(member: TeamMember) -> JsonObject:
 
 
 async def _replication(world: TeamWorld, store: Any, result: TeamBenchResult) -> None:
-    """Rounds of companies created in CATS and synced: each member's lag behind the syncer's publish."""
+    """Rounds of companies created in CATS and synced by the syncer: for each other member, the time from
+    the round's last change written in the team's database (its `changed_at`) to the member applying it
+    into its SQLite (its status's `last_applied_at`); one machine, one clock."""
     lags: list[float] = []
     owner = int(store.list_users(1, 1).items[0]["id"])
     for round_no in range(REPLICATION_ROUNDS):
@@ -298,39 +301,53 @@ async def _replication(world: TeamWorld, store: Any, result: TeamBenchResult) ->
         if syncer is None:
             result.notes.append("replication: no member says it is the syncer")
             return
-        for number in range(NEW_COMPANIES_PER_ROUND):
-            store.create_record(
-                "companies", {"name": f"Bench Replication {round_no}-{number} Ltd", "owner_id": owner}
-            )
-        before = (await _status(syncer))["team"]["replication"]["applied_change_no"]
+        names = [f"Bench Replication {round_no}-{number} Ltd" for number in range(NEW_COMPANIES_PER_ROUND)]
+        for name in names:
+            store.create_record("companies", {"name": name, "owner_id": owner})
         await syncer.ask("sync.start", {})
-
-        async def caught_up(before: Any = before, syncer: TeamMember = syncer) -> list[JsonObject] | None:
-            head = (await _status(syncer))["team"]["replication"]
-            if head["applied_change_no"] == before:
-                return None
-            statuses = await asyncio.gather(*(_status(m) for m in world.members))
-            views = [s["team"]["replication"] for s in statuses]
-            if any(v["applied_change_no"] != views[0]["applied_change_no"] for v in views):
-                return None
-            # Settled: the syncer's own status was read again in this round of reads.
-            return [s["team"] for s in statuses]
-
-        teams = await wait_for(caught_up, seconds=REPLICATION_WAIT, interval=_POLL)
-        if teams is None:
-            result.notes.append(f"replication round {round_no + 1}: not every member caught up")
+        change = await wait_for(
+            functools.partial(_last_change, world, names), seconds=REPLICATION_WAIT, interval=_POLL
+        )
+        if change is None:
+            result.notes.append(f"replication round {round_no + 1}: the syncer did not publish the companies")
             continue
-        published = next(t for t in teams if t["is_syncer"])["replication"]["last_applied_at"]
-        for team in teams:
-            if team["is_syncer"] or published is None or team["replication"]["last_applied_at"] is None:
-                continue
-            lag = datetime.fromisoformat(team["replication"]["last_applied_at"]) - datetime.fromisoformat(
-                published
-            )
+        change_no, changed_at = change
+        followers = [m for m in world.members if m is not syncer]
+
+        async def applied(
+            followers: list[TeamMember] = followers, change_no: int = change_no
+        ) -> list[Any] | None:
+            views = [(await _status(m))["team"]["replication"] for m in followers]
+            done = all((v["applied_change_no"] or 0) >= change_no for v in views)
+            return views if done else None
+
+        views = await wait_for(applied, seconds=REPLICATION_WAIT, interval=_POLL)
+        if views is None:
+            result.notes.append(f"replication round {round_no + 1}: not every member applied the change")
+            continue
+        for view in views:
+            lag = datetime.fromisoformat(view["last_applied_at"]) - changed_at
             lags.append(max(0.0, lag.total_seconds() * 1000))
     result.replication_samples = len(lags)
     result.replication_lag_p50_ms = percentile(lags, 0.5)
     result.replication_lag_p99_ms = percentile(lags, 0.99)
+
+
+async def _last_change(world: TeamWorld, names: Sequence[str]) -> tuple[int, datetime] | None:
+    """The change number and time of the last of `names` written to the team's companies, once all are."""
+    conn = await world.cluster.connect(world.admin_dsn.database)
+    try:
+        rows = await conn.fetch(
+            "SELECT change_no, changed_at FROM cats_companion.companies"
+            " WHERE data->>'name' = ANY($1::text[])",
+            list(names),
+        )
+    finally:
+        await conn.close(timeout=5)
+    if len(rows) < len(names):
+        return None
+    last = max(rows, key=lambda row: int(row["change_no"]))
+    return int(last["change_no"]), last["changed_at"]
 
 
 async def _syncer(members: Sequence[TeamMember]) -> TeamMember | None:
