@@ -46,13 +46,16 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from companion.bench.soak import DaemonProcess, NativeClient, outbox_items, write_key_file
 from companion.bench.team_world import CATS_TIMEOUT, TeamMember, TeamWorld, wait_for
 from companion.errors import CompanionError
 from companion.protocol import JsonObject
 from companion.team.policy import read_policy, write_policy
+
+if TYPE_CHECKING:
+    from companion.sandbox.app import RunningSandbox, SandboxConfig
 
 DEFAULT_MEMBERS: Final = 5
 DEFAULT_COMPANIES: Final = 5_000
@@ -183,7 +186,7 @@ async def team_bench(config: TeamBenchConfig, *, say: Callable[[str], None] | No
     return result
 
 
-def _sandbox_config(config: TeamBenchConfig) -> Any:
+def _sandbox_config(config: TeamBenchConfig) -> SandboxConfig:
     from companion.sandbox.app import SandboxConfig
 
     return SandboxConfig(seed=config.companies, seed_random=config.seed, rate_limit=config.rate_limit)
@@ -590,16 +593,19 @@ async def _failover(world: TeamWorld, result: TeamBenchResult) -> None:
         result.notes.append(f"failover: nobody took over within {FAILOVER_WAIT:.0f} s")
 
 
-async def _offline(world: TeamWorld, sandbox: Any, result: TeamBenchResult) -> None:
-    """Lookups on a member while neither CATS nor PostgreSQL answers: the same answers as online."""
-    member = next((m for m in world.members if m.daemon.up.is_set()), None)
-    names = [str(c["name"]) for c in sandbox.store.list_records("companies", 1, OFFLINE_LOOKUPS).items]
-    if member is None or not names:
+async def _offline(world: TeamWorld, sandbox: RunningSandbox, result: TeamBenchResult) -> None:
+    """Lookups on a member while neither CATS nor PostgreSQL answers: the same answers as online.
+
+    Closes the sandbox, whatever happens."""
+    try:
+        member = next((m for m in world.members if m.daemon.up.is_set()), None)
+        names = [str(c["name"]) for c in sandbox.store.list_records("companies", 1, OFFLINE_LOOKUPS).items]
+        online = [await _lookup(member, name) for name in names] if member is not None else []
+    finally:
         await sandbox.close()
+    if member is None or not names:
         result.notes.append("offline: no running member or no company to look up")
         return
-    online = [await _lookup(member, name) for name in names]
-    await sandbox.close()
     await asyncio.to_thread(world.cluster.stop)
 
     async def cut_off() -> bool:

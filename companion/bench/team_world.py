@@ -96,13 +96,15 @@ class TeamWorld:
             world = cls(cluster, dsn, admin_password, outcome.team.team_id)
             for index, name in enumerate(names):
                 home = root / name
-                home.mkdir(mode=0o700, parents=True)
+                await asyncio.to_thread(home.mkdir, mode=0o700, parents=True)
+                access: Literal["admin", "member"] = "admin"
                 if index == 0:
-                    role, password, access = admin_role, admin_password, "admin"
+                    role, password = admin_role, admin_password
                 else:
                     role, password = name, _new_password()
                     await admin.add_member(dsn, admin_password, role, password, display_name=name.title())
                     member_dsn = parse_dsn(cluster.dsn(role, DATABASE))
+                    # What `team join` checks (site, schema, password) before it records the team.
                     joined = await membership.join_team(
                         member_dsn, password, site, companion_version=__version__
                     )
@@ -111,7 +113,7 @@ class TeamWorld:
                     home,
                     name,
                     role,
-                    access,  # type: ignore[arg-type]
+                    access,
                     parse_dsn(cluster.dsn(role, DATABASE)),
                     password,
                     world.team_id,
