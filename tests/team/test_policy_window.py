@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pytest
+from playwright.async_api import Page, expect
 from pytest_aiohttp import AiohttpClient
 from yarl import URL
 
@@ -35,6 +36,14 @@ from companion.team.link import LinkTuning
 from companion.team.policy import CACHE_FILE, read_policy, write_policy
 from companion.team.roles import roles_for
 from tests.fixtures.daemon import DAEMON_TOKEN
+from tests.server.window.conftest import (  # noqa: F401 (browser, page: its headless Chromium fixtures)
+    TIMEOUT_MS,
+    browser,
+    open_window,
+    page,
+    screenshot,
+    show_section,
+)
 from tests.team.conftest import ADMIN_PASSWORD, MEMBER_PASSWORD, SITE, TeamDb
 
 TRIGGER = "sync.candidates.campaign_sync_trigger"
@@ -63,6 +72,7 @@ class Window:
 
     companion: Companion
     client: Any
+    state: ServerState
     cookie: str = ""
     csrf: str = ""
 
@@ -135,7 +145,7 @@ class Team:
         state = ServerState(token=DAEMON_TOKEN)
         client = await self.aiohttp_client(create_app(companion, state))
         state.http_port = client.server.port
-        window = Window(companion, client)
+        window = Window(companion, client, state)
         link = URL(state.window_link())
         async with client.get(link.path_qs, allow_redirects=False) as response:
             assert response.status == 303, await response.text()
@@ -328,3 +338,48 @@ async def test_a_companion_in_no_team_reports_no_team_policy(tmp_path: Path) -> 
         "state": "none",
         "reason": None,
     }
+
+
+async def test_an_admin_edits_the_team_policy_in_the_window_and_a_conflict_offers_a_reload(
+    team: Team,
+    page: Page,  # noqa: F811 (the fixture imported above)
+) -> None:
+    await team.add_member("alice")
+    admin_window = await team.window("admin")
+    alice = await team.companion("alice")
+    await alice.start()
+    await until(following(admin_window.companion), "the admin's companion follows the team database")
+
+    await open_window(page, admin_window.state.window_link())
+    await expect(page.locator("#team-badge")).to_have_text("Team connected")
+    await show_section(page, "team")
+    await expect(page.locator("#team-joined")).to_have_attribute("data-joined", "true")
+    await expect(page.locator("#team-role")).to_contain_text("(admin)")
+    await expect(page.locator("#team-db-revision")).to_have_text("0")
+    # No site policy editor: this admin of the team is not in the machine's admin mode.
+    assert await page.locator("#site-policy").count() == 0
+
+    section = page.locator("#team-db-policy")
+    await section.locator("select").select_option(TRIGGER)
+    await section.locator("input[type='checkbox']").last.check()
+    await section.get_by_role("button", name="Add as team default").click()
+    await expect(page.locator("#toast")).to_have_text("Added to the team policy")
+    await expect(page.locator("#team-db-revision")).to_have_text("1")
+    # The window's own companion has it in force too (its state card says which revision it applied).
+    await expect(page.locator("#team-policy-revision")).to_have_text("revision 1")
+    await expect(page.locator("#team-policy-table tbody tr")).to_have_count(1)
+    await until(lambda: policy_revision(alice) == 1, "alice applied the admin's edit")
+    assert alice.settings.effective.describe()[TRIGGER]["locked"] is True
+
+    # Another admin changes it behind this window's back: the next edit here is refused, told by whom.
+    await write_policy(team.db.dsn(), team.db.admin_password, document("on_add"), expected_revision=1)
+    await page.locator("#team-policy-table tbody tr").get_by_role("button").click()
+    refused = page.locator("#team-policy-refused")
+    await expect(refused).to_have_attribute("data-code", "policy.conflict", timeout=TIMEOUT_MS)
+    await expect(refused).to_contain_text(f"changed by {team.db.admin}")
+    await screenshot(page, "team-policy-conflict")
+    assert (await read_policy(team.db.dsn(), team.db.admin_password)).document == document("on_add")
+    await refused.get_by_role("button", name="Load the current policy").click()
+    await expect(page.locator("#team-db-revision")).to_have_text("2")
+    await expect(page.locator("#team-policy-table tbody tr[data-path] code.value")).to_have_text('"on_add"')
+    await screenshot(page, "team-policy")
