@@ -66,6 +66,20 @@ async def until(check: Callable[[], bool], what: str) -> None:
         await asyncio.sleep(0.02)
 
 
+def config_in(home: Path) -> CompanionConfig:
+    """A companion of the team's CATS site, without a key (no CATS request), its files under `home`."""
+    return CompanionConfig(
+        cats_base_url=SITE.base_url,
+        data_dir=home / "data",
+        config_dir=home / "config",
+        site_config_dir=home / "site",
+        sync=SyncPolicy(automatic=False),
+        send_outbox=False,
+        check_connection=False,
+        team_tuning=FAST,
+    )
+
+
 @dataclass
 class Window:
     """The settings window of one companion: its session cookie and CSRF token, as the browser holds them."""
@@ -124,18 +138,7 @@ class Team:
         return role
 
     async def companion(self, name: str) -> Companion:
-        home = self.root / name
-        config = CompanionConfig(
-            cats_base_url=SITE.base_url,
-            data_dir=home / "data",
-            config_dir=home / "config",
-            site_config_dir=home / "site",
-            sync=SyncPolicy(automatic=False),
-            send_outbox=False,
-            check_connection=False,
-            team_tuning=FAST,
-        )
-        opened = await Companion.open(config, key=None)
+        opened = await Companion.open(config_in(self.root / name), key=None)
         self.opened.append(opened)
         return opened
 
@@ -315,16 +318,7 @@ async def test_a_member_started_with_the_database_down_keeps_the_cached_locks(te
 
 async def test_a_companion_in_no_team_reports_no_team_policy(tmp_path: Path) -> None:
     # The bench's key path exists outside a team too, with no revision.
-    companion = await Companion.open(
-        CompanionConfig(
-            data_dir=tmp_path / "data",
-            config_dir=tmp_path / "config",
-            site_config_dir=tmp_path / "site",
-            sync=SyncPolicy(automatic=False),
-            check_connection=False,
-        ),
-        key=None,
-    )
+    companion = await Companion.open(config_in(tmp_path), key=None)
     try:
         status = companion.status()
     finally:
