@@ -316,6 +316,23 @@ async def test_a_member_started_with_the_database_down_keeps_the_cached_locks(te
     await until(following(again), "back with the database")
 
 
+async def test_with_the_database_down_the_window_says_so_and_the_editor_cannot_load(team: Team) -> None:
+    window = await team.window("admin")
+    await until(following(window.companion), "the admin's companion follows the team database")
+    team.db.server.stop()
+    try:
+        await until(lambda: window.companion.team_status()["state"] == "offline", "the link is offline")
+        await until(lambda: not window.companion.team_policy.connected, "the follower lost the database")  # type: ignore[union-attr]
+        status, refused = await window.call("GET", "/api/team/policy")
+        team_state = (await window.ok("GET", "/api/status"))["team"]
+    finally:
+        team.db.server.start()
+    assert status == 503 and refused["error"]["code"] == "team.unavailable"
+    assert ADMIN_PASSWORD not in json.dumps(refused)
+    assert team_state["state"] == "offline" and team_state["reason"]
+    assert team_state["policy"]["state"] == "offline" and team_state["policy"]["revision"] == 0
+
+
 async def test_a_companion_in_no_team_reports_no_team_policy(tmp_path: Path) -> None:
     # The bench's key path exists outside a team too, with no revision.
     companion = await Companion.open(config_in(tmp_path), key=None)
