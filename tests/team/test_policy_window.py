@@ -214,6 +214,23 @@ async def test_an_admins_edit_in_the_window_is_in_force_on_a_members_companion(t
     chosen = await alice.ok("PATCH", "/api/settings", {WARNING: "exact"})
     assert chosen["settings"][WARNING]["source"] == "user"
 
+    # Figures, not asserts: from the admin's save in the window to the value in force on alice's companion.
+    seconds = []
+    for trigger in ["on_add", "when_interested", "never"] * 4:
+        started = time.monotonic()
+        saved = await admin_window.ok(
+            "PUT", "/api/team/policy", {"policy": document(trigger), "revision": saved["revision"]}
+        )
+        revision = saved["revision"]
+        await until(lambda r=revision: policy_revision(alice.companion) == r, "alice applied it")
+        seconds.append(time.monotonic() - started)
+        assert alice.companion.settings.effective.describe()[TRIGGER]["value"] == trigger
+    seconds.sort()
+    print(
+        f"\nwindow save -> member applied, {len(seconds)} edits: "
+        f"median {1000 * seconds[len(seconds) // 2]:.0f} ms, max {1000 * seconds[-1]:.0f} ms"
+    )
+
 
 async def test_two_admins_editing_the_same_revision_the_second_gets_a_conflict_and_nothing_changes(
     team: Team,
