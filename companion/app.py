@@ -287,12 +287,12 @@ class Companion:
             with contextlib.suppress(asyncio.CancelledError):
                 await self.check_task
             self.check_task = None
-        if self.team_policy is not None:
-            # The policy held stays in force (and in its cache) until the settings are gone.
-            await self.team_policy.stop()
         if self.team is not None:
             # First: releases the syncer lock (stopping this companion's sync) for another to take over.
             await self.team.close()
+        if self.team_policy is not None:
+            # The policy held stays in force (and in its cache) until the settings are gone.
+            await self.team_policy.stop()
         # Before the client and database close; an item mid-send stays in flight, checked next time.
         await self.outbox.close()
         if self.sync is not None:
