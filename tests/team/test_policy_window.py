@@ -411,3 +411,29 @@ async def test_an_admin_edits_the_team_policy_in_the_window_and_a_conflict_offer
     await expect(page.locator("#team-db-revision")).to_have_text("2")
     await expect(page.locator("#team-policy-table tbody tr[data-path] code.value")).to_have_text('"on_add"')
     await screenshot(page, "team-policy")
+
+
+async def test_a_member_whose_record_claims_admin_is_refused_by_postgresql_and_the_window_says_so(
+    team: Team,
+    page: Page,  # noqa: F811 (the fixture imported above)
+) -> None:
+    role = await team.add_member("mallory")
+    # A team.json edited by hand: the window offers the editor, the database still decides.
+    team.join("mallory", role, MEMBER_PASSWORD, "admin")
+    window = await team.window("mallory")
+    await until(following(window.companion), "mallory's companion follows the team database")
+
+    await open_window(page, window.state.window_link())
+    await show_section(page, "team")
+    section = page.locator("#team-db-policy")
+    await section.locator("select").select_option(WARNING)
+    await section.get_by_role("button", name="Add as team default").click()
+
+    refused = page.locator("#team-policy-refused")
+    await expect(refused).to_have_attribute("data-code", "team.privileges", timeout=TIMEOUT_MS)
+    await expect(refused).to_contain_text("The team database refused the change.")
+    await expect(refused).to_contain_text("Only the team's admins change the team policy")
+    await expect(refused).to_contain_text(role)
+    await expect(page.locator("#team-db-revision")).to_have_text("0")
+    await screenshot(page, "team-policy-refused")
+    assert (await read_policy(team.db.dsn(), team.db.admin_password)).revision == 0

@@ -128,7 +128,7 @@ function policyEditor(policy, save, { tableId, what }) {
 
 const REFUSED = {
   "policy.conflict": "Another admin changed the team policy meanwhile.",
-  "team.privileges": "The team database refused the change: only the team's admins edit its policy.",
+  "team.privileges": "The team database refused the change.",
   "policy.invalid": "The policy was not saved: it is not valid.",
 };
 
