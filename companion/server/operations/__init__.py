@@ -9,7 +9,7 @@ the feature's module.
 from __future__ import annotations
 
 from companion.protocol import NoParams
-from companion.server.operations import companies, core, crm, person, pushes, sync
+from companion.server.operations import companies, core, crm, person, pushes, sync, team
 from companion.server.operations.base import Call, Operation, Operations
 from companion.services.campaigns import CampaignCreate
 from companion.services.crm_search import FieldsParams
@@ -28,6 +28,9 @@ TABLE = Operations(
         Operation("company.search", companies.search, companies.SearchParams),
         Operation("company.confirm", companies.confirm, companies.ConfirmParams, mutates=True),
         Operation("company.unconfirm", companies.unconfirm, companies.UnconfirmParams, mutates=True),
+        # The aliases shared with the team (the settings window's list and an admin's undo).
+        Operation("team.aliases", team.aliases, team.AliasListParams),
+        Operation("team.alias_undo", team.alias_undo, team.AliasUndoParams, mutates=True),
         Operation("sync.state", sync.state, NoParams),
         Operation("sync.start", sync.start, sync.SyncRequest, mutates=True),
         # The person panel: both may cache the CATS site's subdomain the first time it is learnt.
