@@ -23,6 +23,7 @@ from companion.server.state import ServerState
 from companion.services.aliases import alias_keys
 from companion.team import local
 from companion.team.credentials import TeamPasswordStore
+from companion.tray import team_summary
 from tests.fixtures.daemon import DAEMON_TOKEN, auth_headers
 from tests.team.conftest import ADMIN_PASSWORD, MEMBER_PASSWORD
 from tests.team.test_shared_cache import Team, holds, ids, synced, team, until  # noqa: F401
@@ -83,6 +84,11 @@ async def test_a_company_one_member_confirms_matches_on_the_others_lookup_with_w
     for member in (alice, bob):
         aliases = member.status()["team"]["aliases"]  # type: ignore[index]
         assert aliases["pending"] == 0 and aliases["lag_changes"] == 0
+    # The tray's status line says who syncs.
+    syncer = alice if alice.team is not None and alice.team.is_syncer else bob
+    other = bob if syncer is alice else alice
+    assert team_summary(syncer.team_status()) == "team connected, this companion syncs"
+    assert team_summary(other.team_status()) == f"team connected, {syncer.team.record.role} syncs"  # type: ignore[union-attr]
     print(f"\nalice's confirmation to bob's lookup: {(time.monotonic() - started) * 1000:.0f} ms")
 
 
@@ -186,6 +192,7 @@ async def test_a_confirmation_made_while_the_database_is_down_works_at_once_and_
         status = alice.status()["team"]
         assert status["aliases"]["pending"] >= 1  # type: ignore[index]
         assert MEMBER_PASSWORD not in str(status) and ADMIN_PASSWORD not in str(status)
+        assert team_summary(alice.team_status()) == "team offline"
         assert not bob.lookup.lookup(PROFILE).confirmed
     finally:
         server.sql(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS true')
