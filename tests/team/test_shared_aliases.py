@@ -60,15 +60,28 @@ async def a_cached_company(companion: Companion) -> int:
     return min(await ids(companion))
 
 
-async def test_a_company_one_member_confirms_matches_on_the_others_lookup_with_who_and_when(
-    team: Team,  # noqa: F811
-) -> None:
+async def two_members_synced(team: Team) -> tuple[str, Companion, Companion, int]:  # noqa: F811
+    """Alice and bob in the team, both with every company: (alice's role, alice, bob, a company)."""
     alice_role = await team.add("alice")
     await team.add("bob")
     alice, bob = await team.companion("alice"), await team.companion("bob")
     await until(lambda: synced(alice, team.cats), "alice has every company")
     await until(lambda: synced(bob, team.cats), "bob has every company")
-    company = await a_cached_company(alice)
+    return alice_role, alice, bob, await a_cached_company(alice)
+
+
+async def alice_confirmed(team: Team) -> tuple[str, Companion, Companion, int]:  # noqa: F811
+    """As two_members_synced, with alice's confirmation of PROFILE in bob's lookup."""
+    alice_role, alice, bob, company = await two_members_synced(team)
+    await alice.lookup.confirm(PROFILE, company)
+    await until(holds(lambda: confirmed_by(bob) == alice_role), "bob uses alice's confirmation")
+    return alice_role, alice, bob, company
+
+
+async def test_a_company_one_member_confirms_matches_on_the_others_lookup_with_who_and_when(
+    team: Team,  # noqa: F811
+) -> None:
+    alice_role, alice, bob, company = await two_members_synced(team)
     assert not bob.lookup.lookup(PROFILE).confirmed
 
     before = datetime.now(UTC)
@@ -139,13 +152,7 @@ async def test_an_admins_undo_through_the_settings_api_stops_every_members_looku
 async def test_a_member_cannot_undo_another_members_confirmation_for_the_team(
     team: Team,  # noqa: F811
 ) -> None:
-    alice_role = await team.add("alice")
-    await team.add("bob")
-    alice, bob = await team.companion("alice"), await team.companion("bob")
-    await until(lambda: synced(bob, team.cats), "bob has every company")
-    company = await a_cached_company(alice)
-    await alice.lookup.confirm(PROFILE, company)
-    await until(holds(lambda: confirmed_by(bob) == alice_role), "bob uses alice's confirmation")
+    alice_role, alice, bob, company = await alice_confirmed(team)
     assert bob.team_aliases is not None and alice.team_aliases is not None
 
     with pytest.raises(TeamPrivilegeError, match="only an admin"):
@@ -173,12 +180,7 @@ async def _undone_by(companion: Companion, role: str) -> bool:
 async def test_a_confirmation_made_while_the_database_is_down_works_at_once_and_reaches_the_team_later(
     team: Team,  # noqa: F811
 ) -> None:
-    alice_role = await team.add("alice")
-    await team.add("bob")
-    alice, bob = await team.companion("alice"), await team.companion("bob")
-    await until(lambda: synced(alice, team.cats), "alice has every company")
-    await until(lambda: synced(bob, team.cats), "bob has every company")
-    company = await a_cached_company(alice)
+    alice_role, alice, bob, company = await two_members_synced(team)
 
     server, database = team.db.server, team.db.database
     server.sql(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS false')
@@ -205,13 +207,7 @@ async def test_a_confirmation_made_while_the_database_is_down_works_at_once_and_
 async def test_a_restarted_member_keeps_the_teams_aliases_and_resumes_after_the_last_change(
     team: Team,  # noqa: F811
 ) -> None:
-    alice_role = await team.add("alice")
-    await team.add("bob")
-    alice, bob = await team.companion("alice"), await team.companion("bob")
-    await until(lambda: synced(bob, team.cats), "bob has every company")
-    company = await a_cached_company(alice)
-    await alice.lookup.confirm(PROFILE, company)
-    await until(holds(lambda: confirmed_by(bob) == alice_role), "bob uses alice's confirmation")
+    alice_role, _, bob, _ = await alice_confirmed(team)
     assert bob.team_aliases is not None
     applied = bob.team_aliases.applied
     await bob.close()
