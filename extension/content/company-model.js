@@ -96,7 +96,8 @@ export function companyView(result, catsState = null, teamStatus = null) {
     .filter((field) => field.value !== null && field.value !== "")
     .map((field) => ({ label: field.label, value: /** @type {string} */ (field.value) }));
   const confirmed = result.confirmed || match.confidence === "confirmed";
-  // A teammate's confirmation says whose it is: the recruiter may trust it, or undo it for themselves.
+  // A teammate's confirmation says whose it is (instead of the generic "a recruiter confirmed"): the
+  // recruiter may trust it, or undo it for themselves.
   const by = confirmed && result.confirmed_by ? confirmedBy(result.confirmed_by, result.confirmed_at ?? null) : null;
   return {
     state: confirmed ? "confirmed" : "match",
@@ -105,7 +106,7 @@ export function companyView(result, catsState = null, teamStatus = null) {
       text: confidenceLabel(confirmed ? "confirmed" : match.confidence),
       tone: confirmed || match.confidence === "high" ? "ok" : match.confidence === "medium" ? "info" : "warn",
     },
-    reason: by ? `${match.reason} ${by}` : match.reason,
+    reason: by ?? match.reason,
     fields, warnings, cache, team,
     canConfirm: true,
     canUnconfirm: confirmed,
@@ -113,7 +114,7 @@ export function companyView(result, catsState = null, teamStatus = null) {
 }
 
 /**
- * "Confirmed by alice on 6 Dec 2026." for a confirmation made by a team member.
+ * "Confirmed for the team by alice on 6 Dec 2026." for a confirmation made by a team member.
  * @param {string} member the member's login role
  * @param {string | null} at ISO 8601
  * @returns {string}
@@ -123,7 +124,7 @@ export function confirmedBy(member, at) {
   const date = when && !Number.isNaN(when.getTime())
     ? ` on ${when.toLocaleDateString("en-GB", { day: "numeric", month: "short", year: "numeric", timeZone: "UTC" })}`
     : "";
-  return `Confirmed by ${member}${date}.`;
+  return `Confirmed for the team by ${member}${date}.`;
 }
 
 /**

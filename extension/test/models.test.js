@@ -169,7 +169,7 @@ describe("formatting and health", () => {
     const view = companyView(
       result({ confirmed: true, confirmed_by: "alice", confirmed_at: "2026-12-06T02:51:00+00:00" }), "connected", team,
     );
-    assert.equal(view.reason, "Same LinkedIn company page. Confirmed by alice on 6 Dec 2026.");
+    assert.equal(view.reason, "Confirmed for the team by alice on 6 Dec 2026.");
     assert.deepEqual(view.team, { text: "Team: alice syncs", tone: "ok" });
     // Confirmed here, not stamped by the team yet (or outside a team): no name to give.
     assert.equal(companyView(result({ confirmed: true, confirmed_by: null })).reason, "Same LinkedIn company page.");
