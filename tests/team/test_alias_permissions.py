@@ -4,6 +4,7 @@ asyncpg connections as each role."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -144,3 +145,30 @@ async def test_a_role_outside_the_team_can_neither_read_nor_confirm(
             await alias_log.confirm(conn, "name", "acme", 7, datetime.now(UTC))
     finally:
         await conn.close()
+
+
+async def test_writers_take_turns_so_a_reader_never_skips_a_change_that_commits_late(
+    members: dict[str, asyncpg.Connection],
+) -> None:
+    alice, bob, chief = members["alice"], members["bob"], members["admin"]
+    # Alice's confirmation is numbered but not committed yet...
+    transaction = alice.transaction()
+    await transaction.start()
+    first = await alias_log.confirm(alice, "name", "acme", 7, datetime.now(UTC))
+    # ...so bob's waits for her turn rather than taking a higher number and committing first.
+    second_task = asyncio.create_task(alias_log.confirm(bob, "name", "globex", 8, datetime.now(UTC)))
+    bob_pid = bob.get_server_pid()
+    for _ in range(500):
+        waiting = await chief.fetchval(
+            "SELECT count(*) FROM pg_locks WHERE pid = $1 AND locktype = 'advisory' AND NOT granted", bob_pid
+        )
+        if waiting:
+            break
+        await asyncio.sleep(0.01)
+    assert waiting == 1 and not second_task.done()
+    assert await alias_log.changes_after(chief, 0) == []
+
+    await transaction.commit()
+    second = await asyncio.wait_for(second_task, 10)
+    assert first is not None and second is not None and second > first
+    assert [a.change_no for a in await alias_log.changes_after(chief, 0)] == [first, second]

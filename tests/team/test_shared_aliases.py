@@ -12,6 +12,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import aiohttp
+import asyncpg
 import pytest
 from pytest_aiohttp import AiohttpServer
 
@@ -21,7 +22,7 @@ from companion.matching import CompanyQuery
 from companion.server.app import create_app
 from companion.server.state import ServerState
 from companion.services.aliases import alias_keys
-from companion.team import local
+from companion.team import alias_log, local
 from companion.team.credentials import TeamPasswordStore
 from companion.tray import team_summary
 from tests.fixtures.daemon import DAEMON_TOKEN, auth_headers
@@ -217,3 +218,32 @@ async def test_a_restarted_member_keeps_the_teams_aliases_and_resumes_after_the_
     again = await team.companion("bob", start=False)
     assert confirmed_by(again) == alice_role
     assert again.team_aliases is not None and again.team_aliases.applied == applied
+
+
+async def test_a_member_joining_late_gets_every_alias_of_the_team(team: Team) -> None:  # noqa: F811
+    alice_role = await team.add("alice")
+    await team.add("bob")
+    alice = await team.companion("alice")
+    await until(lambda: synced(alice, team.cats), "alice has every company")
+    companies = await ids(alice)
+    count = 2000
+    conn = await asyncpg.connect(team.db.server.dsn(alice_role, team.db.database), password=MEMBER_PASSWORD)
+    try:
+        for n in range(count):
+            await alias_log.confirm(
+                conn, "name", f"late joiner {n}", companies[n % len(companies)], datetime.now(UTC)
+            )
+    finally:
+        await conn.close()
+
+    started = time.monotonic()
+    bob = await team.companion("bob", key=False)
+    await until(
+        holds(lambda: bob.team_aliases is not None and bob.team_aliases.replicated >= count), "bob has all"
+    )
+    took = time.monotonic() - started
+    found = bob.lookup.lookup(CompanyQuery(name="Late Joiner 1999"))
+    assert found.confirmed_by == alice_role and found.match is not None
+    assert found.match.company_id == companies[1999 % len(companies)]
+    assert bob.status()["team"]["aliases"]["lag_changes"] == 0  # type: ignore[index]
+    print(f"\na member joining late replicated {count} aliases in {took * 1000:.0f} ms (start included)")
