@@ -37,6 +37,7 @@ from companion.services.outbox_worker import STATE_EVENT, OutboxWorker, lock_pat
 from companion.services.push import PushService, inputs_from
 from companion.services.sync_scheduler import SyncPolicy, SyncScheduler
 from companion.services.sync_state import SyncProgress, SyncState, build_state
+from companion.services.team_aliases import TeamAliases
 from companion.services.team_companies import TeamCompanies
 from companion.settings.catalogue import Catalogue
 from companion.settings.catalogue_store import CATALOGUE_FILE, CatalogueStore
@@ -189,6 +190,8 @@ class Companion:
         self.team: TeamLink | None = None
         #: The shared company cache's side of this companion (with `team`).
         self.team_companies: TeamCompanies | None = None
+        #: The shared aliases' side of this companion (with `team`).
+        self.team_aliases: TeamAliases | None = None
         #: Why team.json could not be used (a damaged file), for the status.
         self.team_error: str | None = None
         #: The team database's policy as this companion follows it (the settings' team_policy source).
@@ -468,6 +471,7 @@ class Companion:
                 "lag_changes": None if head is None or applied is None else max(0, head - applied),
                 "last_applied_at": shared.applied_at.isoformat() if shared.applied_at else None,
             },
+            "aliases": None if self.team_aliases is None else self.team_aliases.status(),
             "policy": self.team_policy_status(),
         }
 
@@ -516,7 +520,9 @@ class Companion:
         await shared.load()
         shared.start_sync = self._start_team_sync
         shared.stop_sync = self._stop_team_sync
-        self.team_companies = shared
+        aliases = TeamAliases(self.lookup.aliases.store)
+        await aliases.load()
+        self.team_companies, self.team_aliases = shared, aliases
         self.team = TeamLink(
             record,
             keyring_password(record.team_dsn()),
@@ -524,7 +530,11 @@ class Companion:
             tuning=self.config.team_tuning,
             may_sync=lambda: self.sync is not None,
             version=self.version,
+            followers=[aliases],
         )
+        # Confirmations made here go to the team; the team's come back into the same alias table.
+        aliases.wake, aliases.connect = self.team.wake, self.team.connection
+        self.lookup.aliases.shared = aliases.queued
 
     async def _start_team_sync(self) -> None:
         if self.sync is not None and not self._closed:
