@@ -129,7 +129,9 @@ async def describe(world: TeamWorld, cats_url: str, *, connected: bool) -> list[
             "within seconds, printed here;"
         )
     lines += [
-        "  - alice's settings window opens in admin mode (the policy editor, with locks);",
+        "  - each settings window's Team section shows the link, who syncs, the replication lag and the",
+        "    team policy in force; in alice's (the admin's) a policy change is in force on bob's and",
+        "    carol's companions within a second;",
         f"  - the team's database: psql {world.admin_dsn.url} (password in "
         f"{world.members[0].home / 'team-password'}).",
     ]
