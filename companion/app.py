@@ -74,7 +74,7 @@ class CompanionConfig:
     data_dir: Path | None = None
     #: Where the user's settings.json lives; None = companion.paths.config_dir().
     config_dir: Path | None = None
-    #: Where the system-wide team policy lives; None = companion.paths.site_config_dir().
+    #: Where the system-wide team policy lives; None = companion.paths.site_config_dirs() (all searched).
     site_config_dir: Path | None = None
     #: Admin mode: edit and install the team policy (refused unless this user may write site_config_dir).
     admin: bool = False
@@ -105,7 +105,7 @@ class CompanionConfig:
         data = self.data_dir if self.data_dir is not None else paths.data_dir()
         return SettingsService(
             config_dir=self.config_dir if self.config_dir is not None else paths.config_dir(),
-            site_dir=self.site_config_dir if self.site_config_dir is not None else paths.site_config_dir(),
+            site_dir=self.site_config_dir if self.site_config_dir is not None else paths.site_config_dirs(),
             catalogue=CatalogueStore(data / CATALOGUE_FILE),
             admin=self.admin,
         )

@@ -8,6 +8,8 @@ import re
 import time
 from collections.abc import AsyncIterator, Collection, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from types import TracebackType
 from typing import Any, Final, Self, TypeVar
 
@@ -130,6 +132,11 @@ class CatsClient:
         self._retry = retry or RetryPolicy()
         self._session = session
         self._owns_session = session is None
+        #: CATS's clock as the `Date` header of the last answer showed it (whole seconds); None until an
+        #: answer carried one. Stamped before that answer arrived, so a request sent afterwards is
+        #: carried out at this time or later: the company sync judges what is settled by it, never by
+        #: this machine's clock.
+        self.server_time: datetime | None = None
 
     def __repr__(self) -> str:
         return f"CatsClient({str(self._base)!r})"
@@ -303,6 +310,9 @@ class CatsClient:
             elapsed,
         )
         self.budget.observe(answer_headers)
+        stamped = http_date(answer_headers)
+        if stamped is not None:
+            self.server_time = stamped
         return CatsResponse(status=status, headers=answer_headers, body=_parse_body(raw))
 
     # --- records -------------------------------------------------------------------------------
@@ -513,6 +523,18 @@ class CatsClient:
 
     def _resolve(self, href: str) -> tuple[str, Params]:
         return resolve_href(self._base, href)
+
+
+def http_date(headers: Mapping[str, str]) -> datetime | None:
+    """The instant in an answer's `Date` header (UTC), or None when it is missing or unreadable."""
+    raw = headers.get("Date")
+    if not raw:
+        return None
+    try:
+        moment = parsedate_to_datetime(raw)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _parse_body(raw: bytes) -> Any:

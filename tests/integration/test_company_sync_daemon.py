@@ -148,3 +148,24 @@ async def test_a_sync_in_progress_is_cancelled_cleanly_when_the_daemon_stops(
     async with asyncio.timeout(5):
         await daemon.close()
     assert daemon.companion.sync is not None and not daemon.companion.sync.engine.running
+
+
+async def test_a_companion_with_a_key_and_an_empty_cache_syncs_at_once_and_a_synced_one_waits(
+    daemon_factory: DaemonFactory, sandbox: SandboxHandle
+) -> None:
+    # The default policy: the first run waits 30 s after start-up, unless the cache was never synced.
+    first = await daemon_factory(key=sandbox.key, cats_base_url=sandbox.url, sync=SyncPolicy())
+    async with asyncio.timeout(15):
+        while True:
+            _, state = await call(first, "GET")
+            if state["last_success_at"] is not None and not state["running"]:
+                break
+            await asyncio.sleep(0.02)
+    assert state["companies_in_cache"] == 20
+    await first.close()
+
+    await sandbox.control.reset_counters()
+    again = await daemon_factory(key=sandbox.key, cats_base_url=sandbox.url, sync=SyncPolicy())
+    _, state = await call(again, "GET")
+    assert not state["running"] and state["next_run_at"] is not None
+    assert (await sandbox.control.counters())["requests"].get("GET /v3/companies") is None
