@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
 import time
-from collections.abc import AsyncIterator, Collection, Mapping
+from collections.abc import AsyncIterator, Collection, Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -54,6 +56,27 @@ _FIELD_RESOURCES: Final = frozenset({"candidates", "contacts", "companies", "job
 _UNREADABLE: Final = object()
 
 M = TypeVar("M", bound=BaseModel)
+
+
+class RequestCount:
+    """HTTP requests sent to CATS (every attempt, retries too) inside one `counting_requests()` block."""
+
+    def __init__(self) -> None:
+        self.sent = 0
+
+
+_COUNTING: ContextVar[RequestCount | None] = ContextVar("cats_request_count", default=None)
+
+
+@contextlib.contextmanager
+def counting_requests() -> Iterator[RequestCount]:
+    """Count the requests this task (and what it awaits) sends inside the block; others are not counted."""
+    count = RequestCount()
+    token = _COUNTING.set(count)
+    try:
+        yield count
+    finally:
+        _COUNTING.reset(token)
 
 
 @dataclass(frozen=True)
@@ -275,6 +298,9 @@ class CatsClient:
             data = json.dumps(json_body, ensure_ascii=False).encode()
             headers["Content-Type"] = "application/json"
         started = time.monotonic()
+        count = _COUNTING.get()
+        if count is not None:
+            count.sent += 1
         try:
             async with self._http().request(
                 method,

@@ -52,7 +52,7 @@ from pydantic import BaseModel, ConfigDict
 from yarl import URL
 
 from companion.cats.budget import Priority
-from companion.cats.client import CatsClient, CatsResponse, http_date
+from companion.cats.client import CatsClient, CatsResponse, counting_requests, http_date
 from companion.cats.pages import PER_PAGE, Page, Params, parse_event_page, parse_page, walk_pages
 from companion.cats.record_urls import id_from_location, parse_id, resolve_href
 from companion.errors import CatsNotFoundError, CatsValidationError, CompanionError
@@ -107,6 +107,8 @@ class SyncOutcome(BaseModel):
     pages: int
     upserted: int
     removed: int
+    #: HTTP requests the run sent to CATS (retries included).
+    requests: int = 0
 
 
 def _latest(rows: list[CompanyRow], current: datetime | None) -> datetime | None:
@@ -224,7 +226,9 @@ class CompanySync:
             self.progress = SyncProgress(phase=phase, started_at=self._now())
             self._notify()
             try:
-                outcome = await (self._full(record) if needs_full else self._incremental(record))
+                with counting_requests() as sent:
+                    outcome = await (self._full(record) if needs_full else self._incremental(record))
+                outcome = outcome.model_copy(update={"requests": sent.sent})
             except CompanionError as exc:
                 await self._record_error(exc)
                 raise

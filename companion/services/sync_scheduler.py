@@ -86,6 +86,8 @@ class SyncScheduler:
         #: Set from a request until its run ends, so a second request is refused meanwhile.
         self._busy = False
         self.next_run_at: datetime | None = None
+        #: What the last successful run did (its CATS requests for `cats-companion sync`'s summary).
+        self.last_outcome: SyncOutcome | None = None
         #: How many runs have ended (either way): lets a caller wait for the run it asked for.
         self.runs_ended = 0
         self._ended = asyncio.Condition()
@@ -134,6 +136,7 @@ class SyncScheduler:
             progress=self.engine.progress,
             running=self.running,
             next_run_at=None if self.running else self.next_run_at,
+            last_run_requests=self.last_outcome.requests if self.last_outcome is not None else None,
         )
 
     async def _loop(self) -> None:
@@ -181,6 +184,7 @@ class SyncScheduler:
             log.exception("company sync failed unexpectedly")
             return retry_delay(self.policy, self._failures, exc)
         self._failures = 0
+        self.last_outcome = outcome
         if self._on_success is not None:
             self._on_success(outcome)
         return self.policy.interval

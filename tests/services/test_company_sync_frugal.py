@@ -49,6 +49,7 @@ async def requests_of(sandbox: SandboxHandle, sync: CompanySync, label: str) -> 
     outcome = await sync.run()
     counted: int = (await sandbox.control.counters())["requests_total"]
     print(f"{label}: {outcome.phase}/{outcome.mode}, {counted} CATS requests, {outcome.upserted} companies")
+    assert outcome.requests == counted  # what `cats-companion sync` reports is what CATS saw
     return counted
 
 
