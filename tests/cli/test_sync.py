@@ -109,6 +109,8 @@ async def test_with_a_daemon_running_it_syncs_and_the_command_follows_its_progre
     daemon_factory: DaemonFactory, sandbox_factory: SandboxFactory
 ) -> None:
     sandbox = await sandbox_factory(seed=250, rate_limit=0)
+    # The seed (one bulk import) a minute before the first sync, so that sync can count its second over.
+    await sandbox.control.advance_clock(60)
     # No key in this process's keyring: only the daemon can sync.
     await daemon_factory(
         key=sandbox.key, cats_base_url=sandbox.url, sync=SyncPolicy(automatic=False), check_connection=False
