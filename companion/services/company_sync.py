@@ -30,7 +30,9 @@ second. The mark thus passes a second shared by thousands of records (one bulk i
 run starts a second later, and an idle run costs one request; a company changed in the very second a
 run read it is stamped above the mark and read by the next run. C is the `Date` of an answer that
 arrived before the first page was asked for (the full scan's user list; for a search, the previous
-answer); with none yet, the first page's own `Date` less `SyncOptions.clock_margin` (the time CATS
+answer, or a `GET /site` sent first when the search is about to read a page or more of companies
+the cache already holds, since that previous answer would leave them below the mark for one run
+more); with none yet, the first page's own `Date` less `SyncOptions.clock_margin` (the time CATS
 may take between reading the records and stamping the answer); a CATS that sends no `Date` at all
 leaves the old rule: the newest `date_modified` seen less the run's duration and the margin, which
 never passes that newest second. A search walk whose `total` changed between its pages (records
@@ -412,6 +414,12 @@ class CompanySync:
         body = {"field": "date_modified", "filter": "greater_than", "value": _rfc3339(since)}
         # CATS's clock before the first page is asked for (see the module doc).
         before = self.client.server_time
+        if await self.cache.count_modified_after(since, limit=PER_PAGE) >= PER_PAGE:
+            # This run reads again at least a page of companies it holds (a bulk change in the seconds
+            # before the last run). Judged by the last answer's clock, the next run would read them once
+            # more; one small request now gives CATS's clock as of this run, and the mark passes them.
+            await self.client.request("GET", "/site", priority=BACKGROUND)
+            before = self.client.server_time
         started = self._now()
         first: CatsResponse | None = None
         base = URL(self.client.base_url)
