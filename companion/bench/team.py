@@ -354,13 +354,20 @@ async def _last_change(world: TeamWorld, names: Sequence[str]) -> tuple[int, dat
 
 
 async def _syncer(members: Sequence[TeamMember]) -> TeamMember | None:
+    found = await _syncers(members)
+    return found[0] if found else None
+
+
+async def _syncers(members: Sequence[TeamMember]) -> list[TeamMember]:
+    """The running members whose status says they are the team's syncer."""
+    found = []
     for member in members:
         if not member.daemon.up.is_set():
             continue
         with contextlib.suppress(Exception):
             if (await _status(member))["team"]["is_syncer"]:
-                return member
-    return None
+                found.append(member)
+    return found
 
 
 # --- pushes ---------------------------------------------------------------------------------------------
@@ -572,9 +579,12 @@ async def _revision_reached(member: TeamMember, revision: int, written: float) -
 
 
 async def _failover(world: TeamWorld, result: TeamBenchResult) -> None:
-    syncer = await _syncer(world.members)
+    claiming = await _syncers(world.members)
+    if len(claiming) != 1:
+        # The election allows one; more would be a split brain, none a team that stopped syncing.
+        result.notes.append(f"failover: {len(claiming)} members said they were the syncer before the kill")
+    syncer = claiming[0] if claiming else None
     if syncer is None:
-        result.notes.append("failover: no syncer to kill")
         return
     others = [m for m in world.members if m is not syncer]
     if not others:
