@@ -47,6 +47,8 @@ from companion.store.companies import CompanyCache
 from companion.store.db import DB_FILE_NAME
 from companion.store.outbox import OutboxItem
 from companion.team import local as team_local
+from companion.team.claims_link import DEFAULT_TUNING as DEFAULT_CLAIMS_TUNING
+from companion.team.claims_link import ClaimsTuning, TeamClaimsLink
 from companion.team.credentials import TeamPasswordStore
 from companion.team.link import LinkTuning, TeamLink
 from companion.team.site import CatsSite, check_same_site
@@ -88,6 +90,8 @@ class CompanionConfig:
     team_file: Path | None = None
     #: The team link's waits (poll interval, lock retry, backoff); None: the defaults.
     team_tuning: LinkTuning | None = None
+    #: The person claims' bounds (connect, operation, retry after a failure).
+    team_claims_tuning: ClaimsTuning = DEFAULT_CLAIMS_TUNING
 
     def database_path(self) -> Path | None:
         """db_path, else companion.db in data_dir when that is given, else None (the default place)."""
@@ -170,6 +174,8 @@ class Companion:
         self.team_companies: TeamCompanies | None = None
         #: Why team.json could not be used (a damaged file), for the status.
         self.team_error: str | None = None
+        #: The team's person claims the outbox worker creates under (with `team`).
+        self.team_claims: TeamClaimsLink | None = None
         inputs = inputs_from(settings)
         #: Accepts pushes and campaign events into the outbox; works without a key (they wait there).
         self.push = PushService(db, inputs, on_queued=self._queued)
@@ -255,6 +261,8 @@ class Companion:
             await self.team.close()
         # Before the client and database close; an item mid-send stays in flight, checked next time.
         await self.outbox.close()
+        if self.team_claims is not None:
+            await self.team_claims.close()
         if self.sync is not None:
             # Before the database closes: a page being stored is rolled back, never half-written.
             await self.sync.close()
@@ -472,6 +480,9 @@ class Companion:
             return await asyncio.to_thread(TeamPasswordStore().get, dsn)
 
         self.team_companies = shared
+        # Each person created once across the team: the worker claims before it creates.
+        self.team_claims = TeamClaimsLink(dsn, password, tuning=self.config.team_claims_tuning)
+        self.outbox.use_claims(self.team_claims)
         self.team = TeamLink(
             record,
             password,
