@@ -62,7 +62,9 @@ def extension_dir() -> Path:
 
 def host_lines(machine: host.Environment | None = None) -> list[str]:
     """Register the native host for the browsers found and say so; never raises (the demo runs anyway)."""
-    machine = machine or host.Environment(registry=host.WinRegistry() if sys.platform == "win32" else None)
+    machine = machine or host.Environment(
+        registry=host.WinRegistry() if sys.platform == "win32" else None
+    )
     browsers = host.installed_browsers(machine)
     if not browsers:
         return [
