@@ -26,6 +26,15 @@ after the attempt began; notes: the record's activities with the same type, date
 adopts what it finds, else sends again. GETs, PUTs and searches are safe to repeat, so a crash
 between them only repeats them; sub-record additions are re-planned from a fresh GET.
 
+In a team (docs/teams.md, "How the outbox uses it"). Before creating a person, the worker claims
+their identity keys in the team database (a TeamClaims collaborator). Won: the claim id is committed
+with `in_flight`, renewed right before the create (the fence) and given the CATS id after it; a
+permanent refusal abandons it. Lost to a teammate's created claim: that record is the person's (no
+create request), merged as a known record, or with "do not merge" only joined for the notes. Lost to
+a live claim: the item waits (pending, not failed) until the claim's NOTIFY or a recheck. This
+member's own orphan claim (a crash between the claim's commit and the item's) is resumed. The
+database unreachable: the create goes as without a team, and the item's `team_claim` says so.
+
 Waiting. 429 and the local budget wait as long as CATS (Retry-After) or the budget says; CATS
 unreachable waits with bounded exponential backoff; both pause the whole worker, not just the
 item, so an outage is not rediscovered once per item. 5xx and timeouts wait with backoff on the
@@ -719,6 +728,8 @@ class OutboxWorker:
         claims = self._claims
         if claims is None:
             return _Gate()
+        if item.team_claim == "stale":
+            return _Gate("stale")  # the team's record of this person is gone from CATS
         keys = person_claim_keys(person)
         if not keys:
             return _Gate("no_keys")
@@ -843,10 +854,14 @@ class OutboxWorker:
             existing = await self._client.get_record(record_type, cats_id, priority=priority)
         except CatsNotFoundError:
             # Deleted in CATS since: forget it; the next attempt finds or creates the record afresh.
+            joined = (await self._reread(item.id)).team_claim == "teammate"
             async with self._db.transaction() as conn:
                 await self._people.set_record(
                     conn, item.person_id, record_type, cats_id=None, how=None, now=self._now()
                 )
+                if joined:
+                    # The teammate's claim keeps that id for good: claiming again would join it again.
+                    await self._outbox.update(conn, item.id, now=self._now(), team_claim="stale")
             raise CatsUnavailableError(
                 f"the {record_type[:-1]} {cats_id} is no longer in CATS; it will be found or created again"
             ) from None

@@ -30,8 +30,8 @@ LogOutcome = Literal["ok", "waiting", "failed", "cancelled", "retry"]
 #: What the team's person claims decided for a record item (docs/teams.md, "Each person created once"):
 #: created under this member's claim; waiting for a teammate's create; joined a teammate's record;
 #: the team database could not be reached (created with CATS's duplicate check); the person has no
-#: LinkedIn URL or email to claim by (likewise).
-TeamClaimState = Literal["claimed", "waiting", "teammate", "unavailable", "no_keys"]
+#: LinkedIn URL or email to claim by (likewise); the teammate's record is no longer in CATS (likewise).
+TeamClaimState = Literal["claimed", "waiting", "teammate", "unavailable", "no_keys", "stale"]
 
 PENDING: Final = ("queued", "sending", "waiting")
 TERMINAL: Final = ("synced", "failed", "cancelled")

@@ -104,21 +104,28 @@ class TeamClaimsLink:
                 raise TeamUnavailableError(
                     f"the team database did not answer a moment ago ({self.reason}); trying again shortly"
                 )
-            try:
-                claims = await self._connected()
-            except TeamError as exc:
-                # Whatever kept us out (network, credentials, the database's state): not usable now.
-                raise await self._failed(exc.message) from None
-            try:
-                async with asyncio.timeout(self.tuning.operation_timeout):
-                    result = await operation(claims)
-            except TeamUnavailableError as exc:
-                raise await self._failed(exc.message) from None
-            except TimeoutError:
-                raise await self._failed(f"no answer within {self.tuning.operation_timeout:g} s") from None
-            # Any other TeamError is the database's answer (a claim taken over, refused): as it is.
-            self.reason = None
-            return result
+            # A kept connection may have died unnoticed (a restarted server): one more try on a new one.
+            for fresh in (self._claims is None, True):
+                try:
+                    claims = await self._connected()
+                except TeamError as exc:
+                    # Whatever kept us out (network, credentials, the database's state): not usable now.
+                    raise await self._failed(exc.message) from None
+                try:
+                    async with asyncio.timeout(self.tuning.operation_timeout):
+                        result = await operation(claims)
+                except TeamUnavailableError as exc:
+                    if fresh:
+                        raise await self._failed(exc.message) from None
+                    await self._drop(politely=False)
+                    continue
+                except TimeoutError:
+                    silent = f"no answer within {self.tuning.operation_timeout:g} s"
+                    raise await self._failed(silent) from None
+                # Any other TeamError is the database's answer (a claim taken over, refused): as it is.
+                self.reason = None
+                return result
+            raise AssertionError("unreachable: the fresh connection's try returns or raises")
 
     async def _connected(self) -> PersonClaims:
         if self._claims is not None and self._conn is not None and not self._conn.is_closed():

@@ -397,3 +397,48 @@ async def test_a_member_without_a_team_creates_as_before_and_its_items_carry_no_
     await until(lambda: all_synced(solo, 1), "created")
     assert (await record_item(solo)).public()["team_claim"] is None
     assert solo.team_claims is None
+
+
+async def test_with_do_not_merge_a_member_joins_a_teammates_record_as_it_is_and_only_adds_its_note(
+    team: Team,
+) -> None:
+    alice = await member(team, "alice")
+    await alice.push.push(PushRequest(person=ada(title="Data Engineer")))
+    await until(lambda: all_synced(alice, 1), "alice created Ada")
+    [record] = candidates(team, "Ada", "Lovelace")
+    bob = await member(team, "bob", send=False)
+    bob.settings.patch({"general.do_not_merge": True})
+    bobs = ada("https://www.linkedin.com/in/ADA-LOVELACE?trk=feed", title="Chief Analyst")
+    await added_and_emailed(bob, await campaign(bob), bobs, "Bob wrote to Ada")
+    before = await requests_of(team)
+    bob.outbox.start()
+    await until(lambda: all_synced(bob, 2), "bob's record and note synced")
+
+    after = await requests_of(team)
+    spent = {path: n - before.get(path, 0) for path, n in after.items() if n != before.get(path, 0)}
+    # No create (a second record is the duplicate the claim prevents), no GET, no PUT: the note only.
+    assert spent == {"POST /v3/candidates/{id}/activities": 1}
+    [joined] = candidates(team, "Ada", "Lovelace")
+    assert joined["id"] == record["id"] and joined["title"] == "Data Engineer"
+    assert notes_on(team, record["id"]) == ["Email sent (campaign: Q3 data): Bob wrote to Ada"]
+    item = await record_item(bob)
+    assert (item.team_claim, item.cats_id) == ("teammate", record["id"])
+    assert [e.action for e in await SyncLog(bob.db).entries()][-1] == "joined"
+
+
+async def test_a_teammates_record_deleted_in_cats_is_created_again_not_joined_forever(
+    team: Team,
+) -> None:
+    alice = await member(team, "alice")
+    await alice.push.push(PushRequest(person=ada()))
+    await until(lambda: all_synced(alice, 1), "alice created Ada")
+    [gone] = candidates(team, "Ada", "Lovelace")
+    team.cats.store.delete_record("candidates", gone["id"])
+    bob = await member(team, "bob")
+    await bob.push.push(PushRequest(person=ada()))
+    await until(lambda: all_synced(bob, 1), "bob created Ada again", bound=30)
+
+    [again] = candidates(team, "Ada", "Lovelace")
+    item = await record_item(bob)
+    assert again["id"] != gone["id"]
+    assert (item.team_claim, item.cats_id) == ("stale", again["id"])

@@ -5,4 +5,4 @@
 -- `team_claim` is what the card shows: NULL when no team decided anything.
 ALTER TABLE outbox ADD COLUMN team_claim_id INTEGER;
 ALTER TABLE outbox ADD COLUMN team_claim TEXT
-    CHECK (team_claim IN ('claimed', 'waiting', 'teammate', 'unavailable', 'no_keys'));
+    CHECK (team_claim IN ('claimed', 'waiting', 'teammate', 'unavailable', 'no_keys', 'stale'));
