@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -18,8 +19,10 @@ from typing import Any
 import pytest
 from yarl import URL
 
+from companion import cli, paths
 from companion.app import ClientFactory, Companion, CompanionConfig
 from companion.cats.client import CatsClient
+from companion.keystore import KeyringKeyStore
 from companion.rules.claim_keys import person_claim_keys
 from companion.rules.person import Person
 from companion.secret import ApiKey, DatabasePassword
@@ -27,8 +30,10 @@ from companion.services.campaigns import CampaignCreate
 from companion.services.events import Subscription
 from companion.services.push import EventRequest, PushRequest
 from companion.services.sync_scheduler import SyncPolicy
-from companion.store.outbox import OutboxItem, SyncLog
-from companion.team import admin
+from companion.store import open_database
+from companion.store.db import DB_FILE_NAME
+from companion.store.outbox import Outbox, OutboxItem, SyncLog
+from companion.team import admin, local
 from companion.team.claims import PersonClaims
 from companion.team.claims_link import ClaimsTuning
 from companion.team.connection import connect
@@ -442,3 +447,34 @@ async def test_a_teammates_record_deleted_in_cats_is_created_again_not_joined_fo
     item = await record_item(bob)
     assert again["id"] != gone["id"]
     assert (item.team_claim, item.cats_id) == ("stale", again["id"])
+
+
+async def test_outbox_send_without_a_daemon_claims_too_and_joins_a_teammates_record(
+    team: Team, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bob = await member(team, "bob")
+    await bob.push.push(PushRequest(person=ada()))
+    await until(lambda: all_synced(bob, 1), "bob created Ada")
+    [record] = candidates(team, "Ada", "Lovelace")
+    # Alice's daemon (this user's default places) queued Ada and stopped before sending.
+    await team.add("alice")
+    paths.config_dir().mkdir(parents=True, exist_ok=True)
+    shutil.copy(team.root / "alice" / "config" / local.TEAM_FILE, paths.config_dir() / local.TEAM_FILE)
+    alice = await Companion.open(
+        CompanionConfig(cats_base_url=team.cats.url, send_outbox=False, check_connection=False),
+        key=team.cats.key,
+    )
+    team.opened.append(alice)
+    await alice.push.push(PushRequest(person=ada("https://uk.linkedin.com/in/ada-lovelace/")))
+    await alice.close()
+    KeyringKeyStore().set(team.cats.url, team.cats.key)
+
+    status = await asyncio.to_thread(cli.main, ["outbox", "send", "--cats-url", team.cats.url, "--json"])
+    assert status == 0, capsys.readouterr().err
+    db = await open_database(paths.data_dir() / DB_FILE_NAME)
+    try:
+        [item] = await Outbox(db).items()
+    finally:
+        await db.close()
+    assert (item.status, item.team_claim, item.cats_id) == ("synced", "teammate", record["id"])
+    assert await creates(team) == 1
