@@ -474,9 +474,20 @@ class OutboxWorker:
         return current
 
     async def _wait(
-        self, item: OutboxItem, reason: WaitReason, seconds: float, exc: CompanionError, calls: _Calls
+        self,
+        item: OutboxItem,
+        reason: WaitReason,
+        seconds: float,
+        exc: CompanionError | None,
+        calls: _Calls,
+        *,
+        action: str | None = None,
+        message: str | None = None,
+        **columns: Any,
     ) -> None:
+        """The item waits `seconds`; `exc` is why (None: no error, `message` says why), `columns` more."""
         until = self._now() + timedelta(seconds=seconds)
+        code = exc.code if exc is not None else None
         async with self._db.transaction() as conn:
             await self._outbox.update(
                 conn,
@@ -485,20 +496,21 @@ class OutboxWorker:
                 status="waiting",
                 wait_reason=reason,
                 not_before=until,
-                error_code=exc.code,
-                error_message=exc.message,
+                error_code=code,
+                error_message=exc.message if exc is not None else None,
+                **columns,
             )
             await self._log.add(
                 conn,
                 now=self._now(),
                 item=item,
-                action=f"wait for {reason}",
+                action=action or f"wait for {reason}",
                 outcome="waiting",
                 requests=calls.count,
-                code=exc.code,
-                message=exc.message,
+                code=code,
+                message=message if exc is None else exc.message,
             )
-        log.info("outbox item %d waits %.0f s (%s): %s", item.id, seconds, reason, exc.code)
+        log.info("outbox item %d waits %.0f s (%s): %s", item.id, seconds, reason, code or message)
         await self._published(item.id)
 
     async def _fail(self, item: OutboxItem, code: str, message: str, calls: _Calls) -> None:
@@ -804,35 +816,21 @@ class OutboxWorker:
 
     async def _wait_for_teammate(self, item: OutboxItem, winner: Claim, calls: _Calls) -> None:
         """Pending, not failed: woken by the claim's change, else claimed again after the recheck."""
-        until = self._now() + timedelta(seconds=self._claim_recheck)
         message = (
             f"{winner.claimed_by}'s companion is creating this person in CATS (team claim "
             f"{winner.claim_id}); this push joins that record once it exists"
         )
-        async with self._db.transaction() as conn:
-            await self._outbox.update(
-                conn,
-                item.id,
-                now=self._now(),
-                status="waiting",
-                wait_reason="until",
-                not_before=until,
-                team_claim="waiting",
-                team_claim_id=winner.claim_id,
-                error_code=None,
-                error_message=None,
-            )
-            await self._log.add(
-                conn,
-                now=self._now(),
-                item=item,
-                action="wait for teammate",
-                outcome="waiting",
-                requests=calls.count,
-                message=message,
-            )
-        log.info("outbox item %d waits for team claim %d", item.id, winner.claim_id)
-        await self._published(item.id)
+        await self._wait(
+            item,
+            "until",
+            self._claim_recheck,
+            None,
+            calls,
+            action="wait for teammate",
+            message=message,
+            team_claim="waiting",
+            team_claim_id=winner.claim_id,
+        )
 
     async def _reread(self, item_id: int) -> OutboxItem:
         current = await self._outbox.get(item_id)

@@ -29,7 +29,6 @@ from companion.secret import ApiKey, DatabasePassword
 from companion.services.campaigns import CampaignCreate
 from companion.services.events import Subscription
 from companion.services.push import EventRequest, PushRequest
-from companion.services.sync_scheduler import SyncPolicy
 from companion.store import open_database
 from companion.store.db import DB_FILE_NAME
 from companion.store.outbox import Outbox, OutboxItem, SyncLog
@@ -40,7 +39,7 @@ from companion.team.connection import connect
 from tests.fixtures.sandbox import SandboxFactory
 from tests.services.pushenv import Unpluggable
 from tests.team.conftest import MEMBER_PASSWORD, TeamDb
-from tests.team.test_shared_cache import FAST, Team, until
+from tests.team.test_shared_cache import Team, until
 
 #: Short bounds, so a test of the database going away does not wait the daemon's seconds.
 QUICK_CLAIMS = ClaimsTuning(connect_timeout=2.0, operation_timeout=3.0, retry_after=0.3)
@@ -63,22 +62,9 @@ async def member(
     """`name`'s companion in the team, its outbox worker sending unless `send` is False."""
     if name not in team.members:
         await team.add(name)
-    home = team.root / name
-    config = CompanionConfig(
-        cats_base_url=team.cats.url,
-        data_dir=home / "data",
-        config_dir=home / "config",
-        site_config_dir=home / "site",
-        sync=SyncPolicy(start_delay=0, interval=3600, full_interval=86_400),
-        send_outbox=send,
-        check_connection=False,
-        team_tuning=FAST,
-        team_claims_tuning=QUICK_CLAIMS,
+    return await team.companion(
+        name, client_factory=client_factory, send_outbox=send, team_claims_tuning=QUICK_CLAIMS
     )
-    opened = await Companion.open(config, key=team.cats.key, client_factory=client_factory)
-    team.opened.append(opened)
-    await opened.start()
-    return opened
 
 
 def person(first: str, last: str, linkedin: str, **changes: Any) -> Person:
@@ -382,22 +368,8 @@ async def bob_waits(companion: Companion) -> bool:
     return bool(found) and found[0].team_claim == "waiting"
 
 
-async def test_a_member_without_a_team_creates_as_before_and_its_items_carry_no_claim(
-    team: Team, tmp_path: Path
-) -> None:
-    solo = await Companion.open(
-        CompanionConfig(
-            cats_base_url=team.cats.url,
-            data_dir=tmp_path / "solo",
-            config_dir=tmp_path / "solo-config",
-            site_config_dir=tmp_path / "solo-site",
-            sync=SyncPolicy(start_delay=0, interval=3600, full_interval=86_400),
-            check_connection=False,
-        ),
-        key=team.cats.key,
-    )
-    team.opened.append(solo)
-    await solo.start()
+async def test_a_companion_without_a_team_creates_as_before_and_its_items_carry_no_claim(team: Team) -> None:
+    solo = await team.companion("solo", send_outbox=True)  # never added: no team.json
     await solo.push.push(PushRequest(person=ada()))
     await until(lambda: all_synced(solo, 1), "created")
     assert (await record_item(solo)).public()["team_claim"] is None

@@ -9,13 +9,14 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from companion.app import Companion, CompanionConfig
+from companion.app import ClientFactory, Companion, CompanionConfig
 from companion.secret import DatabasePassword
 from companion.services.sync_scheduler import SyncPolicy
 from companion.store.companies import CompanyCache
@@ -82,8 +83,16 @@ class Team:
         return CatsSite(self.cats.url, None)
 
     async def companion(
-        self, name: str, *, tuning: LinkTuning = FAST, key: bool = True, start: bool = True
+        self,
+        name: str,
+        *,
+        tuning: LinkTuning = FAST,
+        key: bool = True,
+        start: bool = True,
+        client_factory: ClientFactory | None = None,
+        **overrides: Any,
     ) -> Companion:
+        """`name`'s companion (in the team once `add`ed); `overrides`: other CompanionConfig fields."""
         home = self.root / name
         config = CompanionConfig(
             cats_base_url=self.cats.url,
@@ -96,7 +105,10 @@ class Team:
             check_connection=False,
             team_tuning=tuning,
         )
-        opened = await Companion.open(config, key=self.cats.key if key else None)
+        config = replace(config, **overrides)
+        opened = await Companion.open(
+            config, key=self.cats.key if key else None, client_factory=client_factory
+        )
         self.opened.append(opened)
         if start:
             await opened.start()
