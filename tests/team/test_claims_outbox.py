@@ -450,3 +450,33 @@ async def test_outbox_send_without_a_daemon_claims_too_and_joins_a_teammates_rec
         await db.close()
     assert (item.status, item.team_claim, item.cats_id) == ("synced", "teammate", record["id"])
     assert await creates(team) == 1
+
+
+async def test_an_uncertain_create_keeps_its_claim_until_adopted_and_the_waiting_member_joins_that_record(
+    team: Team,
+) -> None:
+    alice = await member(team, "alice")
+    bob = await member(team, "bob")
+    # Alice's create is carried out by CATS, and the connection drops before she hears so.
+    await team.cats.control.set_faults(
+        script=[{"kind": "reset_after", "method": "POST", "path": "/v3/candidates"}]
+    )
+    await alice.push.push(PushRequest(person=ada()))
+    await until(lambda: uncertain(alice), "alice's create is uncertain")
+    await bob.push.push(PushRequest(person=ada("https://www.linkedin.com/in/ada-lovelace/?trk=people")))
+    await until(lambda: all_synced(alice, 1), "alice adopted her record")
+    await until(lambda: all_synced(bob, 1), "bob joined it")
+
+    [record] = candidates(team, "Ada", "Lovelace")
+    adopted, joined = await record_item(alice), await record_item(bob)
+    assert (adopted.team_claim, adopted.cats_id) == ("claimed", record["id"])
+    assert (joined.team_claim, joined.cats_id) == ("teammate", record["id"])
+    [latest, *_] = await SyncLog(alice.db).entries()
+    assert latest.action == "adopted"
+    assert claims_in(team) == [(team.members["alice"], "created", record["id"])]
+    assert await creates(team) == 1
+
+
+async def uncertain(companion: Companion) -> bool:
+    found = await items(companion)
+    return bool(found) and found[0].status == "waiting" and found[0].in_flight == "create"
