@@ -229,6 +229,8 @@ class OutboxWorker:
         self._claim_recheck = claim_recheck
         #: Claims announced changed since the last plan: items waiting for them are due at once.
         self._claim_news: set[int] = set()
+        #: The teammates' claims pending items wait for (as of the last plan and wait).
+        self._waited: set[int] = set()
         self.use_claims(claims)
 
     # --- running -----------------------------------------------------------------------------------
@@ -246,8 +248,11 @@ class OutboxWorker:
             claims.on_change(self._claim_changed)
 
     def _claim_changed(self, claim_id: int) -> None:
+        # Every claim of the team is announced: the worker wakes only for those its items wait for
+        # (the next plan sees the others too, which covers an item that started waiting meanwhile).
         self._claim_news.add(claim_id)
-        self.notify()
+        if claim_id in self._waited:
+            self.notify()
 
     def start(self) -> None:
         if self._task is None:
@@ -372,6 +377,7 @@ class OutboxWorker:
         known = await self._outbox.records_of_pending_people()
         # A teammate's claim that changed (created, abandoned) ends the wait of the items behind it.
         news, self._claim_news = self._claim_news, set()
+        self._waited = {i.team_claim_id for i in pending if i.team_claim == "waiting" and i.team_claim_id}
         decided: set[int] = set()
         heads: list[OutboxItem] = []
         for item in pending:
@@ -816,6 +822,7 @@ class OutboxWorker:
 
     async def _wait_for_teammate(self, item: OutboxItem, winner: Claim, calls: _Calls) -> None:
         """Pending, not failed: woken by the claim's change, else claimed again after the recheck."""
+        self._waited.add(winner.claim_id)
         message = (
             f"{winner.claimed_by}'s companion is creating this person in CATS (team claim "
             f"{winner.claim_id}); this push joins that record once it exists"
