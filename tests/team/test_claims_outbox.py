@@ -480,3 +480,40 @@ async def test_an_uncertain_create_keeps_its_claim_until_adopted_and_the_waiting
 async def uncertain(companion: Companion) -> bool:
     found = await items(companion)
     return bool(found) and found[0].status == "waiting" and found[0].in_flight == "create"
+
+
+async def test_three_members_pushing_eight_people_at_once_create_each_once_and_lose_no_note(
+    team: Team,
+) -> None:
+    names = [("Ada", "Lovelace"), ("Grace", "Hopper"), ("Alan", "Turing"), ("Edsger", "Dijkstra")]
+    names += [("Barbara", "Liskov"), ("Donald", "Knuth"), ("Frances", "Allen"), ("John", "Backus")]
+    spellings = [
+        "https://www.linkedin.com/in/{slug}",
+        "https://uk.linkedin.com/in/{slug}/?trk=public_profile",
+        "https://m.linkedin.com/in/{slug}/details/experience/",
+    ]
+    members = [await member(team, who, send=False) for who in ("alice", "bob", "carol")]
+    for companion, spelling in zip(members, spellings, strict=True):
+        campaign_id = await campaign(companion)
+        role = companion.team.record.role if companion.team else ""
+        # Each member in another order, so every member wins some people and waits for others.
+        order = names[members.index(companion) :] + names[: members.index(companion)]
+        for first, last in order:
+            slug = f"{first}-{last}".lower()
+            who = person(first, last, spelling.format(slug=slug))
+            await added_and_emailed(companion, campaign_id, who, f"{role} wrote to {first}")
+    for companion in members:
+        companion.outbox.start()
+    for companion in members:
+        await until(lambda c=companion: all_synced(c, 2 * len(names)), "every push synced", bound=90)
+
+    assert await creates(team) == len(names)
+    for first, last in names:
+        [record] = candidates(team, first, last)
+        assert len(notes_on(team, record["id"])) == len(members)
+    assert [state for _, state, _ in claims_in(team)] == ["created"] * len(names)
+    waits = [e for c in members for e in await SyncLog(c.db).entries() if e.action == "wait for teammate"]
+    print(
+        f"\n{len(names)} people pushed by {len(members)} members at once: {await creates(team)} creates, "
+        f"{len(waits)} waits for a teammate"
+    )
