@@ -411,7 +411,8 @@ async def _send(args: argparse.Namespace, out: TextIO) -> int:
     from companion.services.push import inputs_from
     from companion.store import open_database
     from companion.store.db import default_path
-    from companion.team.claims_link import claims_of_member
+    from companion.team.claims_link import TeamClaimsLink
+    from companion.team.credentials import keyring_password
 
     url = normalize_base_url(args.cats_url)
     # keyring may block on D-Bus: keep it off the event loop.
@@ -427,7 +428,10 @@ async def _send(args: argparse.Namespace, out: TextIO) -> int:
         config = CompanionConfig(cats_base_url=url)
         settings = config.settings_service()
         # In a team, each person is claimed before a create, as the daemon's worker does.
-        claims = claims_of_member(config.team_path(), url)
+        team, _why_not = config.team_record()
+        claims = (
+            TeamClaimsLink(team.team_dsn(), keyring_password(team.team_dsn())) if team is not None else None
+        )
         db = await open_database()
         try:
             async with CatsClient(url, key) as client:

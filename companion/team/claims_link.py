@@ -17,20 +17,16 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Final, TypeVar
 
 import asyncpg
 
-from companion.errors import ConfigError, TeamError, TeamUnavailableError
+from companion.errors import TeamError, TeamUnavailableError
 from companion.secret import DatabasePassword
 from companion.settings.fields import RecordType
-from companion.team import local
 from companion.team.claims import CHANNEL, Claim, ClaimResult, PersonClaims
 from companion.team.connection import CLOSE_TIMEOUT, postgres_errors
-from companion.team.credentials import TeamPasswordStore
 from companion.team.dsn import TeamDsn
-from companion.team.site import CatsSite, check_same_site
 
 log = logging.getLogger(__name__)
 
@@ -186,26 +182,3 @@ class TeamClaimsLink:
                 await conn.close(timeout=CLOSE_TIMEOUT)
                 return
         conn.terminate()
-
-
-def claims_of_member(team_file: Path, cats_base_url: str) -> TeamClaimsLink | None:
-    """The claims of the team this user joined, for a sender without the daemon (`outbox send`).
-
-    None when there is no usable team.json or the team belongs to another CATS site (as the daemon,
-    companion.app, decides): the outbox is then sent as without a team.
-    """
-    try:
-        record = local.load(team_file)
-        if record is None:
-            return None
-        check_same_site(record.site(), CatsSite(cats_base_url, None))
-    except (ConfigError, TeamError) as exc:
-        log.warning("sending without the team's person claims: %s", exc.message)
-        return None
-    dsn = record.team_dsn()
-
-    async def password() -> DatabasePassword | None:
-        # keyring may block on D-Bus: keep it off the event loop.
-        return await asyncio.to_thread(TeamPasswordStore().get, dsn)
-
-    return TeamClaimsLink(dsn, password)

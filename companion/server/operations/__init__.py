@@ -9,7 +9,7 @@ the feature's module.
 from __future__ import annotations
 
 from companion.protocol import NoParams
-from companion.server.operations import companies, core, crm, person, pushes, sync
+from companion.server.operations import companies, core, crm, person, pushes, sync, team
 from companion.server.operations.base import Call, Operation, Operations
 from companion.services.campaigns import CampaignCreate
 from companion.services.crm_search import FieldsParams
@@ -51,6 +51,9 @@ TABLE = Operations(
         # The CRM search page (a search may cache the site's subdomain: a write).
         Operation("crm.fields", crm.fields, FieldsParams),
         Operation("crm.search", crm.crm_search, CrmSearchParams, mutates=True),
+        # The team database's policy (the settings window edits it; PostgreSQL says who may).
+        Operation("team.policy.get", team.policy_get, NoParams),
+        Operation("team.policy.put", team.policy_put, team.PolicyWrite, mutates=True),
     ]
 )
 

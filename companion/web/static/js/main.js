@@ -25,9 +25,15 @@ const SECTIONS = {
 
 let leaveSection = null;
 
+// The Team section: for a companion in a team (its state, and the database's policy for its admins)
+// and in admin mode (the site policy file).
+const teamShown = () => Boolean(state.session.admin || (state.status.team && state.status.team.joined));
+
+const TEAM_TEXT = { connected: "Team connected", connecting: "Team connecting…", offline: "Team offline" };
+
 function sectionFromHash() {
   const name = location.hash.replace(/^#/, "");
-  if (name === "team" && !state.session.admin) return "integrations";
+  if (name === "team" && !teamShown()) return "integrations";
   return SECTIONS[name] ? name : "integrations";
 }
 
@@ -48,6 +54,15 @@ export function updateHeader() {
   badge.title = cats.detail;
   const site = cats.state === "connected" ? cats.site : null;
   document.getElementById("cats-site").textContent = site ? `CATS site ${site}` : new URL(cats.base_url).host;
+  const team = state.status.team;
+  const teamBadge = document.getElementById("team-badge");
+  teamBadge.hidden = !team.joined;
+  if (team.joined) {
+    teamBadge.textContent = TEAM_TEXT[team.state] || team.state;
+    teamBadge.dataset.state = team.state;
+    teamBadge.className = `badge badge-${team.state === "connected" ? "ok" : team.state === "offline" ? "bad" : "unknown"}`;
+    teamBadge.title = team.reason || `team ${team.team_id}`;
+  }
 }
 
 function updateProblems() {
@@ -114,7 +129,7 @@ async function boot() {
     return;
   }
   document.getElementById("admin-pill").hidden = !state.session.admin;
-  document.getElementById("nav-team").hidden = !state.session.admin;
+  document.getElementById("nav-team").hidden = !teamShown();
   document.getElementById("version").textContent = `Companion ${state.session.version}`;
   document.getElementById("sign-out").addEventListener("click", signOut);
   updateHeader();
