@@ -607,22 +607,12 @@ class OutboxWorker:
         record = await self._people.record(item.person_id, record_type)
         cats_id = record.cats_id if record is not None else None
         if cats_id is None and item.in_flight == "create":
-            lookup = await find_record(
-                self._client,
-                person,
-                record_type,
-                company_id=company_id,
-                priority=priority,
-                created_since=item.attempt_at,
-                refused_fields=self._refused_fields,
-            )
-            calls.count += lookup.searches
-            if lookup.found is not None:
-                await self._record_found(item, lookup.found, "adopted")
-                await self._claim_created(item.id, lookup.found)
-                return _Result(
-                    "adopted", lookup.found, message="the create had reached CATS; adopted, not repeated"
-                )
+            since = item.attempt_at
+            found = await self._search(person, record_type, company_id, priority, calls, since=since)
+            if found is not None:
+                await self._record_found(item, found, "adopted")
+                await self._claim_created(item.id, found)
+                return _Result("adopted", found, message="the create had reached CATS; adopted, not repeated")
         if cats_id is None:
             item, gate = await self._claimed(item, person)
             if gate.cats_id is not None and gate.state == "claimed":
@@ -661,23 +651,14 @@ class OutboxWorker:
                     await self._landed(item)
                     cats_id = duplicate.existing_id
                     if cats_id is None:
-                        lookup = await find_record(
-                            self._client,
-                            person,
-                            record_type,
-                            company_id=company_id,
-                            priority=priority,
-                            refused_fields=self._refused_fields,
-                        )
-                        calls.count += lookup.searches
-                        if lookup.found is None:
+                        cats_id = await self._search(person, record_type, company_id, priority, calls)
+                        if cats_id is None:
                             raise CatsDuplicateError(
                                 f"CATS says this {record_type[:-1]} already exists but did not say which "
                                 "record, and no search found it; merge it by hand in CATS, or turn on "
                                 "'do not merge'",
                                 status=duplicate.status,
                             ) from None
-                        cats_id = lookup.found
                     await self._record_found(item, cats_id, "merged")
                     # The person's record is that one, for the team too.
                     await self._claim_created(item.id, cats_id, gate.claim)
@@ -689,6 +670,29 @@ class OutboxWorker:
                     await self._claim_created(item.id, new_id, gate.claim)
                     return _Result("created", new_id, changed=sorted(body))
         return await self._merge(item, record_type, cats_id, body, inputs, priority, calls)
+
+    async def _search(
+        self,
+        person: Person,
+        record_type: RecordType,
+        company_id: int | None,
+        priority: Priority,
+        calls: _Calls,
+        *,
+        since: datetime | None = None,
+    ) -> int | None:
+        """The person's record in CATS by the rules' searches (created after `since`, when given)."""
+        lookup = await find_record(
+            self._client,
+            person,
+            record_type,
+            company_id=company_id,
+            priority=priority,
+            created_since=since,
+            refused_fields=self._refused_fields,
+        )
+        calls.count += lookup.searches
+        return lookup.found
 
     async def _record_found(self, item: OutboxItem, cats_id: int, how: RecordHow, **claim: Any) -> None:
         """The person's record is known: store it with the end of the create's flight, in one transaction."""

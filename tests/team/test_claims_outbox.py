@@ -37,7 +37,7 @@ from companion.team.claims import PersonClaims
 from companion.team.claims_link import ClaimsTuning
 from companion.team.connection import connect
 from tests.fixtures.sandbox import SandboxFactory
-from tests.services.pushenv import Unpluggable
+from tests.services.pushenv import Unpluggable, candidates_named
 from tests.team.conftest import MEMBER_PASSWORD, TeamDb
 from tests.team.test_shared_cache import Team, until
 
@@ -85,16 +85,7 @@ def ada(linkedin: str = "https://www.linkedin.com/in/ada-lovelace", **changes: A
 
 
 def candidates(team: Team, first: str, last: str) -> list[dict[str, Any]]:
-    return team.cats.store.search_records(
-        "candidates",
-        filter={
-            "and": [
-                {"field": "first_name", "filter": "exactly", "value": first},
-                {"field": "last_name", "filter": "exactly", "value": last},
-            ]
-        },
-        per_page=100,
-    ).items
+    return candidates_named(team.cats, first, last)
 
 
 def notes_on(team: Team, cats_id: int) -> list[str]:
