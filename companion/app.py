@@ -25,11 +25,16 @@ from pathlib import Path
 
 from companion import __version__, paths
 from companion.cats.client import CatsClient, ConnectionInfo
-from companion.errors import CompanionError, ConfigError, KeyMissingError, TeamError
+from companion.errors import CatsRateLimitedError, CompanionError, ConfigError, KeyMissingError, TeamError
 from companion.keystore import DEFAULT_BASE_URL, KeyringKeyStore, KeyStore
 from companion.secret import ApiKey
 from companion.services.cats_site import remember_subdomain
-from companion.services.company_lookup import CompanyLookupService, IndexTuning, settings_source
+from companion.services.company_lookup import (
+    CompanyLookupService,
+    IndexTuning,
+    OfflineReason,
+    settings_source,
+)
 from companion.services.company_sync import CompanySync, SyncOutcome
 from companion.services.connection import ConnectionMonitor, state_for
 from companion.services.events import EventHub
@@ -37,6 +42,7 @@ from companion.services.outbox_worker import STATE_EVENT, OutboxWorker, lock_pat
 from companion.services.push import PushService, inputs_from
 from companion.services.sync_scheduler import SyncPolicy, SyncScheduler
 from companion.services.sync_state import SyncProgress, SyncState, build_state
+from companion.services.team_aliases import TeamAliases
 from companion.services.team_companies import TeamCompanies
 from companion.settings.catalogue import Catalogue
 from companion.settings.catalogue_store import CATALOGUE_FILE, CatalogueStore
@@ -78,7 +84,7 @@ class CompanionConfig:
     data_dir: Path | None = None
     #: Where the user's settings.json lives; None = companion.paths.config_dir().
     config_dir: Path | None = None
-    #: Where the system-wide team policy lives; None = companion.paths.site_config_dir().
+    #: Where the system-wide team policy lives; None = companion.paths.site_config_dirs() (all searched).
     site_config_dir: Path | None = None
     #: Admin mode: edit and install the team policy (refused unless this user may write site_config_dir).
     admin: bool = False
@@ -116,7 +122,7 @@ class CompanionConfig:
         """
         return SettingsService(
             config_dir=self.config_dir if self.config_dir is not None else paths.config_dir(),
-            site_dir=self.site_config_dir if self.site_config_dir is not None else paths.site_config_dir(),
+            site_dir=self.site_config_dir if self.site_config_dir is not None else paths.site_config_dirs(),
             catalogue=CatalogueStore(self.data_path() / CATALOGUE_FILE),
             admin=self.admin,
             team_policy=team_policy,
@@ -171,6 +177,9 @@ class Companion:
         self.db = db
         self.settings = settings
         self.lookup = lookup
+        #: The last sync stopped on the rate budget (CATS's 429 or our reserve); cleared by a success.
+        self._sync_rate_limited = False
+        lookup.offline = self.cache_offline
         self.key_source = key_source
         self.version = __version__
         self.clock = clock
@@ -193,6 +202,8 @@ class Companion:
         self.team: TeamLink | None = None
         #: The shared company cache's side of this companion (with `team`).
         self.team_companies: TeamCompanies | None = None
+        #: The shared aliases' side of this companion (with `team`).
+        self.team_aliases: TeamAliases | None = None
         #: Why team.json could not be used (a damaged file), for the status.
         self.team_error: str | None = None
         #: The team database's policy as this companion follows it (the settings' team_policy source).
@@ -437,7 +448,21 @@ class Companion:
             },
             "rate_budget": budget,
             "team": self.team_status(),
+            # As every lookup reports it: "offline" with the reason while the cache cannot be synced.
+            "cache": self.lookup.cache_info().model_dump(mode="json"),
         }
+
+    def cache_offline(self) -> OfflineReason | None:
+        """Why the company cache cannot be synced now (None: it can), by what was last learnt."""
+        if self.sync_elsewhere() is not None:
+            # A team member that does not sync itself gets its companies from the team's database.
+            return "team_offline" if self.team is not None and self.team.state == "offline" else None
+        state = self.monitor.status.state
+        if state == "unreachable":
+            return "network"
+        if state == "bad_key":
+            return "bad_key"
+        return "rate_limited" if self._sync_rate_limited and self.sync is not None else None
 
     def sync_elsewhere(self) -> str | None:
         """Why this companion does not sync companies itself (another member of its team does), else None."""
@@ -476,6 +501,7 @@ class Companion:
                 "lag_changes": None if head is None or applied is None else max(0, head - applied),
                 "last_applied_at": shared.applied_at.isoformat() if shared.applied_at else None,
             },
+            "aliases": None if self.team_aliases is None else self.team_aliases.status(),
             "policy": self.team_policy_status(),
         }
 
@@ -524,7 +550,9 @@ class Companion:
         await shared.load()
         shared.start_sync = self._start_team_sync
         shared.stop_sync = self._stop_team_sync
-        self.team_companies = shared
+        aliases = TeamAliases(self.lookup.aliases.store)
+        await aliases.load()
+        self.team_companies, self.team_aliases = shared, aliases
         # Each person created once across the team: the worker claims before it creates.
         self.team_claims = TeamClaimsLink(
             record.team_dsn(), keyring_password(record.team_dsn()), tuning=self.config.team_claims_tuning
@@ -537,7 +565,11 @@ class Companion:
             tuning=self.config.team_tuning,
             may_sync=lambda: self.sync is not None,
             version=self.version,
+            followers=[aliases],
         )
+        # Confirmations made here go to the team; the team's come back into the same alias table.
+        aliases.wake, aliases.connect = self.team.wake, self.team.connection
+        self.lookup.aliases.shared = aliases.queued
 
     async def _start_team_sync(self) -> None:
         if self.sync is not None and not self._closed:
@@ -572,10 +604,12 @@ class Companion:
             )
 
         def on_error(error: CompanionError) -> None:
+            self._sync_rate_limited = isinstance(error, CatsRateLimitedError)
             if state_for(error) in ("unreachable", "bad_key"):
                 self.monitor.record_error(error)
 
         def on_success(_: SyncOutcome) -> None:
+            self._sync_rate_limited = False
             if shared is not None:
                 shared.publish_marks()
             if self.monitor.status.state in ("unreachable", "bad_key"):

@@ -29,6 +29,8 @@ STATUS_PATH: Final = "/api/status"
 SYNC_PATH: Final = "/api/sync"
 RETRY_PATH: Final = "/api/outbox/{id}/retry"
 TEAM_POLICY_PATH: Final = "/api/team/policy"
+TEAM_ALIASES_PATH: Final = "/api/team/aliases"
+TEAM_ALIAS_UNDO_PATH: Final = "/api/team/aliases/undo"
 
 
 class RouteDeclarationError(TypeError):

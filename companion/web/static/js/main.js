@@ -4,6 +4,7 @@ import { del, startSession, whenSessionEnds } from "./api.js";
 import { alertError, h, fill } from "./dom.js";
 import { loadAll, state } from "./state.js";
 import { renderActivity } from "./sections/activity.js";
+import { renderAliases } from "./sections/aliases.js";
 import { renderBudget } from "./sections/budget.js";
 import { renderCache } from "./sections/cache.js";
 import { renderGeneral } from "./sections/general.js";
@@ -19,6 +20,7 @@ const SECTIONS = {
   mapping: renderMapping,
   team: renderTeam,
   cache: renderCache,
+  aliases: renderAliases,
   activity: renderActivity,
   budget: renderBudget,
 };
@@ -34,6 +36,7 @@ const TEAM_TEXT = { connected: "Team connected", connecting: "Team connecting…
 function sectionFromHash() {
   const name = location.hash.replace(/^#/, "");
   if (name === "team" && !teamShown()) return "integrations";
+  if (name === "aliases" && !(state.status.team && state.status.team.joined)) return "integrations";
   return SECTIONS[name] ? name : "integrations";
 }
 
@@ -130,6 +133,8 @@ async function boot() {
   }
   document.getElementById("admin-pill").hidden = !state.session.admin;
   document.getElementById("nav-team").hidden = !teamShown();
+  // Shared companies exist only in a team (team.json joined).
+  document.getElementById("nav-aliases").hidden = !(state.status.team && state.status.team.joined);
   document.getElementById("version").textContent = `Companion ${state.session.version}`;
   document.getElementById("sign-out").addEventListener("click", signOut);
   updateHeader();

@@ -1,4 +1,4 @@
--- 0004: the team's person claim behind a record item's create (docs/teams.md, "Each person created
+-- 0005: the team's person claim behind a record item's create (docs/teams.md, "Each person created
 -- once"). `team_claim_id` is the claim in the team database this item created under (state
 -- `claimed`), or the teammate's claim it waits for or joined (`waiting`, `teammate`); it is stored in
 -- the same transaction that marks the create in flight, so a restarted worker resumes that claim.
