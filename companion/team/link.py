@@ -34,7 +34,7 @@ import asyncpg
 from companion.errors import TeamError
 from companion.secret import DatabasePassword
 from companion.team import company_log, membership
-from companion.team.connection import connect, postgres_errors
+from companion.team.connection import DRIVER_ERRORS, connect, postgres_errors
 from companion.team.local import TeamRecord
 
 log = logging.getLogger(__name__)
@@ -178,7 +178,7 @@ class TeamLink:
             except TeamError as exc:
                 failures += 1
                 self._offline(exc.message)
-            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as exc:
+            except DRIVER_ERRORS as exc:
                 # Raised where no translation wraps it (a listener call on a dead connection).
                 failures += 1
                 self._offline(f"the team database connection failed ({type(exc).__name__})")
@@ -226,7 +226,7 @@ class TeamLink:
             except TeamError as exc:
                 failures += 1
                 log.info("syncer election: %s", exc.message)
-            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as exc:
+            except DRIVER_ERRORS as exc:
                 failures += 1
                 log.info("syncer election: the connection failed (%s)", type(exc).__name__)
             except Exception:
