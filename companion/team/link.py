@@ -270,6 +270,10 @@ class TeamLink:
 
     # --- shared --------------------------------------------------------------------------------------
 
+    def connection(self) -> contextlib.AbstractAsyncContextManager[asyncpg.Connection]:
+        """Another connection to the team as this member (the team rate budget keeps one)."""
+        return self._connection()
+
     @contextlib.asynccontextmanager
     async def _connection(self) -> AsyncIterator[asyncpg.Connection]:
         password = await self._password()
