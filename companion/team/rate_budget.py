@@ -96,6 +96,8 @@ class TeamBudget:
         self._started_cycles = 0
         self._finished_cycles = 0
         self._task: asyncio.Task[None] | None = None
+        #: The server's clock minus ours, measured on each connection.
+        self._offset = 0.0
 
     # --- TeamBudgetView: called by the RateBudget on every request, answers from memory ---------------
 
@@ -157,6 +159,8 @@ class TeamBudget:
         while True:
             try:
                 async with self._connection() as conn:
+                    async with asyncio.timeout(QUERY_TIMEOUT):
+                        self._offset = await rate_ledger.clock_offset(conn, self._clock)
                     while True:
                         await self._cycle(conn)
                         failures = 0
@@ -187,33 +191,33 @@ class TeamBudget:
         self._pending = [note for note in self._pending if note[0] > horizon]
         batch = list(self._pending)
         header = self._header
-        seen = None if header is None else rate_ledger.Header(header[0], header[1], max(0.0, now - header[2]))
+        offset = self._offset
+        seen = None if header is None else rate_ledger.Header(header[0], header[1], header[2] + offset)
         async with asyncio.timeout(QUERY_TIMEOUT):
             await rate_ledger.record(
-                conn, self.origin, [(max(0.0, now - at), priority) for at, priority in batch], seen
+                conn, self.origin, [(at + offset, priority) for at, priority in batch], seen
             )
             # Logged: notes made meanwhile stay for the next batch.
             del self._pending[: len(batch)]
             if self._header == header:
                 self._header = None
             ledger = await rate_ledger.read(conn)
-        self._apply(ledger, self._clock())
+        self._apply(ledger, offset, self._clock())
         async with self._cycles:
             self._finished_cycles += 1
             self._cycles.notify_all()
 
-    def _apply(self, ledger: rate_ledger.TeamLedger, now: float) -> None:
-        others = sorted(now - r.age for r in ledger.requests if r.origin != self.origin)
+    def _apply(self, ledger: rate_ledger.TeamLedger, offset: float, now: float) -> None:
+        others = sorted(r.at - offset for r in ledger.requests if r.origin != self.origin)
+        active_since = now - self.tuning.active_within
         recent = {
-            r.origin
-            for r in ledger.requests
-            if r.origin != self.origin and r.age <= self.tuning.active_within
+            r.origin for r in ledger.requests if r.origin != self.origin and r.at - offset >= active_since
         }
         freshest = ledger.freshest
         self._figures = TeamFigures(
             limit=None if freshest is None else freshest.limit,
             remaining=None if freshest is None else freshest.remaining,
-            observed_at=None if freshest is None else now - freshest.age,
+            observed_at=None if freshest is None else freshest.at - offset,
             others=others,
             others_active=len(recent),
         )

@@ -1,15 +1,17 @@
 """The team rate budget's SQL: logging this companion's CATS requests and headers, reading the team's.
 
-See migrations/0005_rate_budget.sql for the tables. Times cross the wire as ages in seconds (how
-long ago, by the sender's clock), which the server turns into its own timestamps and back, so the
-members' clocks never need to agree. A request counts for an hour (CATS's rolling window); a
-companion deletes its own rows past the hour with each batch.
+See migrations/0005_rate_budget.sql for the tables. Times are the server's, as Unix epoch seconds:
+a companion measures how far its clock is from the server's (`clock_offset`) and converts both
+ways with that one figure, so the members' clocks never need to agree and the order of one
+companion's own events (a request sent just before the header it got back) survives the trip. A
+request counts for an hour (CATS's rolling window); a companion deletes its own rows past the
+hour with each batch.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import asyncpg
@@ -17,11 +19,11 @@ import asyncpg
 
 @dataclass(frozen=True)
 class Header:
-    """Rate headers seen by a companion, `age` seconds ago."""
+    """Rate headers a companion saw, at `at` (the server's epoch seconds)."""
 
     limit: int
     remaining: int
-    age: float
+    at: float
 
 
 @dataclass(frozen=True)
@@ -33,7 +35,8 @@ class LoggedRequest:
     name: str
     origin: uuid.UUID
     priority: str
-    age: float
+    #: When it was sent, the server's epoch seconds.
+    at: float
 
 
 @dataclass(frozen=True)
@@ -46,13 +49,21 @@ class TeamLedger:
     observed_by: str | None
 
 
+async def clock_offset(conn: asyncpg.Connection, local: Callable[[], float]) -> float:
+    """How far the server's clock is ahead of `local` (seconds), measured across one round trip."""
+    before = local()
+    server = float(await conn.fetchval("SELECT extract(epoch FROM clock_timestamp())::float8"))
+    after = local()
+    return server - (before + after) / 2
+
+
 async def record(
     conn: asyncpg.Connection,
     origin: uuid.UUID,
     requests: Sequence[tuple[float, str]],
     header: Header | None,
 ) -> None:
-    """Log `requests` (age in seconds, priority) and the latest headers; forget our rows past the hour.
+    """Log `requests` (server epoch seconds, priority) and the latest headers; forget our rows past the hour.
 
     One transaction, so a batch is logged whole or not at all (and then sent again).
     """
@@ -60,23 +71,23 @@ async def record(
         if requests:
             await conn.execute(
                 "INSERT INTO cats_companion.rate_requests (origin, sent_at, priority)"
-                " SELECT $1, now() - make_interval(secs => t.age), t.priority"
-                " FROM unnest($2::float8[], $3::text[]) AS t(age, priority)",
+                " SELECT $1, to_timestamp(t.at), t.priority"
+                " FROM unnest($2::float8[], $3::text[]) AS t(at, priority)",
                 origin,
-                [age for age, _ in requests],
+                [at for at, _ in requests],
                 [priority for _, priority in requests],
             )
         if header is not None:
             # Only ever forward: a late batch must not replace a fresher report.
             await conn.execute(
                 "INSERT INTO cats_companion.rate_headers AS h (rate_limit, remaining, observed_at)"
-                " VALUES ($1, $2, now() - make_interval(secs => $3::float8))"
+                " VALUES ($1, $2, to_timestamp($3::float8))"
                 " ON CONFLICT (member) DO UPDATE SET rate_limit = excluded.rate_limit,"
                 " remaining = excluded.remaining, observed_at = excluded.observed_at"
                 " WHERE h.observed_at <= excluded.observed_at",
                 header.limit,
                 header.remaining,
-                header.age,
+                header.at,
             )
         await conn.execute(
             "DELETE FROM cats_companion.rate_requests"
@@ -85,16 +96,16 @@ async def record(
 
 
 async def read(conn: asyncpg.Connection) -> TeamLedger:
-    """The team's requests of the last hour and its freshest rate headers, with ages by the server's clock."""
+    """The team's requests of the last hour and its freshest rate headers, times by the server's clock."""
     rows = await conn.fetch(
         "SELECT r.member, coalesce(nullif(m.display_name, ''), r.member) AS name, r.origin, r.priority,"
-        " extract(epoch FROM now() - r.sent_at)::float8 AS age"
+        " extract(epoch FROM r.sent_at)::float8 AS at"
         " FROM cats_companion.rate_requests r"
         " LEFT JOIN cats_companion.members m ON m.role_name = r.member"
         " WHERE r.sent_at > now() - interval '1 hour' ORDER BY r.sent_at"
     )
     head = await conn.fetchrow(
-        "SELECT h.rate_limit, h.remaining, extract(epoch FROM now() - h.observed_at)::float8 AS age,"
+        "SELECT h.rate_limit, h.remaining, extract(epoch FROM h.observed_at)::float8 AS at,"
         " coalesce(nullif(m.display_name, ''), h.member) AS name"
         " FROM cats_companion.rate_headers h"
         " LEFT JOIN cats_companion.members m ON m.role_name = h.member"
@@ -106,11 +117,11 @@ async def read(conn: asyncpg.Connection) -> TeamLedger:
             name=str(r["name"]),
             origin=r["origin"],
             priority=str(r["priority"]),
-            age=max(0.0, float(r["age"])),
+            at=float(r["at"]),
         )
         for r in rows
     ]
     if head is None:
         return TeamLedger(requests, None, None)
-    freshest = Header(int(head["rate_limit"]), int(head["remaining"]), max(0.0, float(head["age"])))
+    freshest = Header(int(head["rate_limit"]), int(head["remaining"]), float(head["at"]))
     return TeamLedger(requests, freshest, str(head["name"]))

@@ -37,15 +37,22 @@ async def role_of(conn: asyncpg.Connection) -> str:
     return str(await conn.fetchval("SELECT session_user"))
 
 
+async def ago(conn: asyncpg.Connection, seconds: float) -> float:
+    """The server's epoch time `seconds` ago."""
+    return float(await conn.fetchval("SELECT extract(epoch FROM now())::float8")) - seconds
+
+
 async def test_each_member_logs_its_requests_and_headers_and_reads_the_whole_teams(
     members: tuple[asyncpg.Connection, asyncpg.Connection],
 ) -> None:
     alice, bob = members
     alice_origin, bob_origin = uuid.uuid4(), uuid.uuid4()
-    await rate_ledger.record(alice, alice_origin, [(3.0, "background"), (2.0, "interactive")], None)
-    await rate_ledger.record(bob, bob_origin, [(1.0, "background")], rate_ledger.Header(500, 321, 0.5))
+    sent = [(await ago(alice, 3), "background"), (await ago(alice, 2), "interactive")]
+    await rate_ledger.record(alice, alice_origin, sent, None)
+    header = rate_ledger.Header(500, 321, await ago(bob, 0.5))
+    await rate_ledger.record(bob, bob_origin, [(await ago(bob, 1), "background")], header)
     # A late batch of alice's with an older header does not replace bob's fresher one as the freshest.
-    await rate_ledger.record(alice, alice_origin, [], rate_ledger.Header(500, 400, 30.0))
+    await rate_ledger.record(alice, alice_origin, [], rate_ledger.Header(500, 400, await ago(alice, 30)))
 
     ledger = await rate_ledger.read(alice)
     by_origin = sorted((r.origin == alice_origin, r.priority) for r in ledger.requests)
@@ -53,15 +60,18 @@ async def test_each_member_logs_its_requests_and_headers_and_reads_the_whole_tea
     assert {r.member for r in ledger.requests} == {await role_of(alice), await role_of(bob)}
     assert ledger.freshest is not None and (ledger.freshest.limit, ledger.freshest.remaining) == (500, 321)
     assert ledger.observed_by == await role_of(bob)
-    # Times are the server's, from the ages sent: the oldest request is about 3 s old.
-    assert 2.5 < max(r.age for r in ledger.requests) < 30
+    # Times are the server's, as sent (to the microsecond), oldest first.
+    assert [r.at for r in ledger.requests[:2]] == pytest.approx([at for at, _ in sent], abs=1e-5)
 
 
 async def test_a_member_cannot_write_or_delete_another_members_rows(
     members: tuple[asyncpg.Connection, asyncpg.Connection],
 ) -> None:
     alice, bob = members
-    await rate_ledger.record(alice, uuid.uuid4(), [(1.0, "background")], rate_ledger.Header(500, 450, 1.0))
+    now = await ago(alice, 0)
+    await rate_ledger.record(
+        alice, uuid.uuid4(), [(now - 1, "background")], rate_ledger.Header(500, 450, now)
+    )
     alice_role = await role_of(alice)
 
     with pytest.raises(asyncpg.InsufficientPrivilegeError):
@@ -101,7 +111,7 @@ async def test_a_time_in_the_future_is_refused(
             " VALUES (500, 500, now() + interval '1 day')"
         )
     with pytest.raises(asyncpg.CheckViolationError):
-        await rate_ledger.record(alice, uuid.uuid4(), [(-3600.0, "background")], None)
+        await rate_ledger.record(alice, uuid.uuid4(), [(await ago(alice, -3600), "background")], None)
     assert (await rate_ledger.read(alice)).requests == []
 
 
@@ -110,7 +120,8 @@ async def test_a_members_rows_past_the_hour_are_pruned_by_its_next_batch(
 ) -> None:
     alice, bob = members
     origin = uuid.uuid4()
-    await rate_ledger.record(alice, origin, [(3700.0, "background"), (10.0, "background")], None)
+    old, recent = await ago(alice, 3700), await ago(alice, 10)
+    await rate_ledger.record(alice, origin, [(old, "background"), (recent, "background")], None)
     # A row of bob's from before the hour, as a companion offline since then would have left it.
     team_db.server.sql(
         "INSERT INTO cats_companion.rate_requests (member, origin, sent_at, priority)"

@@ -8,9 +8,9 @@
 -- account's truth at that moment. A member's budget takes the freshest of these and adds the
 -- requests logged after it (companion/team/rate_budget.py).
 --
--- Times are the server's: a companion sends how long ago it sent or observed (seconds) and the
--- statement turns that into now() minus the age, so members' clocks need not agree. The triggers
--- below refuse a time in the future (which would make one member's report look freshest forever).
+-- Times are the server's: a companion measures its clock's offset from the server's and converts
+-- with it, so members' clocks need not agree. The triggers below refuse a time in the future
+-- (which would make one member's report look freshest forever).
 --
 -- Members read every row and write only their own (row-level security by session_user: the login
 -- role PostgreSQL authenticated, which SET ROLE cannot change); a member may delete only its own
