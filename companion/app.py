@@ -498,7 +498,9 @@ class Companion:
             may_sync=lambda: self.sync is not None,
             version=self.version,
         )
-        self.team_budget = TeamBudget(self.team.connection, tuning=self.config.team_budget_tuning)
+        self.team_budget = TeamBudget(
+            self.team.connection, tuning=self.config.team_budget_tuning, backoff=self.team.tuning.backoff
+        )
 
     async def _start_team_sync(self) -> None:
         if self.sync is not None and not self._closed:

@@ -26,8 +26,9 @@ from typing import Final, Literal
 import asyncpg
 
 from companion.cats.budget import DEFAULT_WINDOW, Priority, TeamFigures
-from companion.errors import TeamError
 from companion.team import rate_ledger
+from companion.team.connection import loop_failure
+from companion.team.link import LinkTuning
 
 log = logging.getLogger(__name__)
 
@@ -43,17 +44,12 @@ MAX_PENDING: Final = 5000
 
 @dataclass(frozen=True)
 class BudgetTuning:
-    """The team budget's waits, in seconds; every one bounded."""
+    """The team budget's waits, in seconds (reconnecting follows the link's backoff)."""
 
     #: Log our requests and read the team's this often.
     interval: float = 2.0
     #: Another companion that sent a request this recently may have one in flight.
     active_within: float = 60.0
-    backoff_first: float = 0.5
-    backoff_max: float = 30.0
-
-    def backoff(self, failures: int) -> float:
-        return float(min(self.backoff_max, self.backoff_first * 2 ** max(0, failures - 1)))
 
 
 @dataclass(frozen=True)
@@ -73,9 +69,12 @@ class TeamBudget:
         connection: ConnectionSource,
         *,
         tuning: BudgetTuning | None = None,
+        backoff: Callable[[int], float] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.tuning = tuning or BudgetTuning()
+        #: How long to wait before reconnecting after `n` failures in a row.
+        self._backoff = backoff or LinkTuning().backoff
         #: This process, as the ledger knows it: its own rows are not "others".
         self.origin = uuid.uuid4()
         self.state: BudgetLinkState = "connecting"
@@ -167,18 +166,11 @@ class TeamBudget:
                         self.state, self.reason = "connected", None
                         with contextlib.suppress(TimeoutError):
                             await asyncio.wait_for(self._wake.wait(), self.tuning.interval)
-            except TeamError as exc:
+            except Exception as exc:
+                # Even a bug must not end the loop: the team would stop seeing this companion's requests.
                 failures += 1
-                self._offline(exc.message)
-            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as exc:
-                failures += 1
-                self._offline(f"the team database connection failed ({type(exc).__name__})")
-            except Exception:
-                # A bug must not end the loop: the team would stop seeing this companion's requests.
-                failures += 1
-                log.exception("the team rate budget failed unexpectedly")
-                self._offline("the team rate budget failed unexpectedly; see the daemon's log")
-            await asyncio.sleep(self.tuning.backoff(failures))
+                self._offline(loop_failure(exc, "the team rate budget"))
+            await asyncio.sleep(self._backoff(failures))
 
     async def _cycle(self, conn: asyncpg.Connection) -> None:
         async with self._cycles:

@@ -9,13 +9,7 @@ import pytest
 from companion.cats.budget import Priority, RateBudget, TeamFigures
 from companion.errors import BudgetReservedError, CatsRateLimitedError
 from tests.cats.fakes import FakeClock
-
-INTERACTIVE = Priority.INTERACTIVE
-BACKGROUND = Priority.BACKGROUND
-
-
-def headers(limit: int, remaining: int) -> dict[str, str]:
-    return {"X-Rate-Limit-Limit": str(limit), "X-Rate-Limit-Remaining": str(remaining)}
+from tests.cats.test_budget import BACKGROUND, INTERACTIVE, headers
 
 
 @dataclass

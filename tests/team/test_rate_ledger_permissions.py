@@ -6,31 +6,12 @@ Checked with plain asyncpg connections as each member (PostgreSQL enforces it, w
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
 
-from companion.secret import DatabasePassword
-from companion.team import admin, rate_ledger
-from tests.team.conftest import MEMBER_PASSWORD, SITE, TeamDb
-
-
-async def connect_as(team_db: TeamDb, role: str) -> asyncpg.Connection:
-    return await asyncpg.connect(team_db.server.dsn(role, team_db.database), password=MEMBER_PASSWORD)
-
-
-@pytest.fixture
-async def members(team_db: TeamDb) -> AsyncIterator[tuple[asyncpg.Connection, asyncpg.Connection]]:
-    await admin.init_team(team_db.dsn(), team_db.admin_password, SITE, companion_version="1")
-    conns = []
-    for stem in ("alice", "bob"):
-        name = team_db.server.unique(stem)
-        await admin.add_member(team_db.dsn(), team_db.admin_password, name, DatabasePassword(MEMBER_PASSWORD))
-        conns.append(await connect_as(team_db, name))
-    yield conns[0], conns[1]
-    for conn in conns:
-        await conn.close()
+from companion.team import rate_ledger
+from tests.team.conftest import TeamDb
 
 
 async def role_of(conn: asyncpg.Connection) -> str:

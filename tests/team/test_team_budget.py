@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from companion.app import Companion, CompanionConfig
+from companion.app import Companion
 from companion.cats.budget import Priority
 from companion.errors import BudgetReservedError
 from companion.services.push import PushRequest
@@ -23,13 +23,13 @@ from companion.team.rate_budget import BudgetTuning, TeamBudget
 from tests.fixtures.sandbox import SandboxFactory
 from tests.services.pushenv import ada
 from tests.team.conftest import TeamDb
-from tests.team.test_shared_cache import FAST, Team, holds, until
+from tests.team.test_shared_cache import Team, holds, until
 
 LIMIT = 40
 RESERVE = 8  # ceil(40 * 0.2)
 #: Most background requests one loop may try before the test gives up on it stopping.
 MOST = 200
-QUICK = BudgetTuning(interval=0.1, backoff_first=0.1, backoff_max=0.5)
+QUICK = BudgetTuning(interval=0.1)
 
 
 @pytest.fixture
@@ -50,23 +50,8 @@ async def member(team: Team, name: str, display_name: str) -> Companion:
         role,
         database=team.db.database,
     )
-    home = team.root / name
-    config = CompanionConfig(
-        cats_base_url=team.cats.url,
-        data_dir=home / "data",
-        config_dir=home / "config",
-        site_config_dir=home / "site",
-        # No company sync: the background work here is the test's, so its requests stay countable.
-        sync=SyncPolicy(automatic=False),
-        send_outbox=False,
-        check_connection=False,
-        team_tuning=FAST,
-        team_budget_tuning=QUICK,
-    )
-    opened = await Companion.open(config, key=team.cats.key)
-    team.opened.append(opened)
-    await opened.start()
-    return opened
+    # No company sync: the background work here is the test's, so its requests stay countable.
+    return await team.companion(name, sync=SyncPolicy(automatic=False), team_budget_tuning=QUICK)
 
 
 def shared(companion: Companion) -> TeamBudget:
