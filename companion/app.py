@@ -27,7 +27,7 @@ from companion import __version__, paths
 from companion.cats.client import CatsClient, ConnectionInfo
 from companion.errors import CompanionError, ConfigError, KeyMissingError, TeamError
 from companion.keystore import DEFAULT_BASE_URL, KeyringKeyStore, KeyStore
-from companion.secret import ApiKey, DatabasePassword
+from companion.secret import ApiKey
 from companion.services.cats_site import remember_subdomain
 from companion.services.company_lookup import CompanyLookupService, IndexTuning, settings_source
 from companion.services.company_sync import CompanySync, SyncOutcome
@@ -37,18 +37,21 @@ from companion.services.outbox_worker import STATE_EVENT, OutboxWorker, lock_pat
 from companion.services.push import PushService, inputs_from
 from companion.services.sync_scheduler import SyncPolicy, SyncScheduler
 from companion.services.sync_state import SyncProgress, SyncState, build_state
+from companion.services.team_aliases import TeamAliases
 from companion.services.team_companies import TeamCompanies
 from companion.settings.catalogue import Catalogue
 from companion.settings.catalogue_store import CATALOGUE_FILE, CatalogueStore
 from companion.settings.models import Settings
 from companion.settings.service import SettingsService
+from companion.settings.team_policy import TeamPolicySource
 from companion.store import Database, open_database
 from companion.store.companies import CompanyCache
 from companion.store.db import DB_FILE_NAME
 from companion.store.outbox import OutboxItem
 from companion.team import local as team_local
-from companion.team.credentials import TeamPasswordStore
+from companion.team.credentials import keyring_password
 from companion.team.link import LinkTuning, TeamLink
+from companion.team.policy import CACHE_FILE, TeamPolicyFollower
 from companion.team.rate_budget import BudgetTuning, TeamBudget
 from companion.team.site import CatsSite, check_same_site
 
@@ -103,15 +106,33 @@ class CompanionConfig:
             return self.team_file
         return (self.config_dir if self.config_dir is not None else paths.config_dir()) / team_local.TEAM_FILE
 
-    def settings_service(self) -> SettingsService:
-        """The user's and the team's settings; raises policy.admin_required for a refused admin mode."""
-        data = self.data_dir if self.data_dir is not None else paths.data_dir()
+    def data_path(self) -> Path:
+        return self.data_dir if self.data_dir is not None else paths.data_dir()
+
+    def settings_service(self, team_policy: TeamPolicySource | None = None) -> SettingsService:
+        """The user's and the team's settings; raises policy.admin_required for a refused admin mode.
+
+        `team_policy`: the team database's policy, for a companion in a team.
+        """
         return SettingsService(
             config_dir=self.config_dir if self.config_dir is not None else paths.config_dir(),
             site_dir=self.site_config_dir if self.site_config_dir is not None else paths.site_config_dir(),
-            catalogue=CatalogueStore(data / CATALOGUE_FILE),
+            catalogue=CatalogueStore(self.data_path() / CATALOGUE_FILE),
             admin=self.admin,
+            team_policy=team_policy,
         )
+
+    def team_record(self) -> tuple[team_local.TeamRecord | None, str | None]:
+        """This user's team (None: none) and why team.json cannot be used (a damaged file, another site)."""
+        try:
+            record = team_local.load(self.team_path())
+            if record is not None:
+                # Companies synced from another CATS site must never reach this team (or come from it).
+                check_same_site(record.site(), CatsSite(self.cats_base_url, None))
+        except (ConfigError, TeamError) as exc:
+            log.warning("team mode off: %s", exc.message)
+            return None, exc.message
+        return record, None
 
 
 def static_key_source(key: ApiKey | None) -> KeySource:
@@ -143,6 +164,7 @@ class Companion:
         key_store: KeyStore | None = None,
         client_factory: ClientFactory | None = None,
         clock: Callable[[], float] = time.monotonic,
+        team_policy: TeamPolicyFollower | None = None,
     ) -> None:
         self.config = config
         self.cats_base_url = config.cats_base_url
@@ -171,8 +193,12 @@ class Companion:
         self.team: TeamLink | None = None
         #: The shared company cache's side of this companion (with `team`).
         self.team_companies: TeamCompanies | None = None
+        #: The shared aliases' side of this companion (with `team`).
+        self.team_aliases: TeamAliases | None = None
         #: Why team.json could not be used (a damaged file), for the status.
         self.team_error: str | None = None
+        #: The team database's policy as this companion follows it (the settings' team_policy source).
+        self.team_policy = team_policy
         #: The team's side of the CATS rate budget (with `team`): every client's budget consults it.
         self.team_budget: TeamBudget | None = None
         inputs = inputs_from(settings)
@@ -200,8 +226,17 @@ class Companion:
         Raises policy.admin_required for a refused admin mode (before anything is opened),
         StoreError/SchemaTooNewError when the database cannot be used; nothing is left open then.
         """
-        # First: a refused admin mode must stop start-up before anything else is opened.
-        settings = config.settings_service()
+        record, team_error = config.team_record()
+        policy = None
+        if record is not None:
+            policy = TeamPolicyFollower.for_record(
+                record, keyring_password(record.team_dsn()), cache_path=config.data_path() / CACHE_FILE
+            )
+            # The last policy received is in force from the first settings read on, its locks with it,
+            # whether or not the team database can be reached now.
+            policy.load_cache()
+        # A refused admin mode must stop start-up before anything is opened (only files were read).
+        settings = config.settings_service(team_policy=policy)
         db = await open_database(config.database_path())
         try:
             # The company index is built from the cache before anything can ask for a lookup.
@@ -218,10 +253,13 @@ class Companion:
             key_source=source,
             key_store=key_store,
             client_factory=client_factory,
+            team_policy=policy,
         )
+        companion.team_error = team_error
         try:
             # Before the client: its sync is wired to publish to the team when there is one.
-            await companion._open_team()
+            if record is not None:
+                await companion._open_team(record)
             found = await companion._load_key()
             if found is not None:
                 await companion.use_client(companion.new_client(found))
@@ -237,6 +275,8 @@ class Companion:
         self._started = True
         if self.client is not None and self.config.check_connection:
             self.check_task = asyncio.create_task(self.check_connection(), name="cats-connection-check")
+        if self.team_policy is not None:
+            await self.team_policy.start()
         if self.team_budget is not None:
             self.team_budget.start()
         if self.team is not None:
@@ -260,6 +300,9 @@ class Companion:
         if self.team is not None:
             # First: releases the syncer lock (stopping this companion's sync) for another to take over.
             await self.team.close()
+        if self.team_policy is not None:
+            # The policy held stays in force (and in its cache) until the settings are gone.
+            await self.team_policy.stop()
         # Before the client and database close; an item mid-send stays in flight, checked next time.
         await self.outbox.close()
         if self.sync is not None:
@@ -421,7 +464,12 @@ class Companion:
         """The team section of the status: membership, the link's state, the syncer, replication."""
         link, shared = self.team, self.team_companies
         if link is None or shared is None:
-            return {"joined": False, "state": "not_joined", "reason": self.team_error}
+            return {
+                "joined": False,
+                "state": "not_joined",
+                "reason": self.team_error,
+                "policy": self.team_policy_status(),
+            }
         record = link.record
         head = link.head
         applied = shared.applied
@@ -441,6 +489,28 @@ class Companion:
                 "lag_changes": None if head is None or applied is None else max(0, head - applied),
                 "last_applied_at": shared.applied_at.isoformat() if shared.applied_at else None,
             },
+            "aliases": None if self.team_aliases is None else self.team_aliases.status(),
+            "policy": self.team_policy_status(),
+        }
+
+    def team_policy_status(self) -> dict[str, object]:
+        """The team database's policy held: `revision` (None: none received), when this companion
+        applied it, where from (`database`, `cache`), and `state`: `following` the database,
+        `offline` (holding the last one received; `reason` says why), or `none` outside a team."""
+        follower = self.team_policy
+        if follower is None:
+            return {"revision": None, "applied_at": None, "origin": None, "state": "none", "reason": None}
+        held = follower.snapshot()
+        return {
+            "revision": held.revision,
+            "applied_at": follower.applied_at.isoformat() if follower.applied_at else None,
+            "origin": held.origin,
+            "state": "following" if follower.connected else "offline",
+            "reason": follower.last_error,
+            "changed_by": held.changed_by,
+            "changed_at": held.changed_at.isoformat() if held.changed_at else None,
+            "locked": sorted(held.policy.locked) if held.policy is not None else [],
+            "problems": [problem.message for problem in held.problems],
         }
 
     # --- wiring -------------------------------------------------------------------------------------
@@ -462,44 +532,31 @@ class Companion:
             )
         return found
 
-    async def _open_team(self) -> None:
-        """The team link when this user's team.json exists; a damaged file is reported, not fatal."""
-        try:
-            record = team_local.load(self.config.team_path())
-        except ConfigError as exc:
-            self.team_error = exc.message
-            log.warning("team mode off: %s", exc.message)
-            return
-        if record is None:
-            return
-        try:
-            # Companies synced from another CATS site must never reach this team (or come from it).
-            check_same_site(record.site(), CatsSite(self.cats_base_url, None))
-        except TeamError as exc:
-            self.team_error = exc.message
-            log.warning("team mode off: %s", exc.message)
-            return
+    async def _open_team(self, record: team_local.TeamRecord) -> None:
+        """The team link of this user's team (team.json, read and checked by CompanionConfig.team_record)."""
         shared = TeamCompanies(CompanyCache(self.db), self.lookup.apply_changes)
         await shared.load()
         shared.start_sync = self._start_team_sync
         shared.stop_sync = self._stop_team_sync
-        dsn = record.team_dsn()
-
-        async def password() -> DatabasePassword | None:
-            # keyring may block on D-Bus: keep it off the event loop.
-            return await asyncio.to_thread(TeamPasswordStore().get, dsn)
-
-        self.team_companies = shared
+        aliases = TeamAliases(self.lookup.aliases.store)
+        await aliases.load()
+        self.team_companies, self.team_aliases = shared, aliases
         self.team = TeamLink(
             record,
-            password,
+            keyring_password(record.team_dsn()),
             shared,
             tuning=self.config.team_tuning,
             may_sync=lambda: self.sync is not None,
             version=self.version,
+            followers=[aliases],
         )
+        # Confirmations made here go to the team; the team's come back into the same alias table.
+        aliases.wake, aliases.connect = self.team.wake, self.team.connection
+        self.lookup.aliases.shared = aliases.queued
         self.team_budget = TeamBudget(
-            self.team.connection, tuning=self.config.team_budget_tuning, backoff=self.team.tuning.backoff
+            self.team.lasting_connection,
+            tuning=self.config.team_budget_tuning,
+            backoff=self.team.tuning.backoff,
         )
 
     async def _start_team_sync(self) -> None:

@@ -15,7 +15,7 @@ import asyncio
 import logging
 import threading
 import webbrowser
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Protocol
@@ -138,6 +138,21 @@ def _import_pystray() -> Any:
     return pystray
 
 
+def team_summary(team: Mapping[str, Any]) -> str | None:
+    """The status's `team` section in a few words for the tray's status line; None outside a team."""
+    if not team.get("joined"):
+        return "team mode off (see the settings window)" if team.get("reason") else None
+    state = team.get("state")
+    if state == "offline":
+        return "team offline"
+    if state != "connected":
+        return "connecting to the team"
+    syncer = team.get("syncer")
+    who = "this companion syncs" if team.get("is_syncer") else f"{syncer} syncs" if syncer else "nobody syncs"
+    lag = (team.get("replication") or {}).get("lag_changes") or 0
+    return f"team connected, {who}" + (f", {lag} changes behind" if lag else "")
+
+
 def _why(exc: BaseException) -> str:
     if isinstance(exc, ImportError):
         return "pystray is not installed (install the `tray` extra)"
@@ -162,7 +177,8 @@ class DaemonTrayActions:
 
     def status_line(self) -> str:
         status = self._daemon.companion.monitor.status
-        return f"CATS: {status.detail}"
+        team = team_summary(self._daemon.companion.team_status())
+        return f"CATS: {status.detail}" + (f" · {team}" if team else "")
 
     def open_settings(self) -> None:
         url = self._on_loop(self._daemon.state.window_link)

@@ -133,6 +133,11 @@ class LookupResult(BaseModel):
     match: CompanyMatch | None
     #: The match came from a recruiter's confirmation (an alias).
     confirmed: bool
+    #: Who confirmed it: a team member's login role; None when confirmed on this companion outside a
+    #: team (or not confirmed).
+    confirmed_by: str | None = None
+    #: When it was confirmed; None when not confirmed.
+    confirmed_at: datetime | None = None
     warnings: list[DuplicateWarning]
     #: The matched company's fields chosen by "Displayed company info", in its order; [] without a match.
     company: list[DisplayedField]
@@ -284,10 +289,11 @@ class CompanyLookupService:
         """The match, the look-alikes (per the warning level) and the matched company's displayed fields."""
         settings = self._settings()
         with self.reader.snapshot():
+            alias = None
             if query.confirmed_company_id is None:
-                confirmed_id = self.reader.confirmed_company(alias_keys(query))
-                if confirmed_id is not None:
-                    query = query.model_copy(update={"confirmed_company_id": confirmed_id})
+                alias = self.reader.confirmed_alias(alias_keys(query))
+                if alias is not None:
+                    query = query.model_copy(update={"confirmed_company_id": alias.company_id})
             result = match_company(query, self._lookup, settings.company_warning_level, settings.thresholds)
             company: list[DisplayedField] = []
             if result.match is not None:
@@ -300,10 +306,14 @@ class CompanyLookupService:
                         self.reader.user_names,
                     )
             cache = self._cache_info()
+        confirmed = result.match is not None and result.match.basis is MatchBasis.CONFIRMED_ALIAS
+        by_alias = alias if confirmed and alias is not None else None
         return LookupResult(
             level=result.level,
             match=result.match,
-            confirmed=result.match is not None and result.match.basis is MatchBasis.CONFIRMED_ALIAS,
+            confirmed=confirmed,
+            confirmed_by=None if by_alias is None else by_alias.confirmed_by,
+            confirmed_at=None if by_alias is None else by_alias.confirmed_at,
             warnings=result.warnings,
             company=company,
             cache=cache,

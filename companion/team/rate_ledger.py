@@ -1,6 +1,6 @@
 """The team rate budget's SQL: logging this companion's CATS requests and headers, reading the team's.
 
-See migrations/0005_rate_budget.sql for the tables. Times are the server's, as Unix epoch seconds:
+See migrations/0006_rate_budget.sql for the tables. Times are the server's, as Unix epoch seconds:
 a companion measures how far its clock is from the server's (`clock_offset`) and converts both
 ways with that one figure, so the members' clocks never need to agree and the order of one
 companion's own events (a request sent just before the header it got back) survives the trip. A

@@ -482,7 +482,10 @@ async def test_a_companion_without_team_json_reports_no_team_and_syncs_as_before
         await solo.start()
         await until(lambda: synced(solo, sandbox), "synced alone")
         assert solo.team is None
-        assert solo.status()["team"] == {"joined": False, "state": "not_joined", "reason": None}
+        team_state = solo.status()["team"]
+        assert isinstance(team_state, dict)
+        assert team_state["joined"] is False and team_state["state"] == "not_joined"
+        assert team_state["reason"] is None and team_state["policy"]["revision"] is None  # type: ignore[index]
     finally:
         await solo.close()
 
@@ -540,8 +543,8 @@ async def test_a_member_waiting_for_the_lock_keeps_its_session_alive_under_the_i
         )
         return {row[0] for row in rows}
 
-    # The follower's, the elector's and the team rate budget's.
-    await until(holds(lambda: len(sessions()) == 3), "bob's three sessions")
+    # The link's two, the team policy follower's LISTEN connection and the team rate budget's.
+    await until(holds(lambda: len(sessions()) == 4), "bob's four sessions")
     before = sessions()
     await asyncio.sleep(3.5)  # longer than both the idle timeout and one lock retry
 
