@@ -25,11 +25,16 @@ from pathlib import Path
 
 from companion import __version__, paths
 from companion.cats.client import CatsClient, ConnectionInfo
-from companion.errors import CompanionError, ConfigError, KeyMissingError, TeamError
+from companion.errors import CatsRateLimitedError, CompanionError, ConfigError, KeyMissingError, TeamError
 from companion.keystore import DEFAULT_BASE_URL, KeyringKeyStore, KeyStore
 from companion.secret import ApiKey
 from companion.services.cats_site import remember_subdomain
-from companion.services.company_lookup import CompanyLookupService, IndexTuning, settings_source
+from companion.services.company_lookup import (
+    CompanyLookupService,
+    IndexTuning,
+    OfflineReason,
+    settings_source,
+)
 from companion.services.company_sync import CompanySync, SyncOutcome
 from companion.services.connection import ConnectionMonitor, state_for
 from companion.services.events import EventHub
@@ -78,7 +83,7 @@ class CompanionConfig:
     data_dir: Path | None = None
     #: Where the user's settings.json lives; None = companion.paths.config_dir().
     config_dir: Path | None = None
-    #: Where the system-wide team policy lives; None = companion.paths.site_config_dir().
+    #: Where the system-wide team policy lives; None = companion.paths.site_config_dirs() (all searched).
     site_config_dir: Path | None = None
     #: Admin mode: edit and install the team policy (refused unless this user may write site_config_dir).
     admin: bool = False
@@ -116,7 +121,7 @@ class CompanionConfig:
         """
         return SettingsService(
             config_dir=self.config_dir if self.config_dir is not None else paths.config_dir(),
-            site_dir=self.site_config_dir if self.site_config_dir is not None else paths.site_config_dir(),
+            site_dir=self.site_config_dir if self.site_config_dir is not None else paths.site_config_dirs(),
             catalogue=CatalogueStore(self.data_path() / CATALOGUE_FILE),
             admin=self.admin,
             team_policy=team_policy,
@@ -171,6 +176,9 @@ class Companion:
         self.db = db
         self.settings = settings
         self.lookup = lookup
+        #: The last sync stopped on the rate budget (CATS's 429 or our reserve); cleared by a success.
+        self._sync_rate_limited = False
+        lookup.offline = self.cache_offline
         self.key_source = key_source
         self.version = __version__
         self.clock = clock
@@ -450,7 +458,21 @@ class Companion:
             },
             "rate_budget": budget,
             "team": self.team_status(),
+            # As every lookup reports it: "offline" with the reason while the cache cannot be synced.
+            "cache": self.lookup.cache_info().model_dump(mode="json"),
         }
+
+    def cache_offline(self) -> OfflineReason | None:
+        """Why the company cache cannot be synced now (None: it can), by what was last learnt."""
+        if self.sync_elsewhere() is not None:
+            # A team member that does not sync itself gets its companies from the team's database.
+            return "team_offline" if self.team is not None and self.team.state == "offline" else None
+        state = self.monitor.status.state
+        if state == "unreachable":
+            return "network"
+        if state == "bad_key":
+            return "bad_key"
+        return "rate_limited" if self._sync_rate_limited and self.sync is not None else None
 
     def sync_elsewhere(self) -> str | None:
         """Why this companion does not sync companies itself (another member of its team does), else None."""
@@ -592,10 +614,12 @@ class Companion:
             )
 
         def on_error(error: CompanionError) -> None:
+            self._sync_rate_limited = isinstance(error, CatsRateLimitedError)
             if state_for(error) in ("unreachable", "bad_key"):
                 self.monitor.record_error(error)
 
         def on_success(_: SyncOutcome) -> None:
+            self._sync_rate_limited = False
             if shared is not None:
                 shared.publish_marks()
             if self.monitor.status.state in ("unreachable", "bad_key"):
