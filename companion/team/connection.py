@@ -114,6 +114,21 @@ def translate(exc: BaseException, dsn: TeamDsn, password: DatabasePassword | Non
     return TeamError(f"the team database {where} answered with an error ({sqlstate}: {detail})")
 
 
+def loop_failure(exc: Exception, what: str) -> str:
+    """Why a daemon loop on a team connection went offline (`what` names the loop), for its status.
+
+    TeamErrors say why themselves; driver errors raised where no translation wraps them (a call
+    on a dead connection) name their type only; anything else is a bug, logged with its traceback,
+    which must not end the loop.
+    """
+    if isinstance(exc, TeamError):
+        return exc.message
+    if isinstance(exc, DRIVER_ERRORS):
+        return f"the team database connection failed ({type(exc).__name__})"
+    log.exception("%s failed unexpectedly", what)
+    return f"{what} failed unexpectedly; see the daemon's log"
+
+
 def _redacted(text: str, password: DatabasePassword | None) -> str:
     if password is not None:
         text = text.replace(password.reveal(), repr(password))
