@@ -90,11 +90,11 @@ class Team:
         key: bool = True,
         start: bool = True,
         client_factory: ClientFactory | None = None,
-        **overrides: Any,
+        **config: Any,
     ) -> Companion:
-        """`name`'s companion (in the team once `add`ed); `overrides`: other CompanionConfig fields."""
+        """A member's companion; `config` overrides CompanionConfig fields."""
         home = self.root / name
-        config = CompanionConfig(
+        settings = CompanionConfig(
             cats_base_url=self.cats.url,
             data_dir=home / "data",
             config_dir=home / "config",
@@ -105,9 +105,8 @@ class Team:
             check_connection=False,
             team_tuning=tuning,
         )
-        config = replace(config, **overrides)
         opened = await Companion.open(
-            config, key=self.cats.key if key else None, client_factory=client_factory
+            replace(settings, **config), key=self.cats.key if key else None, client_factory=client_factory
         )
         self.opened.append(opened)
         if start:
@@ -553,8 +552,8 @@ async def test_a_member_waiting_for_the_lock_keeps_its_session_alive_under_the_i
         )
         return {row[0] for row in rows}
 
-    # The link's two, and the team policy follower's LISTEN connection.
-    await until(holds(lambda: len(sessions()) == 3), "bob's three sessions")
+    # The link's two, the team policy follower's LISTEN connection and the team rate budget's.
+    await until(holds(lambda: len(sessions()) == 4), "bob's four sessions")
     before = sessions()
     await asyncio.sleep(3.5)  # longer than both the idle timeout and one lock retry
 
