@@ -54,6 +54,8 @@ from companion.store.companies import CompanyCache
 from companion.store.db import DB_FILE_NAME
 from companion.store.outbox import OutboxItem
 from companion.team import local as team_local
+from companion.team.claims_link import DEFAULT_TUNING as DEFAULT_CLAIMS_TUNING
+from companion.team.claims_link import ClaimsTuning, TeamClaimsLink
 from companion.team.credentials import keyring_password
 from companion.team.link import LinkTuning, TeamLink
 from companion.team.policy import CACHE_FILE, TeamPolicyFollower
@@ -99,6 +101,8 @@ class CompanionConfig:
     team_tuning: LinkTuning | None = None
     #: The team rate budget's waits (how often the ledger is written and read); None: the defaults.
     team_budget_tuning: BudgetTuning | None = None
+    #: The person claims' bounds (connect, operation, retry after a failure).
+    team_claims_tuning: ClaimsTuning = DEFAULT_CLAIMS_TUNING
 
     def database_path(self) -> Path | None:
         """db_path, else companion.db in data_dir when that is given, else None (the default place)."""
@@ -209,6 +213,8 @@ class Companion:
         self.team_policy = team_policy
         #: The team's side of the CATS rate budget (with `team`): every client's budget consults it.
         self.team_budget: TeamBudget | None = None
+        #: The team's person claims the outbox worker creates under (with `team`).
+        self.team_claims: TeamClaimsLink | None = None
         inputs = inputs_from(settings)
         #: Accepts pushes and campaign events into the outbox; works without a key (they wait there).
         self.push = PushService(db, inputs, on_queued=self._queued)
@@ -313,6 +319,8 @@ class Companion:
             await self.team_policy.stop()
         # Before the client and database close; an item mid-send stays in flight, checked next time.
         await self.outbox.close()
+        if self.team_claims is not None:
+            await self.team_claims.close()
         if self.sync is not None:
             # Before the database closes: a page being stored is rolled back, never half-written.
             await self.sync.close()
@@ -563,6 +571,11 @@ class Companion:
         aliases = TeamAliases(self.lookup.aliases.store)
         await aliases.load()
         self.team_companies, self.team_aliases = shared, aliases
+        # Each person created once across the team: the worker claims before it creates.
+        self.team_claims = TeamClaimsLink(
+            record.team_dsn(), keyring_password(record.team_dsn()), tuning=self.config.team_claims_tuning
+        )
+        self.outbox.use_claims(self.team_claims)
         self.team = TeamLink(
             record,
             keyring_password(record.team_dsn()),

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from companion.app import Companion, CompanionConfig
+from companion.app import ClientFactory, Companion, CompanionConfig
 from companion.secret import DatabasePassword
 from companion.services.sync_scheduler import SyncPolicy
 from companion.store.companies import CompanyCache
@@ -83,7 +83,14 @@ class Team:
         return CatsSite(self.cats.url, None)
 
     async def companion(
-        self, name: str, *, tuning: LinkTuning = FAST, key: bool = True, start: bool = True, **config: Any
+        self,
+        name: str,
+        *,
+        tuning: LinkTuning = FAST,
+        key: bool = True,
+        start: bool = True,
+        client_factory: ClientFactory | None = None,
+        **config: Any,
     ) -> Companion:
         """A member's companion; `config` overrides CompanionConfig fields."""
         home = self.root / name
@@ -98,7 +105,9 @@ class Team:
             check_connection=False,
             team_tuning=tuning,
         )
-        opened = await Companion.open(replace(settings, **config), key=self.cats.key if key else None)
+        opened = await Companion.open(
+            replace(settings, **config), key=self.cats.key if key else None, client_factory=client_factory
+        )
         self.opened.append(opened)
         if start:
             await opened.start()
