@@ -54,9 +54,12 @@ from companion.store.companies import CompanyCache
 from companion.store.db import DB_FILE_NAME
 from companion.store.outbox import OutboxItem
 from companion.team import local as team_local
+from companion.team.claims_link import DEFAULT_TUNING as DEFAULT_CLAIMS_TUNING
+from companion.team.claims_link import ClaimsTuning, TeamClaimsLink
 from companion.team.credentials import keyring_password
 from companion.team.link import LinkTuning, PasswordSource, TeamLink
 from companion.team.policy import CACHE_FILE, TeamPolicyFollower
+from companion.team.rate_budget import BudgetTuning, TeamBudget
 from companion.team.site import CatsSite, check_same_site
 
 log = logging.getLogger(__name__)
@@ -98,6 +101,10 @@ class CompanionConfig:
     team_tuning: LinkTuning | None = None
     #: The team database's password given directly (`serve --team-password-file`); None: the keyring.
     team_password: DatabasePassword | None = field(default=None, repr=False)
+    #: The team rate budget's waits (how often the ledger is written and read); None: the defaults.
+    team_budget_tuning: BudgetTuning | None = None
+    #: The person claims' bounds (connect, operation, retry after a failure).
+    team_claims_tuning: ClaimsTuning = DEFAULT_CLAIMS_TUNING
 
     def database_path(self) -> Path | None:
         """db_path, else companion.db in data_dir when that is given, else None (the default place)."""
@@ -218,6 +225,10 @@ class Companion:
         self.team_error: str | None = None
         #: The team database's policy as this companion follows it (the settings' team_policy source).
         self.team_policy = team_policy
+        #: The team's side of the CATS rate budget (with `team`): every client's budget consults it.
+        self.team_budget: TeamBudget | None = None
+        #: The team's person claims the outbox worker creates under (with `team`).
+        self.team_claims: TeamClaimsLink | None = None
         inputs = inputs_from(settings)
         #: Accepts pushes and campaign events into the outbox; works without a key (they wait there).
         self.push = PushService(db, inputs, on_queued=self._queued)
@@ -294,6 +305,8 @@ class Companion:
             self.check_task = asyncio.create_task(self.check_connection(), name="cats-connection-check")
         if self.team_policy is not None:
             await self.team_policy.start()
+        if self.team_budget is not None:
+            self.team_budget.start()
         if self.team is not None:
             # In a team only the elected syncer runs the company sync (the link starts it).
             self.team.start()
@@ -320,9 +333,14 @@ class Companion:
             await self.team_policy.stop()
         # Before the client and database close; an item mid-send stays in flight, checked next time.
         await self.outbox.close()
+        if self.team_claims is not None:
+            await self.team_claims.close()
         if self.sync is not None:
             # Before the database closes: a page being stored is rolled back, never half-written.
             await self.sync.close()
+        if self.team_budget is not None:
+            # After the last CATS request of the outbox and the sync: the team sees them all.
+            await self.team_budget.close()
         # Open event streams never end by themselves: end them, or a server's stop waits for them.
         self.events.close()
         if self.client is not None:
@@ -338,8 +356,13 @@ class Companion:
 
     def new_client(self, key: ApiKey) -> CatsClient:
         if self._client_factory is not None:
-            return self._client_factory(self.cats_base_url, key)
-        return CatsClient(self.cats_base_url, key)
+            client = self._client_factory(self.cats_base_url, key)
+        else:
+            client = CatsClient(self.cats_base_url, key)
+        if self.team_budget is not None:
+            # The account is the team's: its budget counts every member's requests.
+            client.budget.team = self.team_budget
+        return client
 
     def require_client(self, purpose: str) -> CatsClient:
         """The CATS client, or KeyMissingError saying what needs one (`purpose`: "to search CATS")."""
@@ -441,7 +464,10 @@ class Companion:
     def status(self) -> dict[str, object]:
         """Version, uptime, the CATS connection's last known state and the rate budget."""
         connection = self.monitor.status
-        budget = self.client.budget.snapshot().model_dump(mode="json") if self.client is not None else None
+        budget: dict[str, object] | None = None
+        if self.client is not None:
+            budget = self.client.budget.snapshot().model_dump(mode="json")
+            budget["team"] = self.team_budget.status() if self.team_budget is not None else None
         return {
             "version": self.version,
             "uptime_seconds": round(self.uptime_seconds(), 3),
@@ -559,6 +585,11 @@ class Companion:
         aliases = TeamAliases(self.lookup.aliases.store)
         await aliases.load()
         self.team_companies, self.team_aliases = shared, aliases
+        # Each person created once across the team: the worker claims before it creates.
+        self.team_claims = TeamClaimsLink(
+            record.team_dsn(), self.config.team_password_source(record), tuning=self.config.team_claims_tuning
+        )
+        self.outbox.use_claims(self.team_claims)
         self.team = TeamLink(
             record,
             self.config.team_password_source(record),
@@ -571,6 +602,11 @@ class Companion:
         # Confirmations made here go to the team; the team's come back into the same alias table.
         aliases.wake, aliases.connect = self.team.wake, self.team.connection
         self.lookup.aliases.shared = aliases.queued
+        self.team_budget = TeamBudget(
+            self.team.lasting_connection,
+            tuning=self.config.team_budget_tuning,
+            backoff=self.team.tuning.backoff,
+        )
 
     async def _start_team_sync(self) -> None:
         if self.sync is not None and not self._closed:

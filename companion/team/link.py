@@ -34,7 +34,7 @@ import asyncpg
 from companion.errors import TeamError
 from companion.secret import DatabasePassword
 from companion.team import company_log, membership
-from companion.team.connection import connect, postgres_errors
+from companion.team.connection import DRIVER_ERRORS, connect, loop_failure, postgres_errors
 from companion.team.local import TeamRecord
 
 log = logging.getLogger(__name__)
@@ -175,18 +175,10 @@ class TeamLink:
                     failures = 0
                     log.info("connected to the team database %s", self.record.team_id)
                     await self._follow(conn)
-            except TeamError as exc:
+            except Exception as exc:
+                # Even a bug must not end the loop: the cache would silently stop following the team.
                 failures += 1
-                self._offline(exc.message)
-            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as exc:
-                # Raised where no translation wraps it (a listener call on a dead connection).
-                failures += 1
-                self._offline(f"the team database connection failed ({type(exc).__name__})")
-            except Exception:
-                # A bug must not end the loop: the cache would silently stop following the team.
-                failures += 1
-                log.exception("following the team database failed unexpectedly")
-                self._offline("following the team failed unexpectedly; see the daemon's log")
+                self._offline(loop_failure(exc, "following the team"))
             await asyncio.sleep(self.tuning.backoff(failures))
 
     async def _follow(self, conn: asyncpg.Connection) -> None:
@@ -226,7 +218,7 @@ class TeamLink:
             except TeamError as exc:
                 failures += 1
                 log.info("syncer election: %s", exc.message)
-            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as exc:
+            except DRIVER_ERRORS as exc:
                 failures += 1
                 log.info("syncer election: the connection failed (%s)", type(exc).__name__)
             except Exception:
@@ -287,6 +279,12 @@ class TeamLink:
             log.info("this companion no longer syncs the team's companies")
 
     # --- shared --------------------------------------------------------------------------------------
+
+    def lasting_connection(self) -> contextlib.AbstractAsyncContextManager[asyncpg.Connection]:
+        """A connection of its own to the team as this member, kept open by a loop that bounds each
+        of its statements itself (the team rate budget's); `connection()` is for one bounded operation.
+        """
+        return self._connection()
 
     @contextlib.asynccontextmanager
     async def connection(self) -> AsyncIterator[asyncpg.Connection]:
