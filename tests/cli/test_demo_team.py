@@ -9,6 +9,7 @@ import re
 import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -17,17 +18,19 @@ from companion.nmhost.locations import read_daemon_info
 from companion.team.local_cluster import find_bindir
 
 
-async def _team_status(home: Path) -> dict[str, object]:
+async def _ask(home: Path, message_type: str) -> dict[str, Any]:
+    """The data of one native message to the daemon whose home is `home`."""
     info = read_daemon_info(str(home / "run"))
     assert info is not None and info.socket is not None
     connector = aiohttp.UnixConnector(path=info.socket)
     headers = {"Authorization": f"Bearer {info.token}"}
     async with aiohttp.ClientSession(connector=connector, headers=headers) as http:
-        envelope = {"id": 1, "type": "status", "params": {}}
+        envelope = {"id": 1, "type": message_type, "params": {}}
         async with http.post("http://localhost/api/native", json=envelope) as response:
             reply = await response.json()
-    team: dict[str, object] = reply["data"]["team"]
-    return team
+    assert reply["ok"], reply
+    data: dict[str, Any] = reply["data"]
+    return data
 
 
 @pytest.mark.timeout(150)
@@ -73,7 +76,7 @@ async def test_the_team_demo_starts_three_members_that_joined_says_how_to_open_e
         assert re.search(r"CATS_COMPANION_HOME=\S+/bob cats-companion settings$", printed, re.M)
         assert "kill -9" in printed and "psql postgresql://" in printed
 
-        teams = {name: await _team_status(home) for name, home in homes.items()}
+        teams = {name: (await _ask(home, "status"))["team"] for name, home in homes.items()}
         assert all(team["joined"] and team["state"] == "connected" for team in teams.values()), teams
         assert {name: team["access"] for name, team in teams.items()} == {
             "alice": "admin",
@@ -81,6 +84,8 @@ async def test_the_team_demo_starts_three_members_that_joined_says_how_to_open_e
             "carol": "member",
         }
         assert sum(bool(team["is_syncer"]) for team in teams.values()) == 1
+        # The admin's companion reads the team policy with the password from its file (no keyring).
+        assert (await _ask(homes["alice"], "team.policy.get"))["editable"] is True
     finally:
         if process.returncode is None:
             process.send_signal(signal.SIGINT)
