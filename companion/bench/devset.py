@@ -13,7 +13,7 @@ Everything comes from the public files in companion/bench/data/ (README.md there
 
 The cache is every other SEC company, every IETF target organisation and the sandbox's IEEE organisation
 names. A query is right when it finds its target or any cached company with the same *label key*
-(cleanco's base name, then rapidfuzz's default processing): the IEEE list also holds "Apple, Inc." for
+(`label_key`): the IEEE list also holds "Apple, Inc." for
 the SEC's "Apple Inc.", and either is the right company. The label key is deliberately not the
 companion's normaliser, so that changing the normaliser cannot change what counts as right.
 """
@@ -23,6 +23,7 @@ from __future__ import annotations
 import functools
 import gzip
 import random
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from importlib import resources
@@ -41,6 +42,7 @@ IETF_PER_TARGET: Final = 2
 IETF_PAIRS: Final = 600
 NEGATIVES: Final = 500
 DECORATED: Final = 40
+_SEC_TAG: Final = re.compile(r"\s*/[A-Za-z]{2,3}/?\s*$")
 _SEC_BASE: Final = 1_000_000
 _IETF_BASE: Final = 2_000_000
 _IEEE_BASE: Final = 3_000_000
@@ -67,8 +69,15 @@ class DevSet:
 
 
 def label_key(name: str) -> str:
-    """What counts as "the same organisation" when the cache holds two spellings of it."""
-    return str(default_process(basename(name)))
+    """What counts as "the same organisation" when the cache holds two spellings of it.
+
+    cleanco's base name, taken until it stops changing ("Eaton Corp plc" -> "Eaton"), without an SEC
+    jurisdiction tag ("CHURCH & DWIGHT CO INC /DE/"), then rapidfuzz's default processing.
+    """
+    text = _SEC_TAG.sub("", name)
+    while (shorter := basename(text)) != text and shorter:
+        text = shorter
+    return str(default_process(text))
 
 
 def _text(name: str) -> str:

@@ -38,7 +38,7 @@ from typing import Final, TypeVar
 
 from companion.matching.idslots import IdSlots
 from companion.matching.normalize import normalize_name
-from companion.matching.scoring import similarities
+from companion.matching.scoring import match_scores, similarities
 
 DEFAULT_CANDIDATES: Final = 200
 DEFAULT_POSTING_BUDGET: Final = 5000
@@ -145,6 +145,8 @@ class TrigramIndex:
         # Every company id with that name, ascending, only for names that several companies share.
         self._slot_more: dict[int, array[int]] = {}
         self._free_slots: list[int] = []
+        # How many distinct names contain each word: a word's rarity across the cache (see `word_weight`).
+        self._word_names: Counter[str] = Counter()
         for company_id, name in companies:
             self.add(company_id, name)
 
@@ -245,6 +247,7 @@ class TrigramIndex:
             self._slot_first.append(company_id)
             self._slot_length.append(min(len(key), _LONG))
         self._slot_of[key] = slot
+        self._word_names.update(set(key.split()))
         postings = self._postings
         for gram in trigrams(key):
             try:
@@ -272,6 +275,11 @@ class TrigramIndex:
             if not row:
                 del self._postings[gram]
         del self._slot_of[key]
+        words = self._word_names
+        words.subtract(set(key.split()))
+        for word in set(key.split()):
+            if words[word] <= 0:
+                del words[word]
         self._slot_key[slot] = ""
         self._free_slots.append(slot)
         return True
@@ -365,6 +373,46 @@ class TrigramIndex:
         return self.search_key(
             normalize_name(name), limit=limit, candidates=candidates, min_score=min_score, exclude=exclude
         )
+
+    def word_weight(self, word: str) -> float:
+        """How telling a shared `word` is: the log of how rare it is among the indexed names (0.1 at least).
+
+        A word no indexed name has weighs most; "group" or "systems", in thousands of names, least.
+        """
+        return math.log((len(self._slot_of) + 1) / (self._word_names.get(word, 0) + 1)) + 0.1
+
+    def rank_key(
+        self,
+        key: str,
+        *,
+        limit: int = 10,
+        candidates: int = DEFAULT_CANDIDATES,
+        min_score: float = 0.0,
+        exclude: Collection[int] = (),
+    ) -> list[SimilarName]:
+        """The `limit` indexed names most likely to be `key`'s company, by `match_score`, best first.
+
+        Unlike `search_key`, no length window or shared-trigram floor narrows the candidates first: a
+        name inside a longer one ("kddi" in "kddi r and d labs") is the commonest real variant, and the
+        look-alike score's window would leave it out. Ties go to the lower company id.
+        """
+        if limit < 1 or candidates < 1:
+            raise ValueError(f"limit and candidates must be at least 1, got {limit} and {candidates}")
+        if not key:
+            return []
+        slots = self._candidate_slots(key, candidates)
+        scored = match_scores(key, _at(self._slot_key, slots), self.word_weight, min_score)
+        hits: list[SimilarName] = []
+        for position, score in scored:
+            if len(hits) >= limit and score < hits[-1].score:
+                break
+            hits.extend(
+                SimilarName(company_id, score)
+                for company_id in self._members(slots[position])
+                if company_id not in exclude
+            )
+        hits.sort(key=lambda hit: (-hit.score, hit.company_id))
+        return hits[:limit]
 
     def search_key(
         self,

@@ -191,6 +191,13 @@ class CacheLookup:
         # A company the sync deleted a moment ago may still be indexed: the cache has the last word.
         return [(_company(rows[hit.company_id]), hit.score) for hit in hits if hit.company_id in rows]
 
+    def ranked(self, name: str, *, limit: int, min_score: float) -> list[tuple[CachedCompany, float]]:
+        hits = self._index.rank_key(
+            normalize_name(name), limit=limit, min_score=min_score, candidates=self._candidates
+        )
+        rows = self._reader.match_rows([hit.company_id for hit in hits])
+        return [(_company(rows[hit.company_id]), hit.score) for hit in hits if hit.company_id in rows]
+
 
 def prefix_words(text: str) -> list[str]:
     """The normalised words of a name without stripping legal forms ("The Acme Co" -> ["acme", "co"])."""

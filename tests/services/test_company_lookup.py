@@ -44,7 +44,7 @@ GLOBEX = [
     company(2, "Globex Research Labs", "https://labs.globex.com"),
     company(3, "GLOBEX GmbH"),
     company(4, "Globex Holdings", social_media_urls=["https://linkedin.com/company/globex-corp"]),
-    company(5, "Globex International", social_media_urls=["https://www.linkedin.com/company/globex"]),
+    company(5, "Globalex Europe", social_media_urls=["https://www.linkedin.com/company/globex"]),
     company(10, "Initech Sofware Systems Inc"),
     company(11, "Initech Software Systems GmbH", "https://initech.example.com"),
     company(12, "Umbrella Pharmaceuticals"),
@@ -85,10 +85,12 @@ async def test_a_name_finds_the_company_with_the_same_name_apart_from_the_legal_
 ) -> None:
     result = service.lookup(CompanyQuery(name="Initech Software Systems Ltd"))
     assert result.match is not None
-    assert (result.match.company_id, result.match.basis, result.match.confidence) == (
+    # The only CATS company of that name, written the same: a match, not a likely one.
+    assert (result.match.company_id, result.match.basis, result.match.confidence, result.match.label) == (
         11,
         MatchBasis.EXACT_NAME,
-        Confidence.MEDIUM,
+        Confidence.HIGH,
+        "Match",
     )
     assert result.match.reason == (
         "Same name apart from the legal form: 'Initech Software Systems Ltd' vs CATS company "
@@ -178,12 +180,12 @@ async def test_every_exact_warning_kind_names_the_cats_companies_and_why(
     assert by_kind[WarningKind.SAME_NAME_LEGAL_FORM].message == (
         "Same name apart from the legal form: 'Globex Ltd' vs CATS company 'GLOBEX GmbH'"
     )
-    # Globex Corporation shares its own LinkedIn page with Globex International: a duplicate inside CATS.
+    # Globex Corporation shares its own LinkedIn page with Globalex Europe: a duplicate inside CATS.
     internal = by_kind[WarningKind.INTERNAL_DUPLICATES]
     assert internal.company_ids == [1, 5]
     assert internal.message == (
         "CATS company 'Globex Corporation' has possible duplicates in CATS: "
-        "'Globex International' (same LinkedIn company page)"
+        "'Globalex Europe' (same LinkedIn company page)"
     )
 
 
@@ -349,7 +351,7 @@ async def test_prefix_search_finds_names_starting_with_the_text_best_first(
         "Globex Corporation",
         "GLOBEX GmbH",
         "Globex Holdings",
-        "Globex International",
+        "Globalex Europe",
         "Globex Research Labs",
     }
     assert service.search("glob", limit=2).companies == result.companies[:2]
