@@ -27,6 +27,7 @@ from companion.matching.models import (
     WarningKind,
 )
 from companion.matching.normalize import (
+    NORMALISER_VERSION,
     legal_forms,
     literal_key,
     name_tokens,
@@ -37,6 +38,7 @@ from companion.matching.scoring import match_score, match_scores, name_similarit
 from companion.matching.warnings import CompanyLookup, match_company
 
 __all__ = [
+    "NORMALISER_VERSION",
     "CachedCompany",
     "CompanyDirectory",
     "CompanyLookup",

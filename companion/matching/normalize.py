@@ -38,6 +38,10 @@ from cleanco.termdata import terms_by_country, terms_by_type
 # make different companies share a key and be reported as "same name apart from the legal form".
 _NOT_LEGAL_FORMS = frozenset({"uk", "at", "ok", "et", "ep", "ba", "bl", "fa", "ps", "ee", "eg", "unlimited"})
 
+#: Bumped whenever a rule change gives some name another key: a cache holding keys of an older version is
+#: re-keyed when the lookup service opens it (companion.services.company_lookup.refresh_name_keys).
+NORMALISER_VERSION = 2
+
 #: Words a registry or a profile appends to a company's name without naming another company: stripped from
 #: the end like legal forms. "and" is what is left of "& Co" once "co" is stripped; "the" of "Acme, The".
 #: Not countries or places: "Acme UK" and "Acme" are often two companies of one group, told apart by CATS.

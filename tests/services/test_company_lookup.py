@@ -10,10 +10,16 @@ from pathlib import Path
 import pytest
 
 from companion.errors import BadRequestError
-from companion.matching import CompanyQuery, Confidence, MatchBasis, WarningKind
-from companion.services.company_lookup import CompanyLookupService, LookupResult
+from companion.matching import NORMALISER_VERSION, CompanyQuery, Confidence, MatchBasis, WarningKind
+from companion.services.company_lookup import (
+    NAME_KEY_VERSION_META,
+    CompanyLookupService,
+    LookupResult,
+    refresh_name_keys,
+)
 from companion.settings.service import SettingsService
 from companion.store import Database
+from companion.store.meta import get_meta
 from tests.services.lookup_support import (
     SYNCED_AT,
     Clock,
@@ -380,3 +386,37 @@ async def test_prefix_search_without_letters_finds_nothing(service: CompanyLooku
 async def test_prefix_search_refuses_a_bad_limit(service: CompanyLookupService, limit: int) -> None:
     with pytest.raises(BadRequestError, match="limit"):
         service.search("glob", limit=limit)
+
+
+# --- name keys of an older normaliser --------------------------------------------------------------------
+
+
+async def test_a_cache_keyed_by_an_older_normaliser_is_rekeyed_when_the_service_opens(
+    db: Database, settings: SettingsService, clock: Clock
+) -> None:
+    # As an older normaliser stored them: "Holdings" and the /DE/ tag were part of the key.
+    stale = [
+        company(21, "Vandelay Holdings").model_copy(update={"name_key": "vandelay holdings"}),
+        company(22, "KRAMERICA INDUSTRIES INC /DE/").model_copy(
+            update={"name_key": "kramerica industries de"}
+        ),
+    ]
+    await write(db, None, stale)
+    await mark_synced(db)
+    assert await refresh_name_keys(db) == 2
+    assert await refresh_name_keys(db) == 0  # the version is recorded: the next start reads no row
+    service = await open_service(db, settings, clock)
+    try:
+        result = service.lookup(CompanyQuery(name="Vandelay"))
+        assert result.match is not None and result.match.company_id == 21
+        assert result.match.basis is MatchBasis.EXACT_NAME
+        kramerica = service.lookup(CompanyQuery(name="Kramerica Industries"))
+        assert kramerica.match is not None and kramerica.match.company_id == 22
+    finally:
+        service.close()
+
+
+async def test_a_fresh_cache_records_the_normaliser_version_and_rekeys_nothing(db: Database) -> None:
+    await write(db, None, [company(31, "Acme Holdings Inc")])
+    assert await refresh_name_keys(db) == 0
+    assert await get_meta(db, NAME_KEY_VERSION_META) == str(NORMALISER_VERSION)
