@@ -32,6 +32,7 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.utils import default_process
 
 from companion.bench.devset import KINDS, DevSet, load_devset
+from companion.bench.lookup import _positive
 from companion.matching import CompanyQuery, Confidence, WarningKind, normalize_name
 from companion.services.company_lookup import CompanyLookupService, LookupResult
 from companion.store import open_database
@@ -262,16 +263,6 @@ def json_summary(result: MatchQualityResult) -> dict[str, Any]:
             kind: {"top1": top1, "hit_at_5": hit} for kind, (top1, hit) in figures["by_kind"].items()
         }
     return data
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
-    return value
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -107,6 +107,11 @@ def trigrams(key: str) -> set[str]:
     return {padded[i : i + 3] for i in range(len(padded) - 2)}
 
 
+def _check_limits(limit: int, candidates: int) -> None:
+    if limit < 1 or candidates < 1:
+        raise ValueError(f"limit and candidates must be at least 1, got {limit} and {candidates}")
+
+
 def _check_id(company_id: object) -> int:
     if not isinstance(company_id, int) or isinstance(company_id, bool):
         raise TypeError(f"company_id must be an int, got {type(company_id).__name__}")
@@ -368,8 +373,7 @@ class TrigramIndex:
         `candidates` distinct names are reranked. `exclude` drops companies the caller already reports
         (e.g. exact matches) without costing a place in `limit`.
         """
-        if limit < 1 or candidates < 1:
-            raise ValueError(f"limit and candidates must be at least 1, got {limit} and {candidates}")
+        _check_limits(limit, candidates)
         return self.search_key(
             normalize_name(name), limit=limit, candidates=candidates, min_score=min_score, exclude=exclude
         )
@@ -396,8 +400,7 @@ class TrigramIndex:
         name inside a longer one ("kddi" in "kddi r and d labs") is the commonest real variant, and the
         look-alike score's window would leave it out. Ties go to the lower company id.
         """
-        if limit < 1 or candidates < 1:
-            raise ValueError(f"limit and candidates must be at least 1, got {limit} and {candidates}")
+        _check_limits(limit, candidates)
         if not key:
             return []
         slots = self._candidate_slots(key, candidates)
@@ -424,8 +427,7 @@ class TrigramIndex:
         exclude: Collection[int] = (),
     ) -> list[SimilarName]:
         """`search` for a name already normalised."""
-        if limit < 1 or candidates < 1:
-            raise ValueError(f"limit and candidates must be at least 1, got {limit} and {candidates}")
+        _check_limits(limit, candidates)
         if not key:
             return []
         slots = self._candidate_slots(key, candidates, min_score)
