@@ -293,10 +293,13 @@ class TrigramIndex:
         members = self._slot_more.get(slot)
         return members if members is not None else (self._slot_first[slot],)
 
-    def _candidate_slots(self, key: str, limit: int, min_score: float = 0.0) -> list[int]:
+    def _candidate_slots(
+        self, key: str, limit: int, min_score: float = 0.0, *, window: bool = True
+    ) -> list[int]:
         """Up to `limit` slots sharing the most trigrams with `key`, in no particular order.
 
-        With a `min_score`, names too long or too short to reach it (see `length_window`) are left out,
+        With a `min_score`, names too long or too short to reach it (see `length_window`; not with
+        `window=False`, for a score other than the look-alike one) are left out,
         and so are names sharing only one of the counted trigrams once `MIN_TRIGRAMS` or more were
         counted: a near-duplicate shares several of the query's rarer trigrams, while the hundreds of
         names sharing just one of them (two thirds of what is counted) almost never score, and choosing
@@ -326,9 +329,9 @@ class TrigramIndex:
         if min_score > 0 and used > MIN_TRIGRAMS:
             keep = shared.translate(_AT_LEAST[2])
             slots, shared = list(compress(slots, keep)), bytes(compress(shared, keep))
-        window = length_window(len(key), min_score)
-        if slots and (window.start > 0 or window.stop <= _MAX_LENGTH):
-            keep = bytes(_at(self._slot_length, slots)).translate(_length_table(window))
+        lengths = length_window(len(key), min_score if window else 0.0)
+        if slots and (lengths.start > 0 or lengths.stop <= _MAX_LENGTH):
+            keep = bytes(_at(self._slot_length, slots)).translate(_length_table(lengths))
             slots, shared = list(compress(slots, keep)), bytes(compress(shared, keep))
         if len(slots) <= limit:
             return slots
@@ -396,14 +399,15 @@ class TrigramIndex:
     ) -> list[SimilarName]:
         """The `limit` indexed names most likely to be `key`'s company, by `match_score`, best first.
 
-        Unlike `search_key`, no length window or shared-trigram floor narrows the candidates first: a
-        name inside a longer one ("kddi" in "kddi r and d labs") is the commonest real variant, and the
-        look-alike score's window would leave it out. Ties go to the lower company id.
+        Unlike `search_key`, no length window narrows the candidates first: a name inside a longer one
+        ("kddi" in "kddi r and d labs") is the commonest real variant, and the look-alike score's window
+        would leave it out. Names sharing a single counted trigram are still dropped (they never
+        reached the match thresholds on `bench match-quality`'s pairs). Ties go to the lower company id.
         """
         _check_limits(limit, candidates)
         if not key:
             return []
-        slots = self._candidate_slots(key, candidates)
+        slots = self._candidate_slots(key, candidates, min_score, window=False)
         scored = match_scores(key, _at(self._slot_key, slots), self.word_weight, min_score)
         hits: list[SimilarName] = []
         for position, score in scored:
