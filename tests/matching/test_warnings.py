@@ -355,3 +355,36 @@ def test_the_matched_companys_own_duplicates_do_not_ask_the_cache_again() -> Non
     assert sorted(lookup.exact_calls) == sorted(set(lookup.exact_calls))
     assert ("key", "globex systems") in lookup.exact_calls
     assert ("domain", "globex.com") in lookup.exact_calls
+
+
+@pytest.mark.parametrize(
+    "profile_name",
+    ["Vandelay Industries - We're hiring", "Vandelay Industries | Careers", "Vandelay Industries (YC S25)"],
+)
+def test_a_profile_name_with_a_tagline_or_batch_tag_is_a_match(profile_name: str) -> None:
+    directory = CompanyDirectory([CachedCompany(id=1, name="Vandelay Industries, Inc.")])
+    match = match_company(CompanyQuery(name=profile_name), directory).match
+    assert match is not None and match.company_id == 1
+    assert (match.basis, match.confidence, match.label) == (MatchBasis.EXACT_NAME, Confidence.HIGH, "Match")
+
+
+def test_a_name_equal_only_without_business_words_or_a_jurisdiction_tag_is_a_likely_match() -> None:
+    directory = CompanyDirectory([CachedCompany(id=1, name="KRAMERICA INDUSTRIES INC /DE/")])
+    for name in ("Kramerica Industries Holdings", "Kramerica Industries"):
+        match = match_company(CompanyQuery(name=name), directory).match
+        assert match is not None and match.company_id == 1
+        assert (match.confidence, match.label) == (Confidence.MEDIUM, "Likely match")
+
+
+def test_a_name_two_cats_companies_share_is_only_a_likely_match() -> None:
+    directory = CompanyDirectory(
+        [CachedCompany(id=1, name="Orbis srl"), CachedCompany(id=2, name="ORBIS LLC")]
+    )
+    match = match_company(CompanyQuery(name="Orbis"), directory).match
+    assert match is not None and match.confidence is Confidence.MEDIUM
+
+
+def test_nova_is_not_novas_inc() -> None:
+    directory = CompanyDirectory([CachedCompany(id=1, name="Novas Inc")])
+    match = match_company(CompanyQuery(name="Nova"), directory).match
+    assert match is None or match.confidence is Confidence.LOW
