@@ -409,17 +409,7 @@ class TrigramIndex:
             return []
         slots = self._candidate_slots(key, candidates, min_score, window=False)
         scored = match_scores(key, _at(self._slot_key, slots), self.word_weight, min_score)
-        hits: list[SimilarName] = []
-        for position, score in scored:
-            if len(hits) >= limit and score < hits[-1].score:
-                break
-            hits.extend(
-                SimilarName(company_id, score)
-                for company_id in self._members(slots[position])
-                if company_id not in exclude
-            )
-        hits.sort(key=lambda hit: (-hit.score, hit.company_id))
-        return hits[:limit]
+        return self._hits(((slots[position], score) for position, score in scored), limit, exclude)
 
     def search_key(
         self,
@@ -437,17 +427,23 @@ class TrigramIndex:
         slots = self._candidate_slots(key, candidates, min_score)
         scores = similarities(key, _at(self._slot_key, slots), min_score)
         ranked = sorted(
-            ((-score, slot) for slot, score in zip(slots, scores, strict=True) if score >= min_score),
-            key=itemgetter(0),
+            ((slot, score) for slot, score in zip(slots, scores, strict=True) if score >= min_score),
+            key=lambda pair: -pair[1],
         )
+        return self._hits(ranked, limit, exclude)
+
+    def _hits(
+        self, ranked: Iterable[tuple[int, float]], limit: int, exclude: Collection[int]
+    ) -> list[SimilarName]:
+        """The companies of (slot, score) pairs given best first, `limit` of them, ties by company id."""
         hits: list[SimilarName] = []
-        for negative_score, slot in ranked:
+        for slot, score in ranked:
             # Enough hits, and this name scores lower than the last: nothing further can get in. Names
             # tying with the last one are still taken, so that ties resolve by company id.
-            if len(hits) >= limit and -negative_score < hits[-1].score:
+            if len(hits) >= limit and score < hits[-1].score:
                 break
             hits.extend(
-                SimilarName(company_id, -negative_score)
+                SimilarName(company_id, score)
                 for company_id in self._members(slot)
                 if company_id not in exclude
             )
