@@ -45,7 +45,8 @@ TITLE: Final = "CATS Companion"
 REFRESH_SECONDS: Final = 1.0
 #: A Sync now waits this long for its run's end before it stops watching (the run goes on).
 SYNC_WATCH_SECONDS: Final = 6 * 3600.0
-NO_BROWSER: Final = "No browser opened: run `cats-companion settings` for the settings link"
+#: Shown when no browser took the link: the command that prints the link (and opens it where it can).
+NO_BROWSER: Final = "No browser opened: type cats-companion settings in a terminal for the link"
 
 
 class TrayActions(Protocol):
