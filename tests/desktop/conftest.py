@@ -97,10 +97,11 @@ class Desktop:
         """The centre of the companion's icon on screen, found by its blue; None while not shown."""
         image = self.screenshot()
         top = image.crop((0, 0, SCREEN[0], 64))  # trayer sits on the top edge
+        raw = top.tobytes()  # RGB, row by row
         hits = [
             (index % SCREEN[0], index // SCREEN[0])
-            for index, pixel in enumerate(top.getdata())
-            if all(abs(int(c) - b) <= 12 for c, b in zip(pixel, ICON_BLUE, strict=True))
+            for index in range(len(raw) // 3)
+            if all(abs(raw[3 * index + k] - ICON_BLUE[k]) <= 12 for k in range(3))
         ]
         if len(hits) < 30:
             return None
