@@ -31,6 +31,7 @@ from companion.tray_backend import (
     IconThread,
     NoTrayHere,
     choose_backend,
+    fit_icon,
     import_pystray,
 )
 
@@ -218,7 +219,9 @@ def start_tray(
         backend = choose_backend(os.environ if env is None else env, probe=probe)
         pystray = importer(backend)
         runner = IconThread(
-            lambda: pystray.Icon("cats-companion", icon_image(), TITLE, build_menu(pystray, actions))
+            lambda: fit_icon(
+                backend, pystray.Icon("cats-companion", icon_image(), TITLE, build_menu(pystray, actions))
+            )
         )
         runner.start()
     except Exception as exc:

@@ -101,12 +101,18 @@ class GiProbe:
         return self._typelib("AyatanaAppIndicator3", "0.1") or self._typelib("AppIndicator3", "0.1")
 
     def has_status_notifier_host(self) -> bool:
-        if not self._gi or not self._has_session_bus():
+        address = self._session_bus_address()
+        if not self._gi or address is None:
             return False
         from gi.repository import Gio, GLib
 
+        flags = Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT | Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION
         try:
-            bus = Gio.bus_get_sync(Gio.BusType.SESSION, None)
+            # The bus `env` names (the process's own, but for tests), not whichever GLib finds.
+            bus = Gio.DBusConnection.new_for_address_sync(address, flags, None, None)
+        except GLib.Error:
+            return False
+        try:
             reply = bus.call_sync(
                 "org.freedesktop.DBus",
                 "/org/freedesktop/DBus",
@@ -120,16 +126,19 @@ class GiProbe:
             )
         except GLib.Error:
             return False
+        finally:
+            bus.close_sync(None)
         return bool(reply.unpack()[0])
 
-    def _has_session_bus(self) -> bool:
-        # Without an address GLib may auto-launch a bus of its own; only ask a bus that exists.
-        if self._env.get("DBUS_SESSION_BUS_ADDRESS"):
-            return True
+    def _session_bus_address(self) -> str | None:
+        # Only a bus that exists: without an address GLib would auto-launch a bus of its own.
+        address = self._env.get("DBUS_SESSION_BUS_ADDRESS")
+        if address:
+            return address
         runtime = self._env.get("XDG_RUNTIME_DIR")
-        if not runtime:
-            return False
-        return Path(runtime, "bus").exists()
+        if runtime and Path(runtime, "bus").exists():
+            return f"unix:path={Path(runtime, 'bus')}"
+        return None
 
     def _typelib(self, namespace: str, version: str) -> bool:
         if not self._gi:
@@ -149,6 +158,22 @@ def import_pystray(backend: Backend) -> Any:
     import pystray
 
     return pystray
+
+
+def fit_icon(backend: Backend, icon: Any) -> Any:
+    """`icon`, mended where its backend needs it; call it in the icon's thread, before `run()`.
+
+    pystray 0.19's plain X11 icon window asks the X server only for exposure and structure events,
+    never for button presses, so every click on it was lost (its one action, the default item,
+    could not run): it asks for button presses too.
+    """
+    window, display = getattr(icon, "_window", None), getattr(icon, "_display", None)
+    if backend.name == "xorg" and window is not None and display is not None:
+        from Xlib import X
+
+        window.change_attributes(event_mask=X.ExposureMask | X.StructureNotifyMask | X.ButtonPressMask)
+        display.flush()
+    return icon
 
 
 class IconThread:

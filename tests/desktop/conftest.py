@@ -239,7 +239,8 @@ TrayDaemonFactory = Callable[..., TrayDaemon]
 
 @pytest.fixture
 def tray_daemon(desktop: Desktop, tmp_path: Path) -> Iterator[TrayDaemonFactory]:
-    """`tray_daemon(browser="record"|"fail"|"stuck")`: serve --tray with the sandbox's key in a key file.
+    """`tray_daemon(browser="record"|"fail"|"stuck", backend=None)`: serve --tray with the sandbox's key
+    in a key file; `backend` forces pystray's backend through PYSTRAY_BACKEND.
 
     The browser is a BROWSER command: `record` writes the link it gets and exits, `fail` exits 1 (no
     browser), `stuck` writes the link and stays until the test ends (a browser window left open).
@@ -249,7 +250,7 @@ def tray_daemon(desktop: Desktop, tmp_path: Path) -> Iterator[TrayDaemonFactory]
     key.write_text(API_KEY + "\n")
     key.chmod(0o600)
 
-    def start(browser: str = "record") -> TrayDaemon:
+    def start(browser: str = "record", backend: str | None = None) -> TrayDaemon:
         opened = tmp_path / "opened.txt"
         script = tmp_path / f"browser-{browser}.sh"
         body = {
@@ -272,6 +273,8 @@ def tray_daemon(desktop: Desktop, tmp_path: Path) -> Iterator[TrayDaemonFactory]
             # Never a real keyring (nor its unlock prompt): the key comes from the key file.
             PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring",
         )
+        if backend is not None:
+            env["PYSTRAY_BACKEND"] = backend
         if browser == "fail":
             # Python's webbrowser tries every browser it finds on PATH after BROWSER: find none.
             empty = tmp_path / "no-browsers"

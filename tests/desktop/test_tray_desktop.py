@@ -13,6 +13,7 @@ import urllib.request
 from PIL import ImageChops
 
 from companion.tray import NO_BROWSER
+from companion.tray_backend import STATUS_NOTIFIER_WATCHER, GiProbe, choose_backend
 from tests.desktop.conftest import Desktop, TrayDaemonFactory, wait_until
 
 SHOWN = "tray icon shown with pystray's gtk backend"
@@ -118,3 +119,45 @@ def test_a_browser_that_stays_open_neither_freezes_the_tray_nor_keeps_the_daemon
     assert "tray: Settings opened" not in daemon.log_text()
     daemon.process.send_signal(signal.SIGTERM)
     assert daemon.wait_for_exit() == 0
+
+
+def test_the_plain_x11_backend_docks_opens_the_settings_on_a_click_and_ends_on_sigterm(
+    desktop: Desktop, tray_daemon: TrayDaemonFactory
+) -> None:
+    # The backend without a menu; before the icon ran in a daemon thread, it kept the process alive.
+    daemon = tray_daemon(backend="xorg")
+    daemon.wait_for_log("tray icon shown with pystray's xorg backend (chosen by PYSTRAY_BACKEND)")
+    desktop.click_icon(1)
+    wait_until(daemon.opened_urls, 30, "link handed to the browser")
+    daemon.process.send_signal(signal.SIGTERM)
+    assert daemon.wait_for_exit() == 0
+
+
+def test_the_probe_sees_a_status_notifier_host_only_when_one_owns_its_name(desktop: Desktop) -> None:
+    from gi.repository import Gio, GLib
+
+    env = {"DISPLAY": desktop.display, "DBUS_SESSION_BUS_ADDRESS": desktop.bus_address}
+    assert GiProbe(env).has_status_notifier_host() is False
+    assert choose_backend(env, "linux").name == "gtk"
+    bus = Gio.DBusConnection.new_for_address_sync(
+        desktop.bus_address,
+        Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT | Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION,
+        None,
+        None,
+    )
+    try:
+        bus.call_sync(
+            "org.freedesktop.DBus",
+            "/org/freedesktop/DBus",
+            "org.freedesktop.DBus",
+            "RequestName",
+            GLib.Variant("(su)", (STATUS_NOTIFIER_WATCHER, 0)),
+            GLib.VariantType("(u)"),
+            Gio.DBusCallFlags.NONE,
+            5000,
+            None,
+        )
+        assert GiProbe(env).has_status_notifier_host() is True
+        assert choose_backend(env, "linux").name == "appindicator"
+    finally:
+        bus.close_sync(None)
