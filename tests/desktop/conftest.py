@@ -17,6 +17,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -131,6 +132,11 @@ class Desktop:
             self.screenshot(name)
         return shown
 
+    def look_at_menu(self, name: str) -> None:
+        """Open the menu, save it as `name`, close it again."""
+        self.open_menu(name)
+        self.xdotool("key", "Escape")
+
     def choose(self, position: int) -> None:
         """Activate the menu's `position`-th clickable item (1 = Open settings), by keyboard as a user
         may: the status line is not clickable, so the first Down lands on Open settings."""
@@ -227,6 +233,11 @@ class TrayDaemon:
     def opened_urls(self) -> list[str]:
         return self.opened.read_text().split() if self.opened.exists() else []
 
+    def terminate(self) -> int:
+        """SIGTERM, as a session's logout sends it; the exit code (within STOP_TIMEOUT)."""
+        self.process.send_signal(signal.SIGTERM)
+        return self.wait_for_exit()
+
     def wait_for_exit(self, timeout: float = STOP_TIMEOUT) -> int:
         try:
             return self.process.wait(timeout)
@@ -313,3 +324,75 @@ def tray_daemon(desktop: Desktop, tmp_path: Path) -> Iterator[TrayDaemonFactory]
         for pid in stuck.read_text().split():
             with contextlib.suppress(ProcessLookupError):
                 os.kill(int(pid), signal.SIGKILL)
+
+
+NOTIFICATIONS_XML: Final = """
+<node>
+  <interface name="org.freedesktop.Notifications">
+    <method name="Notify">
+      <arg type="s" direction="in"/><arg type="u" direction="in"/><arg type="s" direction="in"/>
+      <arg type="s" direction="in"/><arg type="s" direction="in"/><arg type="as" direction="in"/>
+      <arg type="a{sv}" direction="in"/><arg type="i" direction="in"/><arg type="u" direction="out"/>
+    </method>
+    <method name="CloseNotification"><arg type="u" direction="in"/></method>
+  </interface>
+</node>
+"""
+
+
+@pytest.fixture
+def notifications(desktop: Desktop) -> Iterator[list[tuple[str, str]]]:
+    """A desktop notification server on the session bus, as a desktop runs one: it records each
+    notification's (title, text) and answers as the specification says."""
+    from gi.repository import Gio, GLib
+
+    received: list[tuple[str, str]] = []
+    context = GLib.MainContext.new()
+    loop = GLib.MainLoop.new(context, False)
+    context.push_thread_default()
+    try:
+        bus = Gio.DBusConnection.new_for_address_sync(
+            desktop.bus_address,
+            Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT | Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION,
+            None,
+            None,
+        )
+
+        def on_call(
+            _bus: Any, _sender: str, _path: str, _iface: str, method: str, args: Any, call: Any
+        ) -> None:
+            if method == "Notify":
+                _app, _replaces, _icon, title, text, _actions, _hints, _timeout = args.unpack()
+                received.append((title, text))
+                call.return_value(GLib.Variant("(u)", (len(received),)))
+            else:
+                call.return_value(None)
+
+        interface = Gio.DBusNodeInfo.new_for_xml(NOTIFICATIONS_XML).interfaces[0]
+        bus.register_object("/org/freedesktop/Notifications", interface, on_call, None, None)
+        bus.call_sync(
+            "org.freedesktop.DBus",
+            "/org/freedesktop/DBus",
+            "org.freedesktop.DBus",
+            "RequestName",
+            GLib.Variant("(su)", ("org.freedesktop.Notifications", 0)),
+            GLib.VariantType("(u)"),
+            Gio.DBusCallFlags.NONE,
+            5000,
+            None,
+        )
+    finally:
+        context.pop_thread_default()
+
+    def serve() -> None:
+        context.push_thread_default()
+        loop.run()
+
+    thread = threading.Thread(target=serve, name="notification-server", daemon=True)
+    thread.start()
+    try:
+        yield received
+    finally:
+        context.invoke_full(GLib.PRIORITY_DEFAULT, loop.quit)
+        thread.join(5)
+        bus.close_sync(None)

@@ -7,7 +7,6 @@ Screenshots of the docked icon and the open menu are saved under artifacts/tray/
 from __future__ import annotations
 
 import re
-import signal
 import urllib.request
 
 from PIL import ImageChops
@@ -45,12 +44,11 @@ def test_the_icon_docks_in_the_tray_and_a_right_click_opens_its_menu(
     docked = desktop.screenshot()
     assert ImageChops.difference(menu, docked).getbbox() is None  # the menu stays up until chosen
     desktop.xdotool("key", "Escape")
-    daemon.process.send_signal(signal.SIGTERM)
-    assert daemon.wait_for_exit() == 0
+    assert daemon.terminate() == 0
 
 
 def test_each_menu_item_does_what_it_says_and_quit_ends_the_daemon(
-    desktop: Desktop, tray_daemon: TrayDaemonFactory
+    desktop: Desktop, tray_daemon: TrayDaemonFactory, notifications: list[tuple[str, str]]
 ) -> None:
     daemon = tray_daemon()
     daemon.wait_for_log(SHOWN)
@@ -66,9 +64,12 @@ def test_each_menu_item_does_what_it_says_and_quit_ends_the_daemon(
     desktop.choose(SYNC_NOW)
     daemon.wait_for_log("tray: Sync started")
     log = daemon.wait_for_log("tray: Sync finished:", timeout=60)
-    assert re.search(r"tray: Sync finished: [1-9]\d* companies cached", log)
-    desktop.open_menu("menu-after-sync")  # its status line now ends with the sync's outcome
-    desktop.xdotool("key", "Escape")
+    finished = re.search(r"tray: (Sync finished: [1-9]\d* companies cached)", log)
+    assert finished is not None
+    # The desktop was told too: start and end, as notifications from the companion.
+    wait_until(lambda: len(notifications) >= 2, 30, "notifications of the sync")
+    assert notifications[:2] == [("CATS Companion", "Sync started"), ("CATS Companion", finished.group(1))]
+    desktop.look_at_menu("menu-after-sync")  # its status line now ends with the sync's outcome
 
     desktop.click_icon(1)  # a plain click is the default item: Open settings
     wait_until(lambda: len(daemon.opened_urls()) == 2, 30, "second link from a left-click")
@@ -85,23 +86,21 @@ def test_sigterm_ends_the_daemon_and_its_icon_within_seconds(
     daemon = tray_daemon()
     daemon.wait_for_log(SHOWN)
     wait_until(desktop.find_icon, 45, "icon docked in trayer")
-    daemon.process.send_signal(signal.SIGTERM)
-    assert daemon.wait_for_exit() == 0
+    assert daemon.terminate() == 0
     wait_until(lambda: desktop.find_icon() is None, 10, "icon gone from the tray")
 
 
 def test_without_a_browser_open_settings_names_the_settings_command(
-    desktop: Desktop, tray_daemon: TrayDaemonFactory
+    desktop: Desktop, tray_daemon: TrayDaemonFactory, notifications: list[tuple[str, str]]
 ) -> None:
     daemon = tray_daemon(browser="fail")
     daemon.wait_for_log(SHOWN)
     desktop.open_menu()
     desktop.choose(OPEN_SETTINGS)
     daemon.wait_for_log(f"tray: {NO_BROWSER}")
-    desktop.open_menu("menu-no-browser")
-    desktop.xdotool("key", "Escape")
-    daemon.process.send_signal(signal.SIGTERM)
-    assert daemon.wait_for_exit() == 0
+    wait_until(lambda: ("CATS Companion", NO_BROWSER) in notifications, 30, "notification naming the command")
+    desktop.look_at_menu("menu-no-browser")
+    assert daemon.terminate() == 0
 
 
 def test_a_browser_that_stays_open_neither_freezes_the_tray_nor_keeps_the_daemon_alive(
@@ -117,8 +116,7 @@ def test_a_browser_that_stays_open_neither_freezes_the_tray_nor_keeps_the_daemon
     desktop.choose(SYNC_NOW)
     daemon.wait_for_log("tray: Sync started")
     assert "tray: Settings opened" not in daemon.log_text()
-    daemon.process.send_signal(signal.SIGTERM)
-    assert daemon.wait_for_exit() == 0
+    assert daemon.terminate() == 0
 
 
 def test_the_plain_x11_backend_docks_opens_the_settings_on_a_click_and_ends_on_sigterm(
@@ -129,8 +127,7 @@ def test_the_plain_x11_backend_docks_opens_the_settings_on_a_click_and_ends_on_s
     daemon.wait_for_log("tray icon shown with pystray's xorg backend (chosen by PYSTRAY_BACKEND)")
     desktop.click_icon(1)
     wait_until(daemon.opened_urls, 30, "link handed to the browser")
-    daemon.process.send_signal(signal.SIGTERM)
-    assert daemon.wait_for_exit() == 0
+    assert daemon.terminate() == 0
 
 
 def test_the_probe_sees_a_status_notifier_host_only_when_one_owns_its_name(desktop: Desktop) -> None:
