@@ -147,6 +147,8 @@ async def _serve(config: DaemonConfig, *, tray: bool = False, key: ApiKey | None
     icon: TrayHandle | None = None
     actions: DaemonTrayActions | None = None
     follow: asyncio.Task[None] | None = None
+    # Listening for SIGTERM from here on, so one that comes while the icon starts is not lost.
+    waits = [asyncio.create_task(wait_for_stop_signal()), asyncio.create_task(quit_asked.wait())]
     try:
         where = f" and {daemon.socket_path}" if daemon.socket_path else ""
         print(f"cats-companion daemon listening on {daemon.url}{where}", flush=True)
@@ -158,13 +160,10 @@ async def _serve(config: DaemonConfig, *, tray: bool = False, key: ApiKey | None
             icon = await asyncio.to_thread(start_tray, actions)
             if icon is not None:
                 follow = asyncio.create_task(actions.follow(icon), name="tray-status")
-        waits = [asyncio.create_task(wait_for_stop_signal()), asyncio.create_task(quit_asked.wait())]
-        try:
-            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in waits:
-                task.cancel()
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
     finally:
+        for task in waits:
+            task.cancel()
         if follow is not None:
             follow.cancel()
         if icon is not None:

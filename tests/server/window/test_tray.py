@@ -381,3 +381,33 @@ async def test_quit_from_the_tray_asks_the_daemon_to_stop(daemon: RunningDaemon)
     await asyncio.to_thread(actions.quit)
     async with asyncio.timeout(5):
         await quit_asked.wait()
+
+
+async def test_the_icon_follows_the_companion_into_a_rate_limit(
+    daemon_factory: DaemonFactory, sandbox_factory: SandboxFactory, pystray: Any, icons: list[FakeIcon]
+) -> None:
+    sandbox = await sandbox_factory()
+    daemon = await daemon_factory(key=sandbox.key, cats_base_url=sandbox.url)
+    assert daemon.companion.check_task is not None and daemon.companion.client is not None
+    await daemon.companion.check_task
+    actions = DaemonTrayActions(daemon, asyncio.get_running_loop(), lambda: None)
+    handle = await asyncio.to_thread(
+        start_tray,
+        actions,
+        env=X11,
+        probe=FakeProbe(gtk=True),
+        importer=lambda _b: fake_pystray(pystray, icons),
+    )
+    assert handle is not None
+    follow = asyncio.create_task(actions.follow(handle))
+    try:
+        (icon,) = icons
+        await _until(lambda: icon.title.startswith("CATS Companion: Connected to "), "connected tooltip")
+        status = build_menu(pystray, actions).items[0]
+        daemon.companion.client.budget.block(600)  # what a 429 with Retry-After: 600 does
+        await _until(lambda: "Rate-limited by CATS until" in icon.title, "rate-limited tooltip")
+        assert status.text.startswith("Rate-limited by CATS until")
+        assert icon.menu_updates >= 2  # rebuilt on each change, so the open menu shows it
+    finally:
+        follow.cancel()
+        handle.stop()
