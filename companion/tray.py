@@ -175,6 +175,10 @@ class TrayHandle:
         self.backend = backend
 
     def show(self, view: TrayView) -> None:
+        if self.backend.name == "xorg":
+            # No menu and no tooltip to show it in; and pystray's X11 title setter waits for the
+            # icon's thread, which must never hold up the daemon's loop.
+            return
         icon = self._runner.icon
         try:
             icon.title = tooltip(view)

@@ -74,6 +74,26 @@ def _stop(process: subprocess.Popen[Any]) -> None:
             process.wait(5)
 
 
+def start_tray_manager(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """`trayer` on the top edge, once its window is up; started again if it does not come up."""
+    args = ["trayer", "--edge", "top", "--align", "right", "--widthtype", "request", "--height", "32"]
+    args += ["--transparent", "false", "--tint", "0xffffff", "--SetDockType", "true"]
+
+    def window() -> bool:
+        search = ["xdotool", "search", "--classname", "trayer"]
+        return subprocess.run(search, env=env, capture_output=True, timeout=10).returncode == 0
+
+    for _attempt in range(2):
+        process = subprocess.Popen(args, env=env, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + START_TIMEOUT / 2
+        while time.monotonic() < deadline:
+            if window():
+                return process
+            time.sleep(0.1)
+        _stop(process)
+    pytest.fail(f"trayer showed no window within {START_TIMEOUT:.0f} s")
+
+
 @dataclass
 class Desktop:
     """The X display and session bus every process of a test shares."""
@@ -81,6 +101,14 @@ class Desktop:
     display: str
     bus_address: str
     sandbox_url: str
+    tray_manager: subprocess.Popen[bytes]
+
+    def restart_tray_manager(self) -> None:
+        """A fresh trayer, for a test that must not depend on what earlier icons left behind."""
+        _stop(self.tray_manager)
+        self.tray_manager = start_tray_manager(
+            {**os.environ, "DISPLAY": self.display, "DBUS_SESSION_BUS_ADDRESS": self.bus_address}
+        )
 
     def screenshot(self, name: str | None = None) -> Image.Image:
         image = ImageGrab.grab(xdisplay=self.display).convert("RGB")
@@ -113,6 +141,36 @@ class Desktop:
         where: tuple[int, int] = wait_until(self.find_icon, START_TIMEOUT, "tray icon on screen")
         self.xdotool("mousemove", str(where[0]), str(where[1]), "click", str(button))
         return where
+
+    def click_window(self, classname: str, button: int) -> None:
+        """Click the middle of the docked window of that WM_CLASS name (for an icon drawn unreliably)."""
+
+        def geometry() -> dict[str, int] | None:
+            found = subprocess.run(
+                [
+                    "xdotool",
+                    "search",
+                    "--onlyvisible",
+                    "--classname",
+                    classname,
+                    "getwindowgeometry",
+                    "--shell",
+                ],
+                env={**os.environ, "DISPLAY": self.display},
+                capture_output=True,
+                text=True,
+                timeout=10,
+            )
+            if found.returncode != 0:
+                return None
+            values = dict(line.split("=", 1) for line in found.stdout.split())
+            box = {key: int(values[key]) for key in ("X", "Y", "WIDTH", "HEIGHT")}
+            # Docked: inside trayer, on the top edge at the right (before that it is elsewhere).
+            return box if box["Y"] < 40 and box["X"] > SCREEN[0] // 2 else None
+
+        box: dict[str, int] = wait_until(geometry, START_TIMEOUT, f"window {classname!r} docked in trayer")
+        x, y = box["X"] + box["WIDTH"] // 2, box["Y"] + box["HEIGHT"] // 2
+        self.xdotool("mousemove", str(x), str(y), "click", str(button))
 
     def open_menu(self, name: str | None = None) -> Image.Image:
         """Right-click the icon and return the screen once the menu has appeared on it."""
@@ -177,19 +235,7 @@ def desktop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desktop]:
         assert bus.stdout is not None
         bus_address = _read_line(bus.stdout, START_TIMEOUT, "dbus-daemon")
         env = {**os.environ, "DISPLAY": display, "DBUS_SESSION_BUS_ADDRESS": bus_address}
-        tray_args = ["--edge", "top", "--align", "right", "--widthtype", "request", "--height", "32"]
-        tray_args += ["--transparent", "false", "--tint", "0xffffff", "--SetDockType", "true"]
-        processes.append(subprocess.Popen(["trayer", *tray_args], env=env, stderr=subprocess.DEVNULL))
-        wait_until(
-            lambda: (
-                subprocess.run(
-                    ["xdotool", "search", "--classname", "trayer"], env=env, capture_output=True, timeout=10
-                ).returncode
-                == 0
-            ),
-            START_TIMEOUT,
-            "trayer window",
-        )
+        tray_manager = start_tray_manager(env)
         sandbox = subprocess.Popen(
             [sys.executable, "-m", "companion", "sandbox", "--seed", "40", "--api-key", API_KEY],
             cwd=REPO,
@@ -201,7 +247,11 @@ def desktop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desktop]:
         processes.append(sandbox)
         assert sandbox.stdout is not None
         first = _read_line(sandbox.stdout, START_TIMEOUT, "the CATS sandbox")
-        yield Desktop(display, bus_address, first.rsplit(" ", 1)[-1])
+        desktop = Desktop(display, bus_address, first.rsplit(" ", 1)[-1], tray_manager)
+        try:
+            yield desktop
+        finally:
+            _stop(desktop.tray_manager)
     finally:
         for process in reversed(processes):
             _stop(process)
