@@ -25,11 +25,16 @@ from pathlib import Path
 
 from companion import __version__, paths
 from companion.cats.client import CatsClient, ConnectionInfo
-from companion.errors import CompanionError, ConfigError, KeyMissingError, TeamError
+from companion.errors import CatsRateLimitedError, CompanionError, ConfigError, KeyMissingError, TeamError
 from companion.keystore import DEFAULT_BASE_URL, KeyringKeyStore, KeyStore
-from companion.secret import ApiKey, DatabasePassword
+from companion.secret import ApiKey
 from companion.services.cats_site import remember_subdomain
-from companion.services.company_lookup import CompanyLookupService, IndexTuning, settings_source
+from companion.services.company_lookup import (
+    CompanyLookupService,
+    IndexTuning,
+    OfflineReason,
+    settings_source,
+)
 from companion.services.company_sync import CompanySync, SyncOutcome
 from companion.services.connection import ConnectionMonitor, state_for
 from companion.services.events import EventHub
@@ -37,18 +42,24 @@ from companion.services.outbox_worker import STATE_EVENT, OutboxWorker, lock_pat
 from companion.services.push import PushService, inputs_from
 from companion.services.sync_scheduler import SyncPolicy, SyncScheduler
 from companion.services.sync_state import SyncProgress, SyncState, build_state
+from companion.services.team_aliases import TeamAliases
 from companion.services.team_companies import TeamCompanies
 from companion.settings.catalogue import Catalogue
 from companion.settings.catalogue_store import CATALOGUE_FILE, CatalogueStore
 from companion.settings.models import Settings
 from companion.settings.service import SettingsService
+from companion.settings.team_policy import TeamPolicySource
 from companion.store import Database, open_database
 from companion.store.companies import CompanyCache
 from companion.store.db import DB_FILE_NAME
 from companion.store.outbox import OutboxItem
 from companion.team import local as team_local
-from companion.team.credentials import TeamPasswordStore
+from companion.team.claims_link import DEFAULT_TUNING as DEFAULT_CLAIMS_TUNING
+from companion.team.claims_link import ClaimsTuning, TeamClaimsLink
+from companion.team.credentials import keyring_password
 from companion.team.link import LinkTuning, TeamLink
+from companion.team.policy import CACHE_FILE, TeamPolicyFollower
+from companion.team.rate_budget import BudgetTuning, TeamBudget
 from companion.team.site import CatsSite, check_same_site
 
 log = logging.getLogger(__name__)
@@ -74,7 +85,7 @@ class CompanionConfig:
     data_dir: Path | None = None
     #: Where the user's settings.json lives; None = companion.paths.config_dir().
     config_dir: Path | None = None
-    #: Where the system-wide team policy lives; None = companion.paths.site_config_dir().
+    #: Where the system-wide team policy lives; None = companion.paths.site_config_dirs() (all searched).
     site_config_dir: Path | None = None
     #: Admin mode: edit and install the team policy (refused unless this user may write site_config_dir).
     admin: bool = False
@@ -88,6 +99,10 @@ class CompanionConfig:
     team_file: Path | None = None
     #: The team link's waits (poll interval, lock retry, backoff); None: the defaults.
     team_tuning: LinkTuning | None = None
+    #: The team rate budget's waits (how often the ledger is written and read); None: the defaults.
+    team_budget_tuning: BudgetTuning | None = None
+    #: The person claims' bounds (connect, operation, retry after a failure).
+    team_claims_tuning: ClaimsTuning = DEFAULT_CLAIMS_TUNING
 
     def database_path(self) -> Path | None:
         """db_path, else companion.db in data_dir when that is given, else None (the default place)."""
@@ -100,15 +115,33 @@ class CompanionConfig:
             return self.team_file
         return (self.config_dir if self.config_dir is not None else paths.config_dir()) / team_local.TEAM_FILE
 
-    def settings_service(self) -> SettingsService:
-        """The user's and the team's settings; raises policy.admin_required for a refused admin mode."""
-        data = self.data_dir if self.data_dir is not None else paths.data_dir()
+    def data_path(self) -> Path:
+        return self.data_dir if self.data_dir is not None else paths.data_dir()
+
+    def settings_service(self, team_policy: TeamPolicySource | None = None) -> SettingsService:
+        """The user's and the team's settings; raises policy.admin_required for a refused admin mode.
+
+        `team_policy`: the team database's policy, for a companion in a team.
+        """
         return SettingsService(
             config_dir=self.config_dir if self.config_dir is not None else paths.config_dir(),
-            site_dir=self.site_config_dir if self.site_config_dir is not None else paths.site_config_dir(),
-            catalogue=CatalogueStore(data / CATALOGUE_FILE),
+            site_dir=self.site_config_dir if self.site_config_dir is not None else paths.site_config_dirs(),
+            catalogue=CatalogueStore(self.data_path() / CATALOGUE_FILE),
             admin=self.admin,
+            team_policy=team_policy,
         )
+
+    def team_record(self) -> tuple[team_local.TeamRecord | None, str | None]:
+        """This user's team (None: none) and why team.json cannot be used (a damaged file, another site)."""
+        try:
+            record = team_local.load(self.team_path())
+            if record is not None:
+                # Companies synced from another CATS site must never reach this team (or come from it).
+                check_same_site(record.site(), CatsSite(self.cats_base_url, None))
+        except (ConfigError, TeamError) as exc:
+            log.warning("team mode off: %s", exc.message)
+            return None, exc.message
+        return record, None
 
 
 def static_key_source(key: ApiKey | None) -> KeySource:
@@ -140,12 +173,16 @@ class Companion:
         key_store: KeyStore | None = None,
         client_factory: ClientFactory | None = None,
         clock: Callable[[], float] = time.monotonic,
+        team_policy: TeamPolicyFollower | None = None,
     ) -> None:
         self.config = config
         self.cats_base_url = config.cats_base_url
         self.db = db
         self.settings = settings
         self.lookup = lookup
+        #: The last sync stopped on the rate budget (CATS's 429 or our reserve); cleared by a success.
+        self._sync_rate_limited = False
+        lookup.offline = self.cache_offline
         self.key_source = key_source
         self.version = __version__
         self.clock = clock
@@ -168,8 +205,16 @@ class Companion:
         self.team: TeamLink | None = None
         #: The shared company cache's side of this companion (with `team`).
         self.team_companies: TeamCompanies | None = None
+        #: The shared aliases' side of this companion (with `team`).
+        self.team_aliases: TeamAliases | None = None
         #: Why team.json could not be used (a damaged file), for the status.
         self.team_error: str | None = None
+        #: The team database's policy as this companion follows it (the settings' team_policy source).
+        self.team_policy = team_policy
+        #: The team's side of the CATS rate budget (with `team`): every client's budget consults it.
+        self.team_budget: TeamBudget | None = None
+        #: The team's person claims the outbox worker creates under (with `team`).
+        self.team_claims: TeamClaimsLink | None = None
         inputs = inputs_from(settings)
         #: Accepts pushes and campaign events into the outbox; works without a key (they wait there).
         self.push = PushService(db, inputs, on_queued=self._queued)
@@ -195,8 +240,17 @@ class Companion:
         Raises policy.admin_required for a refused admin mode (before anything is opened),
         StoreError/SchemaTooNewError when the database cannot be used; nothing is left open then.
         """
-        # First: a refused admin mode must stop start-up before anything else is opened.
-        settings = config.settings_service()
+        record, team_error = config.team_record()
+        policy = None
+        if record is not None:
+            policy = TeamPolicyFollower.for_record(
+                record, keyring_password(record.team_dsn()), cache_path=config.data_path() / CACHE_FILE
+            )
+            # The last policy received is in force from the first settings read on, its locks with it,
+            # whether or not the team database can be reached now.
+            policy.load_cache()
+        # A refused admin mode must stop start-up before anything is opened (only files were read).
+        settings = config.settings_service(team_policy=policy)
         db = await open_database(config.database_path())
         try:
             # The company index is built from the cache before anything can ask for a lookup.
@@ -213,10 +267,13 @@ class Companion:
             key_source=source,
             key_store=key_store,
             client_factory=client_factory,
+            team_policy=policy,
         )
+        companion.team_error = team_error
         try:
             # Before the client: its sync is wired to publish to the team when there is one.
-            await companion._open_team()
+            if record is not None:
+                await companion._open_team(record)
             found = await companion._load_key()
             if found is not None:
                 await companion.use_client(companion.new_client(found))
@@ -232,6 +289,10 @@ class Companion:
         self._started = True
         if self.client is not None and self.config.check_connection:
             self.check_task = asyncio.create_task(self.check_connection(), name="cats-connection-check")
+        if self.team_policy is not None:
+            await self.team_policy.start()
+        if self.team_budget is not None:
+            self.team_budget.start()
         if self.team is not None:
             # In a team only the elected syncer runs the company sync (the link starts it).
             self.team.start()
@@ -253,11 +314,19 @@ class Companion:
         if self.team is not None:
             # First: releases the syncer lock (stopping this companion's sync) for another to take over.
             await self.team.close()
+        if self.team_policy is not None:
+            # The policy held stays in force (and in its cache) until the settings are gone.
+            await self.team_policy.stop()
         # Before the client and database close; an item mid-send stays in flight, checked next time.
         await self.outbox.close()
+        if self.team_claims is not None:
+            await self.team_claims.close()
         if self.sync is not None:
             # Before the database closes: a page being stored is rolled back, never half-written.
             await self.sync.close()
+        if self.team_budget is not None:
+            # After the last CATS request of the outbox and the sync: the team sees them all.
+            await self.team_budget.close()
         # Open event streams never end by themselves: end them, or a server's stop waits for them.
         self.events.close()
         if self.client is not None:
@@ -273,8 +342,13 @@ class Companion:
 
     def new_client(self, key: ApiKey) -> CatsClient:
         if self._client_factory is not None:
-            return self._client_factory(self.cats_base_url, key)
-        return CatsClient(self.cats_base_url, key)
+            client = self._client_factory(self.cats_base_url, key)
+        else:
+            client = CatsClient(self.cats_base_url, key)
+        if self.team_budget is not None:
+            # The account is the team's: its budget counts every member's requests.
+            client.budget.team = self.team_budget
+        return client
 
     def require_client(self, purpose: str) -> CatsClient:
         """The CATS client, or KeyMissingError saying what needs one (`purpose`: "to search CATS")."""
@@ -376,7 +450,10 @@ class Companion:
     def status(self) -> dict[str, object]:
         """Version, uptime, the CATS connection's last known state and the rate budget."""
         connection = self.monitor.status
-        budget = self.client.budget.snapshot().model_dump(mode="json") if self.client is not None else None
+        budget: dict[str, object] | None = None
+        if self.client is not None:
+            budget = self.client.budget.snapshot().model_dump(mode="json")
+            budget["team"] = self.team_budget.status() if self.team_budget is not None else None
         return {
             "version": self.version,
             "uptime_seconds": round(self.uptime_seconds(), 3),
@@ -389,7 +466,21 @@ class Companion:
             },
             "rate_budget": budget,
             "team": self.team_status(),
+            # As every lookup reports it: "offline" with the reason while the cache cannot be synced.
+            "cache": self.lookup.cache_info().model_dump(mode="json"),
         }
+
+    def cache_offline(self) -> OfflineReason | None:
+        """Why the company cache cannot be synced now (None: it can), by what was last learnt."""
+        if self.sync_elsewhere() is not None:
+            # A team member that does not sync itself gets its companies from the team's database.
+            return "team_offline" if self.team is not None and self.team.state == "offline" else None
+        state = self.monitor.status.state
+        if state == "unreachable":
+            return "network"
+        if state == "bad_key":
+            return "bad_key"
+        return "rate_limited" if self._sync_rate_limited and self.sync is not None else None
 
     def sync_elsewhere(self) -> str | None:
         """Why this companion does not sync companies itself (another member of its team does), else None."""
@@ -403,7 +494,12 @@ class Companion:
         """The team section of the status: membership, the link's state, the syncer, replication."""
         link, shared = self.team, self.team_companies
         if link is None or shared is None:
-            return {"joined": False, "state": "not_joined", "reason": self.team_error}
+            return {
+                "joined": False,
+                "state": "not_joined",
+                "reason": self.team_error,
+                "policy": self.team_policy_status(),
+            }
         record = link.record
         head = link.head
         applied = shared.applied
@@ -423,6 +519,28 @@ class Companion:
                 "lag_changes": None if head is None or applied is None else max(0, head - applied),
                 "last_applied_at": shared.applied_at.isoformat() if shared.applied_at else None,
             },
+            "aliases": None if self.team_aliases is None else self.team_aliases.status(),
+            "policy": self.team_policy_status(),
+        }
+
+    def team_policy_status(self) -> dict[str, object]:
+        """The team database's policy held: `revision` (None: none received), when this companion
+        applied it, where from (`database`, `cache`), and `state`: `following` the database,
+        `offline` (holding the last one received; `reason` says why), or `none` outside a team."""
+        follower = self.team_policy
+        if follower is None:
+            return {"revision": None, "applied_at": None, "origin": None, "state": "none", "reason": None}
+        held = follower.snapshot()
+        return {
+            "revision": held.revision,
+            "applied_at": follower.applied_at.isoformat() if follower.applied_at else None,
+            "origin": held.origin,
+            "state": "following" if follower.connected else "offline",
+            "reason": follower.last_error,
+            "changed_by": held.changed_by,
+            "changed_at": held.changed_at.isoformat() if held.changed_at else None,
+            "locked": sorted(held.policy.locked) if held.policy is not None else [],
+            "problems": [problem.message for problem in held.problems],
         }
 
     # --- wiring -------------------------------------------------------------------------------------
@@ -444,41 +562,36 @@ class Companion:
             )
         return found
 
-    async def _open_team(self) -> None:
-        """The team link when this user's team.json exists; a damaged file is reported, not fatal."""
-        try:
-            record = team_local.load(self.config.team_path())
-        except ConfigError as exc:
-            self.team_error = exc.message
-            log.warning("team mode off: %s", exc.message)
-            return
-        if record is None:
-            return
-        try:
-            # Companies synced from another CATS site must never reach this team (or come from it).
-            check_same_site(record.site(), CatsSite(self.cats_base_url, None))
-        except TeamError as exc:
-            self.team_error = exc.message
-            log.warning("team mode off: %s", exc.message)
-            return
+    async def _open_team(self, record: team_local.TeamRecord) -> None:
+        """The team link of this user's team (team.json, read and checked by CompanionConfig.team_record)."""
         shared = TeamCompanies(CompanyCache(self.db), self.lookup.apply_changes)
         await shared.load()
         shared.start_sync = self._start_team_sync
         shared.stop_sync = self._stop_team_sync
-        dsn = record.team_dsn()
-
-        async def password() -> DatabasePassword | None:
-            # keyring may block on D-Bus: keep it off the event loop.
-            return await asyncio.to_thread(TeamPasswordStore().get, dsn)
-
-        self.team_companies = shared
+        aliases = TeamAliases(self.lookup.aliases.store)
+        await aliases.load()
+        self.team_companies, self.team_aliases = shared, aliases
+        # Each person created once across the team: the worker claims before it creates.
+        self.team_claims = TeamClaimsLink(
+            record.team_dsn(), keyring_password(record.team_dsn()), tuning=self.config.team_claims_tuning
+        )
+        self.outbox.use_claims(self.team_claims)
         self.team = TeamLink(
             record,
-            password,
+            keyring_password(record.team_dsn()),
             shared,
             tuning=self.config.team_tuning,
             may_sync=lambda: self.sync is not None,
             version=self.version,
+            followers=[aliases],
+        )
+        # Confirmations made here go to the team; the team's come back into the same alias table.
+        aliases.wake, aliases.connect = self.team.wake, self.team.connection
+        self.lookup.aliases.shared = aliases.queued
+        self.team_budget = TeamBudget(
+            self.team.lasting_connection,
+            tuning=self.config.team_budget_tuning,
+            backoff=self.team.tuning.backoff,
         )
 
     async def _start_team_sync(self) -> None:
@@ -514,10 +627,12 @@ class Companion:
             )
 
         def on_error(error: CompanionError) -> None:
+            self._sync_rate_limited = isinstance(error, CatsRateLimitedError)
             if state_for(error) in ("unreachable", "bad_key"):
                 self.monitor.record_error(error)
 
         def on_success(_: SyncOutcome) -> None:
+            self._sync_rate_limited = False
             if shared is not None:
                 shared.publish_marks()
             if self.monitor.status.state in ("unreachable", "bad_key"):

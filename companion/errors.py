@@ -294,6 +294,28 @@ class PolicyConflictError(CompanionError):
     code = "policy.conflict"
     http_status = 409
 
+    def __init__(
+        self,
+        message: str,
+        *,
+        revision: int | None = None,
+        changed_by: str | None = None,
+        changed_at: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        #: The policy as it is now: its revision, who changed it and when (ISO 8601), for a reload.
+        self.revision = revision
+        self.changed_by = changed_by
+        self.changed_at = changed_at
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            **super().to_dict(),
+            "revision": self.revision,
+            "changed_by": self.changed_by,
+            "changed_at": self.changed_at,
+        }
+
 
 class AdminRequiredError(CompanionError):
     """Admin mode was asked for by a user who may not write the system-wide policy."""

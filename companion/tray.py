@@ -133,16 +133,35 @@ class TrayView:
     companies_done: int = 0
     #: Set while CATS has asked us to wait (a 429's Retry-After).
     rate_limited_until: datetime | None = None
+    #: The team's state in a few words (`team_summary`); None outside a team.
+    team: str | None = None
     #: The outcome of the last thing done from the tray (Sync now, Open settings), if any.
     notice: str | None = None
 
 
 def status_text(view: TrayView) -> str:
-    """The menu's status line (and the tooltip's text): the state first, then the last outcome."""
+    """The menu's status line (and the tooltip's text): the state, the team's, then the last outcome."""
     parts = [_state_text(view)]
+    if view.team:
+        parts.append(view.team)
     if view.notice:
         parts.append(view.notice)
     return " · ".join(parts)
+
+
+def team_summary(team: Mapping[str, Any]) -> str | None:
+    """The status's `team` section in a few words for the tray's status line; None outside a team."""
+    if not team.get("joined"):
+        return "team mode off (see the settings window)" if team.get("reason") else None
+    state = team.get("state")
+    if state == "offline":
+        return "team offline"
+    if state != "connected":
+        return "connecting to the team"
+    syncer = team.get("syncer")
+    who = "this companion syncs" if team.get("is_syncer") else f"{syncer} syncs" if syncer else "nobody syncs"
+    lag = (team.get("replication") or {}).get("lag_changes") or 0
+    return f"team connected, {who}" + (f", {lag} changes behind" if lag else "")
 
 
 def _state_text(view: TrayView) -> str:
@@ -303,6 +322,7 @@ class DaemonTrayActions:
             pages_total=progress.pages_total if progress else None,
             companies_done=progress.companies_done if progress else 0,
             rate_limited_until=client.budget.snapshot().blocked_until if client is not None else None,
+            team=team_summary(companion.team_status()),
             notice=self._notice,
         )
 

@@ -100,6 +100,19 @@ LAYERS = {
             **_tree("companion.cli", "a layer above"),
         },
     ),
+    # The CATS client knows nothing of teams: its budget consults a TeamBudgetView it is handed.
+    "cats": Layer(
+        "companion.cats",
+        {
+            **_tree(
+                "companion.team", "team mode; the budget takes a TeamBudgetView from the composition root"
+            ),
+            **_tree("asyncpg", "the team database"),
+            **_tree("companion.services", "a layer above"),
+            **_tree("companion.server", "a layer above"),
+            **_tree("companion.cli", "a layer above"),
+        },
+    ),
     # The composition root builds the services; the transports (server/) receive what it built.
     "app": Layer(
         "companion.app",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import stat
 from pathlib import Path
+from unittest import mock
 
 import pytest
 
@@ -50,3 +51,55 @@ def test_private_dir_refuses_a_directory_owned_by_another_user(
     monkeypatch.setattr(os, "getuid", lambda: planted.stat().st_uid + 1)
     with pytest.raises(ConfigError, match="another user"):
         paths.private_dir(planted)
+
+
+# --- where the team policy is looked for ----------------------------------------------------------------
+
+FIXED_LINUX = [Path("/etc/xdg/cats-companion"), Path("/etc/cats-companion")]
+
+
+def test_every_xdg_config_dirs_entry_is_searched_after_the_fixed_places() -> None:
+    # Ubuntu's desktop session: the policy installed in /etc/xdg must still be found.
+    env = {"XDG_CONFIG_DIRS": "/etc/xdg/xdg-ubuntu:/etc/xdg:relative/ignored"}
+    assert paths.site_config_dirs(env, "linux") == [*FIXED_LINUX, Path("/etc/xdg/xdg-ubuntu/cats-companion")]
+    assert paths.site_config_dir(env, "linux") == FIXED_LINUX[0]
+
+
+def test_the_environment_cannot_move_or_hide_the_fixed_places(tmp_path: Path) -> None:
+    env = {"XDG_CONFIG_DIRS": str(tmp_path / "mine"), HOME_ENV: str(tmp_path / "home")}
+    found = paths.site_config_dirs(env, "linux")
+    assert found[:2] == FIXED_LINUX and found[2:] == [tmp_path / "mine" / "cats-companion"]
+    assert paths.site_config_dirs({}, "darwin") == [Path("/Library/Application Support/cats-companion")]
+    assert paths.site_config_dirs({"XDG_CONFIG_DIRS": str(tmp_path)}, "darwin") == [
+        Path("/Library/Application Support/cats-companion")
+    ]
+
+
+def _admin_owned(directory: Path) -> Path:
+    directory.mkdir(parents=True)
+    (directory / "policy.json").write_text("{}", encoding="utf-8")
+    return directory
+
+
+@pytest.mark.skipif(os.name != "posix" or os.getuid() != 0, reason="needs files owned by root, made as root")
+def test_the_test_variable_moves_the_policy_only_to_an_administrators_directory(tmp_path: Path) -> None:
+    owned = _admin_owned(tmp_path / "site")
+    env = {paths.SITE_CONFIG_ENV: str(owned)}
+    assert paths.site_config_dirs(env, "linux") == [owned]
+
+    # Anything a user could have made, or could still change, is ignored: the fixed places apply.
+    users = _admin_owned(tmp_path / "users")
+    os.chown(users / "policy.json", 65534, 65534)
+    assert paths.untrusted_site_dir(users) == f"{users / 'policy.json'} does not belong to root"
+    assert paths.site_config_dirs({paths.SITE_CONFIG_ENV: str(users)}, "linux") == FIXED_LINUX
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert "does not exist" in (paths.untrusted_site_dir(empty) or "")
+    (tmp_path / "link").symlink_to(owned)
+    assert "symbolic link" in (paths.untrusted_site_dir(tmp_path / "link") or "")
+    # Run by a user who may write the root-owned file (group or world writable), it is refused too.
+    with (
+        mock.patch("companion.paths.os.getuid", return_value=1000),
+        mock.patch("companion.paths.os.access", return_value=True),
+    ):
+        assert paths.untrusted_site_dir(owned) == f"{owned} is writable by this user"

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
 import time
-from collections.abc import AsyncIterator, Collection, Mapping
+from collections.abc import AsyncIterator, Collection, Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from types import TracebackType
 from typing import Any, Final, Self, TypeVar
 
@@ -52,6 +56,27 @@ _FIELD_RESOURCES: Final = frozenset({"candidates", "contacts", "companies", "job
 _UNREADABLE: Final = object()
 
 M = TypeVar("M", bound=BaseModel)
+
+
+class RequestCount:
+    """HTTP requests sent to CATS (every attempt, retries too) inside one `counting_requests()` block."""
+
+    def __init__(self) -> None:
+        self.sent = 0
+
+
+_COUNTING: ContextVar[RequestCount | None] = ContextVar("cats_request_count", default=None)
+
+
+@contextlib.contextmanager
+def counting_requests() -> Iterator[RequestCount]:
+    """Count the requests this task (and what it awaits) sends inside the block; others are not counted."""
+    count = RequestCount()
+    token = _COUNTING.set(count)
+    try:
+        yield count
+    finally:
+        _COUNTING.reset(token)
 
 
 @dataclass(frozen=True)
@@ -130,6 +155,11 @@ class CatsClient:
         self._retry = retry or RetryPolicy()
         self._session = session
         self._owns_session = session is None
+        #: CATS's clock as the `Date` header of the last answer showed it (whole seconds); None until an
+        #: answer carried one. Stamped before that answer arrived, so a request sent afterwards is
+        #: carried out at this time or later: the company sync judges what is settled by it, never by
+        #: this machine's clock.
+        self.server_time: datetime | None = None
 
     def __repr__(self) -> str:
         return f"CatsClient({str(self._base)!r})"
@@ -268,6 +298,9 @@ class CatsClient:
             data = json.dumps(json_body, ensure_ascii=False).encode()
             headers["Content-Type"] = "application/json"
         started = time.monotonic()
+        count = _COUNTING.get()
+        if count is not None:
+            count.sent += 1
         try:
             async with self._http().request(
                 method,
@@ -303,6 +336,9 @@ class CatsClient:
             elapsed,
         )
         self.budget.observe(answer_headers)
+        stamped = http_date(answer_headers)
+        if stamped is not None:
+            self.server_time = stamped
         return CatsResponse(status=status, headers=answer_headers, body=_parse_body(raw))
 
     # --- records -------------------------------------------------------------------------------
@@ -513,6 +549,18 @@ class CatsClient:
 
     def _resolve(self, href: str) -> tuple[str, Params]:
         return resolve_href(self._base, href)
+
+
+def http_date(headers: Mapping[str, str]) -> datetime | None:
+    """The instant in an answer's `Date` header (UTC), or None when it is missing or unreadable."""
+    raw = headers.get("Date")
+    if not raw:
+        return None
+    try:
+        moment = parsedate_to_datetime(raw)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _parse_body(raw: bytes) -> Any:

@@ -385,7 +385,7 @@ def settings_checks() -> list[Check]:
         from companion.settings.storage import SETTINGS_FILE, read_user_file
     except ImportError as exc:
         return [Check("SKIP", "settings", f"the settings module is not available here ({exc.name})")]
-    policy = load_policy(paths.site_config_dir(), os.environ)
+    policy = load_policy(paths.site_config_dirs(), os.environ)
     user_path = paths.config_dir() / SETTINGS_FILE
     user = read_user_file(user_path)
     effective = resolve(

@@ -411,6 +411,8 @@ async def _send(args: argparse.Namespace, out: TextIO) -> int:
     from companion.services.push import inputs_from
     from companion.store import open_database
     from companion.store.db import default_path
+    from companion.team.claims_link import TeamClaimsLink
+    from companion.team.credentials import keyring_password
 
     url = normalize_base_url(args.cats_url)
     # keyring may block on D-Bus: keep it off the event loop.
@@ -423,13 +425,23 @@ async def _send(args: argparse.Namespace, out: TextIO) -> int:
     # No database yet means nothing was ever queued: say so rather than create an empty one.
     if default_path().exists():
         # The settings exactly as the daemon reads them (the team policy included).
-        settings = CompanionConfig(cats_base_url=url).settings_service()
+        config = CompanionConfig(cats_base_url=url)
+        settings = config.settings_service()
+        # In a team, each person is claimed before a create, as the daemon's worker does.
+        team, _why_not = config.team_record()
+        claims = (
+            TeamClaimsLink(team.team_dsn(), keyring_password(team.team_dsn())) if team is not None else None
+        )
         db = await open_database()
         try:
             async with CatsClient(url, key) as client:
-                worker = OutboxWorker(db, client, inputs_from(settings), lock_path=lock_path_for(db))
+                worker = OutboxWorker(
+                    db, client, inputs_from(settings), lock_path=lock_path_for(db), claims=claims
+                )
                 counts = await worker.drain(max_wait=args.max_wait)
         finally:
+            if claims is not None:
+                await claims.close()
             await db.close()
     _emit(out, args, {"counts": counts}, f"outbox: {_counts(counts, 'nothing to send')}")
     unfinished = sum(

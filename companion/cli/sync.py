@@ -173,7 +173,11 @@ def _follow(daemon: DaemonClient, url: str | None, full: bool, printer: Progress
     error = state.get("last_error")
     if error:
         raise DaemonRefusal(error if isinstance(error, dict) else {"message": str(error)})
-    printer.say(f"company cache synced: {state.get('companies_in_cache', 0):,} companies")
+    summary = f"company cache synced: {state.get('companies_in_cache', 0):,} companies"
+    sent = state.get("last_run_requests")
+    if isinstance(sent, int):
+        summary += f" ({sent:,} CATS request{'' if sent == 1 else 's'})"
+    printer.say(summary)
     return EXIT_OK
 
 

@@ -107,6 +107,7 @@ def create_sandbox_app(config: SandboxConfig) -> web.Application:
         faults=parts.faults,
         counters=parts.counters,
         control_guard=control_guard(config.control_token),
+        clock=clock.now,
     )
     if config.unfilterable:
         middlewares.append(refuse_filters(config.unfilterable))

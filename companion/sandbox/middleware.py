@@ -3,7 +3,9 @@
 The order is what live CATS shows (REFERENCE.md sections 1, 3, 4): the content type is checked
 before the token (a multipart upload with a bad token still gets 415), the token before routing
 (an unknown path with a bad token gets 401, not 404), and only authenticated answers carry the
-rate-limit headers. Every answer, the control API's too, gets an ``X-Request-Id`` UUID.
+rate-limit headers. Every answer, the control API's too, gets an ``X-Request-Id`` UUID and a ``Date``
+header read from the sandbox's own clock (``/_sandbox/clock``), as CATS's follows CATS's clock: a client
+that judges time by CATS's answers then sees the time tests moved it to.
 
 Paths under ``/_sandbox/`` are the control API's: the CATS rules skip them and the control
 API's own guard (``companion.sandbox.control``) protects them instead.
@@ -15,7 +17,9 @@ import hmac
 import re
 import uuid
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from email.utils import format_datetime
 from typing import Any
 
 from aiohttp import web
@@ -105,7 +109,7 @@ def _error_from_exception(exc: web.HTTPException) -> web.Response:
 
 @web.middleware
 async def stamp(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Outermost: a fresh ``X-Request-Id`` and the JSON content type on every answer."""
+    """Next to outermost: a fresh ``X-Request-Id`` and the JSON content type on every answer."""
     try:
         response = await handler(request)
     except web.HTTPException as exc:
@@ -119,6 +123,24 @@ async def stamp(request: web.Request, handler: Handler) -> web.StreamResponse:
         if "Content-Type" not in response.headers:
             response.headers["Content-Type"] = JSON_CONTENT_TYPE
     return response
+
+
+def dated(clock: Callable[[], datetime]) -> Middleware:
+    """Outermost: the ``Date`` header from the sandbox's clock (aiohttp would write the machine's own)."""
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        response = await handler(request)
+        if not response.prepared:
+            response.headers["Date"] = http_date(clock())
+        return response
+
+    return middleware
+
+
+def http_date(moment: datetime) -> str:
+    """``Sun, 06 Dec 2026 02:42:38 GMT``: whole seconds, truncated, as HTTP servers stamp it."""
+    return format_datetime(moment.astimezone(UTC).replace(microsecond=0), usegmt=True)
 
 
 def counting(counters: Counters) -> Middleware:
@@ -256,9 +278,11 @@ def cats_middlewares(
     faults: FaultInjector,
     counters: Counters,
     control_guard: Middleware,
+    clock: Callable[[], datetime],
 ) -> list[Middleware]:
     """The whole pipeline, outermost first."""
     return [
+        dated(clock),
         stamp,
         control_guard,
         counting(counters),

@@ -18,7 +18,15 @@ from companion.server.http_operations import operation_route
 from companion.server.native import endpoint
 from companion.server.native.dispatch import Dispatcher
 from companion.server.operations import TABLE, Operations
-from companion.server.routes import RETRY_PATH, STATUS_PATH, SYNC_PATH, ApiRoutes
+from companion.server.routes import (
+    RETRY_PATH,
+    STATUS_PATH,
+    SYNC_PATH,
+    TEAM_ALIAS_UNDO_PATH,
+    TEAM_ALIASES_PATH,
+    TEAM_POLICY_PATH,
+    ApiRoutes,
+)
 from companion.server.state import COMPANION_KEY, STATE_KEY, ServerState
 from companion.server.window import activity, pages, settings
 
@@ -40,6 +48,10 @@ def build_routes(operations: Operations = TABLE) -> ApiRoutes:
     routes.add("GET", SYNC_PATH, operation_route(operations, "sync.state"))
     routes.add("POST", SYNC_PATH, operation_route(operations, "sync.start", status=_started))
     routes.add("POST", RETRY_PATH, operation_route(operations, "outbox.retry"))
+    routes.add("GET", TEAM_POLICY_PATH, operation_route(operations, "team.policy.get"))
+    routes.add("PUT", TEAM_POLICY_PATH, operation_route(operations, "team.policy.put"))
+    routes.add("GET", TEAM_ALIASES_PATH, operation_route(operations, "team.aliases"))
+    routes.add("POST", TEAM_ALIAS_UNDO_PATH, operation_route(operations, "team.alias_undo"))
     # The settings window's own API.
     pages.register(routes)
     settings.register(routes)

@@ -71,7 +71,7 @@ class DaemonConfig:
     #: Admin mode: edit and install the team policy. Refused (policy.admin_required) unless this
     #: user may write `site_config_dir` (what the CLI's --admin asks for).
     admin: bool = False
-    #: Where the system-wide team policy lives; None = companion.paths.site_config_dir().
+    #: Where the system-wide team policy lives; None = companion.paths.site_config_dirs() (all searched).
     site_config_dir: Path | None = None
     #: Send the push outbox to CATS in the background (tests that count requests may turn it off).
     send_outbox: bool = True

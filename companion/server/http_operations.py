@@ -20,6 +20,7 @@ from pydantic import BaseModel, ValidationError
 from companion.errors import BadRequestError, describe_validation
 from companion.server.operations import Call, Operation, Operations
 from companion.server.routes import Handler, mutating
+from companion.server.security import AUTH_KIND_KEY
 from companion.server.state import COMPANION_KEY, STATE_KEY
 from companion.store import read_only
 
@@ -41,6 +42,7 @@ def operation_route(operations: Operations, name: str, *, status: StatusFor | No
             caller=None,
             request_id=0,
             operations=operations,
+            window=request.get(AUTH_KIND_KEY) == "window",
         )
         if operation.mutates:
             result = await operation.handler(call, params)

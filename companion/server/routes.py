@@ -28,6 +28,9 @@ _MUTATING_FLAG: Final = "__companion_mutating__"
 STATUS_PATH: Final = "/api/status"
 SYNC_PATH: Final = "/api/sync"
 RETRY_PATH: Final = "/api/outbox/{id}/retry"
+TEAM_POLICY_PATH: Final = "/api/team/policy"
+TEAM_ALIASES_PATH: Final = "/api/team/aliases"
+TEAM_ALIAS_UNDO_PATH: Final = "/api/team/aliases/undo"
 
 
 class RouteDeclarationError(TypeError):

@@ -4,6 +4,9 @@ Confirming stores an alias for each identifier the profile gave -- its normalise
 domain (website or e-mail) and its LinkedIn company page -- pointing at company N. A later lookup by any
 of them makes N the match with confidence "confirmed" (companion.services.company_lookup). Confirming the
 same identifiers to another company replaces the aliases; `unconfirm` removes them.
+
+In a team (`shared` set by the composition root), both are also queued for the team's database in
+the same transaction, and `shared` is called to send them (companion.services.team_aliases).
 """
 
 from __future__ import annotations
@@ -62,6 +65,8 @@ class AliasService:
         self.store = store
         self._reader = reader
         self._now = now
+        #: In a team: called after a confirmation or undo was queued for the team. None: no team.
+        self.shared: Callable[[], None] | None = None
 
     async def confirm(self, query: CompanyQuery, company_id: int) -> Confirmation:
         """Remember that the query's company is CATS company `company_id` (which must be in the cache)."""
@@ -74,12 +79,25 @@ class AliasService:
                 f"CATS company {company_id} is not in the company cache: choose a company from the list, "
                 "or sync the cache if it was created in CATS since the last sync"
             )
-        aliases = await self.store.confirm(keys, company_id, confirmed_at=self._now())
+        aliases = await self.store.confirm(
+            keys, company_id, confirmed_at=self._now(), share=self.shared is not None
+        )
+        if self.shared is not None:
+            self.shared()
         return Confirmation(company_id=company_id, company_name=row[1], aliases=aliases)
 
     async def unconfirm(self, query: CompanyQuery, company_id: int | None = None) -> int:
-        """Forget the query's aliases (only those to `company_id`, when given); how many were removed."""
-        return await self.store.remove(self._keys(query), company_id=company_id)
+        """Forget the query's aliases (only those to `company_id`, when given); how many were removed.
+
+        In a team the undo is sent to the team too; the team's database accepts it for this member's
+        own confirmations (an admin's: anyone's) and refuses it for another member's, which then stays
+        confirmed for the team and comes back here with its next change.
+        """
+        share_at = self._now() if self.shared is not None else None
+        removed = await self.store.remove(self._keys(query), company_id=company_id, share_at=share_at)
+        if removed and self.shared is not None:
+            self.shared()
+        return removed
 
     async def forget_companies(self, company_ids: list[int]) -> int:
         """Drop the aliases of companies deleted from CATS."""

@@ -107,7 +107,16 @@ def settings_source(settings: SettingsService) -> Callable[[], LookupSettings]:
     return current
 
 
-CacheState = Literal["never_synced", "empty", "ready"]
+CacheState = Literal["never_synced", "empty", "ready", "offline"]
+#: Why the cache cannot be brought up to date now: CATS unreachable, the key refused, the hourly
+#: budget spent, or (a team member that does not sync itself) the team's database unreachable.
+OfflineReason = Literal["network", "bad_key", "rate_limited", "team_offline"]
+_OFFLINE_WHY: Final[dict[OfflineReason, str]] = {
+    "network": "CATS cannot be reached",
+    "bad_key": "CATS refuses the API key",
+    "rate_limited": "the hourly CATS request budget is spent",
+    "team_offline": "the team's database cannot be reached",
+}
 
 
 class CacheInfo(BaseModel):
@@ -122,6 +131,8 @@ class CacheInfo(BaseModel):
     age_seconds: float | None
     #: A sentence for the recruiter when the answer cannot be trusted to be complete, else None.
     message: str | None = None
+    #: Set with state "offline": why the companies are those of `last_success_at`, not today's.
+    offline_reason: OfflineReason | None = None
 
 
 class LookupResult(BaseModel):
@@ -133,6 +144,11 @@ class LookupResult(BaseModel):
     match: CompanyMatch | None
     #: The match came from a recruiter's confirmation (an alias).
     confirmed: bool
+    #: Who confirmed it: a team member's login role; None when confirmed on this companion outside a
+    #: team (or not confirmed).
+    confirmed_by: str | None = None
+    #: When it was confirmed; None when not confirmed.
+    confirmed_at: datetime | None = None
     warnings: list[DuplicateWarning]
     #: The matched company's fields chosen by "Displayed company info", in its order; [] without a match.
     company: list[DisplayedField]
@@ -227,6 +243,9 @@ class CompanyLookupService:
         self._lookup = CacheLookup(reader, index, candidates)
         #: Seconds the index took to build at start-up (None when it was handed over ready).
         self.build_seconds: float | None = None
+        #: Why the cache cannot be synced now, None while it can; the composition root sets it from
+        #: what the CATS connection and the sync last learnt, so answers say "offline" and recover alone.
+        self.offline: Callable[[], OfflineReason | None] = lambda: None
 
     @classmethod
     async def open(
@@ -284,10 +303,11 @@ class CompanyLookupService:
         """The match, the look-alikes (per the warning level) and the matched company's displayed fields."""
         settings = self._settings()
         with self.reader.snapshot():
+            alias = None
             if query.confirmed_company_id is None:
-                confirmed_id = self.reader.confirmed_company(alias_keys(query))
-                if confirmed_id is not None:
-                    query = query.model_copy(update={"confirmed_company_id": confirmed_id})
+                alias = self.reader.confirmed_alias(alias_keys(query))
+                if alias is not None:
+                    query = query.model_copy(update={"confirmed_company_id": alias.company_id})
             result = match_company(query, self._lookup, settings.company_warning_level, settings.thresholds)
             company: list[DisplayedField] = []
             if result.match is not None:
@@ -300,10 +320,14 @@ class CompanyLookupService:
                         self.reader.user_names,
                     )
             cache = self._cache_info()
+        confirmed = result.match is not None and result.match.basis is MatchBasis.CONFIRMED_ALIAS
+        by_alias = alias if confirmed and alias is not None else None
         return LookupResult(
             level=result.level,
             match=result.match,
-            confirmed=result.match is not None and result.match.basis is MatchBasis.CONFIRMED_ALIAS,
+            confirmed=confirmed,
+            confirmed_by=None if by_alias is None else by_alias.confirmed_by,
+            confirmed_at=None if by_alias is None else by_alias.confirmed_at,
             warnings=result.warnings,
             company=company,
             cache=cache,
@@ -368,9 +392,24 @@ class CompanyLookupService:
                 message = (
                     "The first sync of the company cache has not finished: some companies may be missing."
                 )
+        reason = self.offline() if state == "ready" else None
+        if reason is not None:
+            state = "offline"
+            as_of = "the first sync" if synced is None else f"{synced.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+            message = f"Offline: companies as of {as_of} ({_OFFLINE_WHY[reason]})."
         return CacheInfo(
-            state=state, companies=len(self.index), last_success_at=synced, age_seconds=age, message=message
+            state=state,
+            companies=len(self.index),
+            last_success_at=synced,
+            age_seconds=age,
+            message=message,
+            offline_reason=reason,
         )
+
+    def cache_info(self) -> CacheInfo:
+        """How fresh the cache is, as every lookup reports it (for the daemon's status)."""
+        with self.reader.snapshot():
+            return self._cache_info()
 
     # --- confirmations ------------------------------------------------------------------------------
 

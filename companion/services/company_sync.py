@@ -19,11 +19,24 @@ once; CATS's answer (accepted, or 400) is remembered. Refused, the sync polls `G
 `company.*` events instead, and applies deletions from them. The date search cannot see
 deletions: the periodic full scan removes those.
 
-High-water mark: a company modified during a run may sit on a page the run had already read, so
-the mark must not pass CATS's clock at the start of the run. No record is newer than CATS's clock
-at the end of the run, so the newest `date_modified` seen minus the run's duration (and a margin
-for CATS's one-second resolution) is such a mark, whatever the offset between CATS's clock and
-ours. Records at the boundary are fetched again rather than missed.
+High-water mark (`high_water`): every company with a `date_modified` at or below it is in the cache as
+it is now, so the next search asks only for `date_modified greater_than` it. CATS stamps
+`date_modified` in whole seconds and the filter is strict, so a second is settled -- no change can
+still be stamped with it -- only once CATS's clock has passed it. "Passed" is judged by CATS's clock
+as its answers' `Date` headers show it (`CatsClient.server_time`), never by this machine's, whose
+clock may be off by minutes: with CATS's clock at C (whole seconds) when a run's first page was asked
+for, every change the run may have missed is stamped C or later, so the new mark is C minus one
+second. The mark thus passes a second shared by thousands of records (one bulk import) as soon as a
+run starts a second later, and an idle run costs one request; a company changed in the very second a
+run read it is stamped above the mark and read by the next run. C is the `Date` of an answer that
+arrived before the first page was asked for (the full scan's user list; for a search, the previous
+answer, or a `GET /site` sent first when the search is about to read a page or more of companies
+the cache already holds, since that previous answer would leave them below the mark for one run
+more); with none yet, the first page's own `Date` less `SyncOptions.clock_margin` (the time CATS
+may take between reading the records and stamping the answer); a CATS that sends no `Date` at all
+leaves the old rule: the newest `date_modified` seen less the run's duration and the margin, which
+never passes that newest second. A search walk whose `total` changed between its pages (records
+added or removed mid-walk shift offset pages, so one may have been skipped) keeps the old mark.
 """
 
 from __future__ import annotations
@@ -41,7 +54,7 @@ from pydantic import BaseModel, ConfigDict
 from yarl import URL
 
 from companion.cats.budget import Priority
-from companion.cats.client import CatsClient
+from companion.cats.client import CatsClient, CatsResponse, counting_requests, http_date
 from companion.cats.pages import PER_PAGE, Page, Params, parse_event_page, parse_page, walk_pages
 from companion.cats.record_urls import id_from_location, parse_id, resolve_href
 from companion.errors import CatsNotFoundError, CatsValidationError, CompanionError
@@ -68,7 +81,8 @@ def utc_now() -> datetime:
 
 @dataclass(frozen=True)
 class SyncOptions:
-    #: Taken off a high-water mark beyond the run's duration: CATS's timestamps have whole seconds.
+    #: Taken off a `Date` header read after the records it covers (CATS reads, then stamps its answer,
+    #: in whole seconds) when no earlier answer says what time CATS had.
     clock_margin: timedelta = timedelta(seconds=2)
     #: Event pages (25 events each) read per incremental run at most; the rest waits for the next.
     max_event_pages: int = 40
@@ -95,6 +109,8 @@ class SyncOutcome(BaseModel):
     pages: int
     upserted: int
     removed: int
+    #: HTTP requests the run sent to CATS (retries included).
+    requests: int = 0
 
 
 def _latest(rows: list[CompanyRow], current: datetime | None) -> datetime | None:
@@ -102,6 +118,11 @@ def _latest(rows: list[CompanyRow], current: datetime | None) -> datetime | None
     if current is not None:
         dates.append(current)
     return max(dates) if dates else None
+
+
+def _settled_below(cats_time: datetime, slack: timedelta) -> datetime:
+    """The mark below which every second was over at CATS's time `cats_time`, less `slack` (whole seconds)."""
+    return cats_time.astimezone(UTC).replace(microsecond=0) - slack
 
 
 def _rfc3339(moment: datetime) -> str:
@@ -207,7 +228,9 @@ class CompanySync:
             self.progress = SyncProgress(phase=phase, started_at=self._now())
             self._notify()
             try:
-                outcome = await (self._full(record) if needs_full else self._incremental(record))
+                with counting_requests() as sent:
+                    outcome = await (self._full(record) if needs_full else self._incremental(record))
+                outcome = outcome.model_copy(update={"requests": sent.sent})
             except CompanionError as exc:
                 await self._record_error(exc)
                 raise
@@ -240,6 +263,9 @@ class CompanySync:
             [item async for item in self.client.iterate("/companies/statuses", priority=BACKGROUND)]
         )
         users = [user_row(user) for user in await self.client.list_users(priority=BACKGROUND)]
+        # CATS's clock before the first page is asked for (see the module doc); ours only when CATS
+        # sends no Date header, and then _finish_scan does not trust it.
+        cats_started = self.client.server_time or started
         run_id = record.last_run_id + 1
         async with self.cache.db.transaction() as conn:
             await self.cache.replace_statuses(conn, statuses, synced_at=started)
@@ -252,7 +278,7 @@ class CompanySync:
                 full_next_href=None,
                 full_pages_done=0,
                 full_pages_total=None,
-                full_started_at=started,
+                full_started_at=cats_started,
                 full_max_modified=None,
             )
         log.info("full company scan %d started", run_id)
@@ -326,8 +352,7 @@ class CompanySync:
         kept = {row.id for row in still_there}
         gone = [company_id for company_id in unseen if company_id not in kept]
         now = self._now()
-        started = record.full_started_at or now
-        high_water = self._high_water(record.full_max_modified, started, now)
+        high_water = self._scan_mark(record, now)
         async with self.cache.db.transaction() as conn:
             if still_there:
                 await self.cache.upsert(conn, still_there, synced_at=now, run_id=run_id)
@@ -342,7 +367,7 @@ class CompanySync:
                 high_water=high_water,
                 # Events from the scan's start on: nothing between the scan and the first poll is lost.
                 event_cursor=None,
-                events_since=high_water or (started - self._options.clock_margin),
+                events_since=high_water or ((record.full_started_at or now) - self._options.clock_margin),
                 last_error_code=None,
                 last_error_message=None,
                 last_error_at=None,
@@ -387,8 +412,16 @@ class CompanySync:
         # No mark yet (CATS held no company at the last scan): everything is new.
         since = record.high_water or _EPOCH
         body = {"field": "date_modified", "filter": "greater_than", "value": _rfc3339(since)}
+        # CATS's clock before the first page is asked for (see the module doc).
+        before = self.client.server_time
+        if await self.cache.count_modified_after(since, limit=PER_PAGE) >= PER_PAGE:
+            # This run reads again at least a page of companies it holds (a bulk change in the seconds
+            # before the last run). Judged by the last answer's clock, the next run would read them once
+            # more; one small request now gives CATS's clock as of this run, and the mark passes them.
+            await self.client.request("GET", "/site", priority=BACKGROUND)
+            before = self.client.server_time
         started = self._now()
-        first = True
+        first: CatsResponse | None = None
         base = URL(self.client.base_url)
 
         async def fetch(path: str, params: Params) -> object:
@@ -398,14 +431,15 @@ class CompanySync:
                     "POST", path, params=params, json_body=body, priority=BACKGROUND
                 )
             except CatsValidationError as exc:
-                if first:
+                if first is None:
                     raise _SearchRefused() from exc
                 raise
-            first = False
+            first = first or response
             return response.body
 
         newest: datetime | None = None
         pages = upserted = 0
+        totals: set[int | None] = set()
         walk = walk_pages(
             fetch,
             lambda href: resolve_href(base, href),
@@ -417,6 +451,7 @@ class CompanySync:
             rows = await asyncio.to_thread(company_rows, page.items)
             newest = _latest(rows, newest)
             pages += 1
+            totals.add(page.total)
             async with self.cache.db.transaction() as conn:
                 await self.cache.upsert(conn, rows, synced_at=self._now())
                 if pages == 1 and record.incremental_mode != "search":
@@ -424,8 +459,16 @@ class CompanySync:
             await self._changed(rows, ())
             upserted += len(rows)
             self._page_done(page, len(rows))
-        high_water = self._high_water(newest, started, self._now())
-        mark = max(since, high_water or since)
+        if len(totals) > 1:
+            # Records entered or left the result mid-walk, shifting the offset pages: one may have been
+            # skipped, so nothing this walk read proves the seconds above the old mark complete.
+            mark = since
+        elif before is not None:
+            mark = max(since, _settled_below(before, timedelta(seconds=1)))
+        elif first is not None and (stamped := http_date(first.headers)) is not None:
+            mark = max(since, _settled_below(stamped, self._options.clock_margin))
+        else:
+            mark = max(since, self._high_water(newest, started, self._now()) or since)
         # Kept in step so that, should CATS stop accepting the search, events resume from here.
         await self._succeeded(high_water=mark, events_since=mark if mark > _EPOCH else record.events_since)
         return SyncOutcome(phase="incremental", mode="search", pages=pages, upserted=upserted, removed=0)
@@ -500,8 +543,15 @@ class CompanySync:
 
     # --- bookkeeping ------------------------------------------------------------------------------
 
+    def _scan_mark(self, record: SyncRecord, now: datetime) -> datetime | None:
+        """The high-water mark a finished full scan leaves (see the module doc)."""
+        if self.client.server_time is not None and record.full_started_at is not None:
+            # full_started_at is CATS's clock before the scan's first page.
+            return _settled_below(record.full_started_at, timedelta(seconds=1))
+        return self._high_water(record.full_max_modified, record.full_started_at or now, now)
+
     def _high_water(self, newest: datetime | None, started: datetime, finished: datetime) -> datetime | None:
-        """A date_modified that no change made since `started` can have or be below (see the module doc)."""
+        """Without CATS's clock: a date_modified that no change made since `started` can have or be below."""
         if newest is None:
             return None
         return newest - max(finished - started, timedelta()) - self._options.clock_margin

@@ -26,6 +26,15 @@ after the attempt began; notes: the record's activities with the same type, date
 adopts what it finds, else sends again. GETs, PUTs and searches are safe to repeat, so a crash
 between them only repeats them; sub-record additions are re-planned from a fresh GET.
 
+In a team (docs/teams.md, "How the outbox uses it"). Before creating a person, the worker claims
+their identity keys in the team database (a TeamClaims collaborator). Won: the claim id is committed
+with `in_flight`, renewed right before the create (the fence) and given the CATS id after it; a
+permanent refusal abandons it. Lost to a teammate's created claim: that record is the person's (no
+create request), merged as a known record, or with "do not merge" only joined for the notes. Lost to
+a live claim: the item waits (pending, not failed) until the claim's NOTIFY or a recheck. This
+member's own orphan claim (a crash between the claim's commit and the item's) is resumed. The
+database unreachable: the create goes as without a team, and the item's `team_claim` says so.
+
 Waiting. 429 and the local budget wait as long as CATS (Retry-After) or the budget says; CATS
 unreachable waits with bounded exponential backoff; both pause the whole worker, not just the
 item, so an outage is not rediscovered once per item. 5xx and timeouts wait with backoff on the
@@ -64,17 +73,22 @@ from companion.errors import (
     OutboxBusyError,
     OutboxItemUnreadableError,
     PersonNotFoundError,
+    TeamClaimTakenOverError,
+    TeamError,
 )
 from companion.files import FileLock
+from companion.rules.claim_keys import person_claim_keys
 from companion.rules.merge import plan_merge
 from companion.rules.notes import NoteSpec
 from companion.rules.payload import build_write
 from companion.rules.person import Person, RecordType
 from companion.services.push import InputsSource, RulesInputs
 from companion.services.resolve import create_company, find_note, find_record
+from companion.services.team_claims import TeamClaims
 from companion.store.db import Database
-from companion.store.outbox import InFlight, Outbox, OutboxItem, SyncLog, WaitReason
+from companion.store.outbox import InFlight, Outbox, OutboxItem, SyncLog, TeamClaimState, WaitReason
 from companion.store.people import PeopleStore, RecordHow
+from companion.team.claims import Claim
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +96,11 @@ log = logging.getLogger(__name__)
 STATE_EVENT: Final = "push.state"
 #: How often an idle worker looks for items other processes queued (the CLI writes the database).
 DEFAULT_POLL_SECONDS: Final = 5.0
+#: A claim renewed too late (taken over) is claimed again this many times in one attempt.
+CLAIM_ROUNDS: Final = 2
+#: How long an item waiting for a teammate's create waits before claiming again, should the
+#: database's announcement of that create (which wakes it at once) be lost.
+DEFAULT_CLAIM_RECHECK_SECONDS: Final = 5.0
 _STAND_IN_COMPANY: Final = 1
 #: Answers that say a create was not carried out (refused, or never sent): it is no longer in flight.
 #: Not among them: CatsUncertainWriteError and CatsBadResponseError (a 2xx without Location).
@@ -146,6 +165,24 @@ class _NoteNotReady(Exception):
     """A note's record has no CATS id yet (its record item is not done): put the note back."""
 
 
+class _TeammateCreates(Exception):
+    """Another member (or another item of this one) holds the person's claim: wait for its CATS id."""
+
+    def __init__(self, winner: Claim) -> None:
+        super().__init__(winner.claim_id)
+        self.winner = winner
+
+
+@dataclass(frozen=True)
+class _Gate:
+    """What the team's claims decided for a create: create under `claim`, or use `cats_id`."""
+
+    state: TeamClaimState | None = None
+    claim: Claim | None = None
+    #: The record a teammate created (or this member's own create that landed): no create.
+    cats_id: int | None = None
+
+
 class OutboxWorker:
     """Sends the outbox (module docstring). `start()` runs it in the background; `drain()` to the end."""
 
@@ -160,6 +197,8 @@ class OutboxWorker:
         backoff: Backoff | None = None,
         poll_seconds: float = DEFAULT_POLL_SECONDS,
         lock_path: Path | None = None,
+        claims: TeamClaims | None = None,
+        claim_recheck: float = DEFAULT_CLAIM_RECHECK_SECONDS,
     ) -> None:
         self._db = db
         # A provider follows the daemon's client as keys are activated and removed.
@@ -185,12 +224,35 @@ class OutboxWorker:
         #: Search fields this CATS account refused: their searches are not paid for again.
         self._refused_fields: set[str] = set()
         self._recovered = False
+        #: The team's person claims (docs/teams.md); None without a team: creates as before.
+        self._claims: TeamClaims | None = None
+        self._claim_recheck = claim_recheck
+        #: Claims announced changed since the last plan: items waiting for them are due at once.
+        self._claim_news: set[int] = set()
+        #: The teammates' claims pending items wait for (as of the last plan and wait).
+        self._waited: set[int] = set()
+        self.use_claims(claims)
 
     # --- running -----------------------------------------------------------------------------------
 
     def notify(self) -> None:
         """New or retried items: look now instead of at the next poll."""
         self._wake.set()
+
+    def use_claims(self, claims: TeamClaims | None) -> None:
+        """Claim each person in the team before creating them (None: no team, CATS's duplicate check)."""
+        if self._claims is not None:
+            self._claims.on_change(None)
+        self._claims = claims
+        if claims is not None:
+            claims.on_change(self._claim_changed)
+
+    def _claim_changed(self, claim_id: int) -> None:
+        # Every claim of the team is announced: the worker wakes only for those its items wait for
+        # (the next plan sees the others too, which covers an item that started waiting meanwhile).
+        self._claim_news.add(claim_id)
+        if claim_id in self._waited:
+            self.notify()
 
     def start(self) -> None:
         if self._task is None:
@@ -313,12 +375,21 @@ class OutboxWorker:
         if self._paused():
             return [], self._paused_until, len(pending)
         known = await self._outbox.records_of_pending_people()
+        # A teammate's claim that changed (created, abandoned) ends the wait of the items behind it.
+        news, self._claim_news = self._claim_news, set()
+        self._waited = {i.team_claim_id for i in pending if i.team_claim == "waiting" and i.team_claim_id}
         decided: set[int] = set()
         heads: list[OutboxItem] = []
         for item in pending:
             if item.person_id in decided:
                 continue
-            if item.status == "waiting" and item.not_before is not None and item.not_before > now:
+            woken = item.team_claim == "waiting" and item.team_claim_id in news
+            if (
+                item.status == "waiting"
+                and item.not_before is not None
+                and item.not_before > now
+                and not woken
+            ):
                 decided.add(item.person_id)
                 next_due = item.not_before if next_due is None else min(next_due, item.not_before)
                 continue
@@ -350,6 +421,8 @@ class OutboxWorker:
                 result = await self._send_note(item, calls)
         except _NoteNotReady:
             await self._set(item, status="queued")
+        except _TeammateCreates as waiting:
+            await self._wait_for_teammate(item, waiting.winner, calls)
         except CatsRateLimitedError as exc:
             wait = exc.retry_after if exc.retry_after > 0 else self._backoff.delay(item.attempts)
             until = self._now() + timedelta(seconds=wait)
@@ -371,6 +444,8 @@ class OutboxWorker:
             await self._wait(item, "until", self._backoff.base, exc, calls)
         except CatsUnavailableError as exc:
             await self._wait(item, "until", self._backoff.delay(item.attempts), exc, calls)
+        except TeamClaimTakenOverError as exc:
+            await self._wait(item, "until", self._claim_recheck, exc, calls)
         except CatsBadResponseError as exc:
             current = await self._outbox.get(item.id)
             if current is not None and current.in_flight is not None:
@@ -405,9 +480,20 @@ class OutboxWorker:
         return current
 
     async def _wait(
-        self, item: OutboxItem, reason: WaitReason, seconds: float, exc: CompanionError, calls: _Calls
+        self,
+        item: OutboxItem,
+        reason: WaitReason,
+        seconds: float,
+        exc: CompanionError | None,
+        calls: _Calls,
+        *,
+        action: str | None = None,
+        message: str | None = None,
+        **columns: Any,
     ) -> None:
+        """The item waits `seconds`; `exc` is why (None: no error, `message` says why), `columns` more."""
         until = self._now() + timedelta(seconds=seconds)
+        code = exc.code if exc is not None else None
         async with self._db.transaction() as conn:
             await self._outbox.update(
                 conn,
@@ -416,23 +502,25 @@ class OutboxWorker:
                 status="waiting",
                 wait_reason=reason,
                 not_before=until,
-                error_code=exc.code,
-                error_message=exc.message,
+                error_code=code,
+                error_message=exc.message if exc is not None else None,
+                **columns,
             )
             await self._log.add(
                 conn,
                 now=self._now(),
                 item=item,
-                action=f"wait for {reason}",
+                action=action or f"wait for {reason}",
                 outcome="waiting",
                 requests=calls.count,
-                code=exc.code,
-                message=exc.message,
+                code=code,
+                message=message if exc is None else exc.message,
             )
-        log.info("outbox item %d waits %.0f s (%s): %s", item.id, seconds, reason, exc.code)
+        log.info("outbox item %d waits %.0f s (%s): %s", item.id, seconds, reason, code or message)
         await self._published(item.id)
 
     async def _fail(self, item: OutboxItem, code: str, message: str, calls: _Calls) -> None:
+        await self._abandon_claim(item.id)
         async with self._db.transaction() as conn:
             await self._outbox.update(
                 conn, item.id, now=self._now(), status="failed", error_code=code, error_message=message
@@ -477,13 +565,18 @@ class OutboxWorker:
             )
         await self._published(item.id)
 
-    async def _in_flight(self, item: OutboxItem, what: InFlight) -> OutboxItem:
-        """Commit that a create is about to be sent; an uncertain earlier attempt keeps its start time."""
+    async def _in_flight(self, item: OutboxItem, what: InFlight, **claim: Any) -> OutboxItem:
+        """Commit that a create is about to be sent; an uncertain earlier attempt keeps its start time.
+
+        `claim`: the team claim's columns, committed with it (the claim this create is made under).
+        """
         current = await self._outbox.get(item.id)
         assert current is not None
         started = current.attempt_at if current.in_flight is not None and current.attempt_at else self._now()
         async with self._db.transaction() as conn:
-            await self._outbox.update(conn, item.id, now=self._now(), in_flight=what, attempt_at=started)
+            await self._outbox.update(
+                conn, item.id, now=self._now(), in_flight=what, attempt_at=started, **claim
+            )
         refreshed = await self._outbox.get(item.id)
         assert refreshed is not None
         return refreshed
@@ -514,64 +607,246 @@ class OutboxWorker:
         record = await self._people.record(item.person_id, record_type)
         cats_id = record.cats_id if record is not None else None
         if cats_id is None and item.in_flight == "create":
-            lookup = await find_record(
-                self._client,
-                person,
-                record_type,
-                company_id=company_id,
-                priority=priority,
-                created_since=item.attempt_at,
-                refused_fields=self._refused_fields,
-            )
-            calls.count += lookup.searches
-            if lookup.found is not None:
-                await self._record_found(item, lookup.found, "adopted")
-                return _Result(
-                    "adopted", lookup.found, message="the create had reached CATS; adopted, not repeated"
-                )
+            since = item.attempt_at
+            found = await self._search(person, record_type, company_id, priority, calls, since=since)
+            if found is not None:
+                await self._record_found(item, found, "adopted")
+                await self._claim_created(item.id, found)
+                return _Result("adopted", found, message="the create had reached CATS; adopted, not repeated")
         if cats_id is None:
-            item = await self._in_flight(item, "create")
-            calls.count += 1
-            try:
-                new_id = await self._client.create_record(
-                    record_type, body, check_duplicate=merging, priority=priority
+            item, gate = await self._claimed(item, person)
+            if gate.cats_id is not None and gate.state == "claimed":
+                # This member's create landed and was recorded in the team before the worker stopped.
+                await self._record_found(item, gate.cats_id, "adopted")
+                return _Result(
+                    "adopted",
+                    gate.cats_id,
+                    message="the team's claim holds the CATS id of this create; adopted",
                 )
-            except CatsDuplicateError as duplicate:
-                await self._landed(item)
-                cats_id = duplicate.existing_id
-                if cats_id is None:
-                    lookup = await find_record(
-                        self._client,
-                        person,
-                        record_type,
-                        company_id=company_id,
-                        priority=priority,
-                        refused_fields=self._refused_fields,
+            if gate.cats_id is not None:
+                assert gate.claim is not None
+                await self._record_found(
+                    item, gate.cats_id, "merged", team_claim="teammate", team_claim_id=gate.claim.claim_id
+                )
+                if not merging:
+                    # "Do not merge" is about CATS's guess that some record is this person; a
+                    # teammate's claim is the same LinkedIn member or email, created moments ago for
+                    # the same team. A second record would be the duplicate the claim exists to
+                    # prevent, so the record is joined, left as the teammate wrote it, and the
+                    # notes go on it.
+                    return _Result(
+                        "joined",
+                        gate.cats_id,
+                        message=f"{gate.claim.claimed_by} created this person; do not merge: their record "
+                        "is kept as it is, the notes go on it",
                     )
-                    calls.count += lookup.searches
-                    if lookup.found is None:
-                        raise CatsDuplicateError(
-                            f"CATS says this {record_type[:-1]} already exists but did not say which record, "
-                            "and no search found it; merge it by hand in CATS, or turn on 'do not merge'",
-                            status=duplicate.status,
-                        ) from None
-                    cats_id = lookup.found
-                await self._record_found(item, cats_id, "merged")
-            except _DEFINITE:
-                await self._landed(item)
-                raise
+                cats_id = gate.cats_id
             else:
-                await self._record_found(item, new_id, "created")
-                return _Result("created", new_id, changed=sorted(body))
+                calls.count += 1
+                try:
+                    new_id = await self._client.create_record(
+                        record_type, body, check_duplicate=merging, priority=priority
+                    )
+                except CatsDuplicateError as duplicate:
+                    await self._landed(item)
+                    cats_id = duplicate.existing_id
+                    if cats_id is None:
+                        cats_id = await self._search(person, record_type, company_id, priority, calls)
+                        if cats_id is None:
+                            raise CatsDuplicateError(
+                                f"CATS says this {record_type[:-1]} already exists but did not say which "
+                                "record, and no search found it; merge it by hand in CATS, or turn on "
+                                "'do not merge'",
+                                status=duplicate.status,
+                            ) from None
+                    await self._record_found(item, cats_id, "merged")
+                    # The person's record is that one, for the team too.
+                    await self._claim_created(item.id, cats_id, gate.claim)
+                except _DEFINITE:
+                    await self._landed(item)
+                    raise
+                else:
+                    await self._record_found(item, new_id, "created")
+                    await self._claim_created(item.id, new_id, gate.claim)
+                    return _Result("created", new_id, changed=sorted(body))
         return await self._merge(item, record_type, cats_id, body, inputs, priority, calls)
 
-    async def _record_found(self, item: OutboxItem, cats_id: int, how: RecordHow) -> None:
+    async def _search(
+        self,
+        person: Person,
+        record_type: RecordType,
+        company_id: int | None,
+        priority: Priority,
+        calls: _Calls,
+        *,
+        since: datetime | None = None,
+    ) -> int | None:
+        """The person's record in CATS by the rules' searches (created after `since`, when given)."""
+        lookup = await find_record(
+            self._client,
+            person,
+            record_type,
+            company_id=company_id,
+            priority=priority,
+            created_since=since,
+            refused_fields=self._refused_fields,
+        )
+        calls.count += lookup.searches
+        return lookup.found
+
+    async def _record_found(self, item: OutboxItem, cats_id: int, how: RecordHow, **claim: Any) -> None:
         """The person's record is known: store it with the end of the create's flight, in one transaction."""
         async with self._db.transaction() as conn:
             await self._people.set_record(
                 conn, item.person_id, item.record_type, cats_id=cats_id, how=how, now=self._now()
             )
-            await self._outbox.update(conn, item.id, now=self._now(), in_flight=None, cats_id=cats_id)
+            await self._outbox.update(
+                conn, item.id, now=self._now(), in_flight=None, cats_id=cats_id, **claim
+            )
+
+    # --- the team's person claims (docs/teams.md, "Each person created once") -----------------------
+
+    async def _claimed(self, item: OutboxItem, person: Person) -> tuple[OutboxItem, _Gate]:
+        """Decide the create with the team's claims; with no CATS id to use, the item is in flight after.
+
+        Won (or this member's own claim resumed): the claim is committed with `in_flight`, then
+        renewed (the fence: a claim taken over meanwhile is claimed again, and lost). Lost to a live
+        claim: _TeammateCreates. The database unreachable: create as without a team, flagged.
+        """
+        for round_ in range(1, CLAIM_ROUNDS + 1):
+            gate = await self._gate(item, person)
+            if gate.cats_id is not None:
+                return item, gate
+            columns: dict[str, Any] = {
+                "team_claim": gate.state,
+                "team_claim_id": gate.claim.claim_id if gate.claim is not None else None,
+            }
+            before = item.in_flight
+            item = await self._in_flight(item, "create", **columns)
+            if gate.claim is None or self._claims is None:
+                return item, gate
+            try:
+                await self._claims.renew(gate.claim)
+            except TeamClaimTakenOverError:
+                # Nothing was sent under it: the flight is as it was, and the person is claimed again.
+                async with self._db.transaction() as conn:
+                    await self._outbox.update(
+                        conn, item.id, now=self._now(), in_flight=before, team_claim=None, team_claim_id=None
+                    )
+                item = await self._reread(item.id)
+                if round_ == CLAIM_ROUNDS:
+                    raise
+            except TeamError as exc:
+                # The claim stays ours until its lease ends; the create goes ahead, and says so.
+                log.warning("outbox item %d: the claim could not be renewed (%s)", item.id, exc.code)
+                async with self._db.transaction() as conn:
+                    await self._outbox.update(conn, item.id, now=self._now(), team_claim="unavailable")
+                return await self._reread(item.id), gate
+            else:
+                return item, gate
+        raise AssertionError("unreachable: the last round returns or raises")
+
+    async def _gate(self, item: OutboxItem, person: Person) -> _Gate:
+        claims = self._claims
+        if claims is None:
+            return _Gate()
+        if item.team_claim == "stale":
+            return _Gate("stale")  # the team's record of this person is gone from CATS
+        keys = person_claim_keys(person)
+        if not keys:
+            return _Gate("no_keys")
+        try:
+            if item.team_claim == "claimed" and item.team_claim_id is not None:
+                # An earlier attempt claimed the person: resume that claim while it is ours.
+                mine = await claims.get(item.team_claim_id)
+                if mine is not None and mine.claimed_by == claims.member and mine.state != "abandoned":
+                    return _Gate("claimed", mine, mine.cats_id)
+            result = await claims.claim(keys, item.record_type)
+        except TeamError as exc:
+            log.warning("outbox item %d: created without a team claim (%s)", item.id, exc.message)
+            return _Gate("unavailable")
+        winner = result.claim
+        if result.won:
+            return _Gate("claimed", winner)
+        if winner.state == "created" and winner.cats_id is not None:
+            return _Gate("teammate", winner, winner.cats_id)
+        if (
+            winner.claimed_by == claims.member
+            and winner.state == "claimed"
+            and not await self._outbox.claim_held_elsewhere(winner.claim_id, exclude=item.id)
+        ):
+            # This member's own live claim that no item holds: the worker stopped between the
+            # claim's commit and the item's. It is this item's claim, resumed.
+            log.info("outbox item %d resumes its claim %d", item.id, winner.claim_id)
+            return _Gate("claimed", winner)
+        raise _TeammateCreates(winner)
+
+    async def _claim_created(self, item_id: int, cats_id: int, claim: Claim | None = None) -> None:
+        """Record the CATS id on the item's own claim, so waiting teammates merge into it; best effort.
+
+        Not recorded (the database went away), the claim's lease runs out and a teammate's create
+        meets CATS's duplicate check instead.
+        """
+        claims = self._claims
+        if claims is None:
+            return
+        try:
+            if claim is None:
+                current = await self._reread(item_id)
+                if current.team_claim not in ("claimed", "unavailable") or current.team_claim_id is None:
+                    return
+                claim = await claims.get(current.team_claim_id)
+                if claim is None or claim.claimed_by != claims.member:
+                    return
+            await claims.record_created(claim, cats_id)
+        except TeamError as exc:
+            log.warning("the CATS id %d could not be recorded on its team claim: %s", cats_id, exc.message)
+
+    async def _abandon_claim(self, item_id: int) -> None:
+        """A record item failed for good before any create could land: free its claim for the team."""
+        claims = self._claims
+        current = await self._outbox.get(item_id)
+        if (
+            claims is None
+            or current is None
+            or current.kind != "record"
+            or current.in_flight is not None
+            or current.team_claim not in ("claimed", "unavailable")
+            or current.team_claim_id is None
+        ):
+            return
+        try:
+            claim = await claims.get(current.team_claim_id)
+            if claim is not None and claim.claimed_by == claims.member and claim.state == "claimed":
+                await claims.abandon(claim)
+        except TeamError as exc:
+            log.warning(
+                "the claim %d was not abandoned (its lease ends it): %s", current.team_claim_id, exc.message
+            )
+
+    async def _wait_for_teammate(self, item: OutboxItem, winner: Claim, calls: _Calls) -> None:
+        """Pending, not failed: woken by the claim's change, else claimed again after the recheck."""
+        self._waited.add(winner.claim_id)
+        message = (
+            f"{winner.claimed_by}'s companion is creating this person in CATS (team claim "
+            f"{winner.claim_id}); this push joins that record once it exists"
+        )
+        await self._wait(
+            item,
+            "until",
+            self._claim_recheck,
+            None,
+            calls,
+            action="wait for teammate",
+            message=message,
+            team_claim="waiting",
+            team_claim_id=winner.claim_id,
+        )
+
+    async def _reread(self, item_id: int) -> OutboxItem:
+        current = await self._outbox.get(item_id)
+        assert current is not None
+        return current
 
     async def _merge(
         self,
@@ -588,10 +863,14 @@ class OutboxWorker:
             existing = await self._client.get_record(record_type, cats_id, priority=priority)
         except CatsNotFoundError:
             # Deleted in CATS since: forget it; the next attempt finds or creates the record afresh.
+            joined = (await self._reread(item.id)).team_claim == "teammate"
             async with self._db.transaction() as conn:
                 await self._people.set_record(
                     conn, item.person_id, record_type, cats_id=None, how=None, now=self._now()
                 )
+                if joined:
+                    # The teammate's claim keeps that id for good: claiming again would join it again.
+                    await self._outbox.update(conn, item.id, now=self._now(), team_claim="stale")
             raise CatsUnavailableError(
                 f"the {record_type[:-1]} {cats_id} is no longer in CATS; it will be found or created again"
             ) from None

@@ -1,6 +1,8 @@
 """When the daemon syncs the company cache: every few minutes, fully once a day, on request, backing off.
 
-One loop task per daemon. It sleeps until the next run is due or someone asks for a sync now,
+One loop task per daemon. A cache that was never synced is synced at once (there is nothing to look
+up until it is); otherwise the first run waits `SyncPolicy.start_delay`. The loop sleeps until the
+next run is due or someone asks for a sync now,
 runs one sync (full or incremental, see `CompanySync.run`) and schedules the next: after a
 success one interval later; after a failure later and later (doubling, up to `max_backoff`), or
 when the budget frees up if the failure was the rate budget. The cache stays readable throughout.
@@ -30,7 +32,8 @@ class SyncPolicy:
     interval: float = 600.0
     #: Between full scans (the only way deletions are seen when CATS's date search is used).
     full_interval: float = 86_400.0
-    #: After the daemon starts, before its first sync: start-up and the first lookups go first.
+    #: After the daemon starts, before its first sync: start-up and the first lookups go first. Not
+    #: when the cache was never synced: then the first sync starts at once.
     start_delay: float = 30.0
     #: The longest wait after repeated failures.
     max_backoff: float = 3600.0
@@ -83,6 +86,8 @@ class SyncScheduler:
         #: Set from a request until its run ends, so a second request is refused meanwhile.
         self._busy = False
         self.next_run_at: datetime | None = None
+        #: What the last successful run did (its CATS requests for `cats-companion sync`'s summary).
+        self.last_outcome: SyncOutcome | None = None
         #: How many runs have ended (either way): lets a caller wait for the run it asked for.
         self.runs_ended = 0
         self._ended = asyncio.Condition()
@@ -131,9 +136,13 @@ class SyncScheduler:
             progress=self.engine.progress,
             running=self.running,
             next_run_at=None if self.running else self.next_run_at,
+            last_run_requests=self.last_outcome.requests if self.last_outcome is not None else None,
         )
 
     async def _loop(self) -> None:
+        if self.policy.automatic and (await self.engine.cache.sync_record()).last_success_at is None:
+            # An empty cache answers no lookup: waiting would only delay the first useful answer.
+            self.next_run_at = self._now()
         while True:
             await self._sleep_until_due()
             self._wake.clear()
@@ -175,6 +184,7 @@ class SyncScheduler:
             log.exception("company sync failed unexpectedly")
             return retry_delay(self.policy, self._failures, exc)
         self._failures = 0
+        self.last_outcome = outcome
         if self._on_success is not None:
             self._on_success(outcome)
         return self.policy.interval

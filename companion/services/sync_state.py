@@ -58,6 +58,8 @@ class SyncState(BaseModel):
     last_error: SyncErrorInfo | None = None
     next_run_at: datetime | None = None
     incremental_mode: IncrementalMode = "unknown"
+    #: CATS requests the last successful run of this daemon sent; None before one.
+    last_run_requests: int | None = None
 
 
 async def build_state(
@@ -68,6 +70,7 @@ async def build_state(
     progress: SyncProgress | None = None,
     running: bool = False,
     next_run_at: datetime | None = None,
+    last_run_requests: int | None = None,
 ) -> SyncState:
     """The state from the database (what survives restarts) and the run in progress, if any."""
     record = await cache.sync_record()
@@ -100,4 +103,5 @@ async def build_state(
         last_error=error,
         next_run_at=next_run_at,
         incremental_mode=record.incremental_mode,
+        last_run_requests=last_run_requests,
     )

@@ -31,6 +31,7 @@ from companion.store.companies import CompanyCache, CompanyRow, SyncRecord
 from companion.store.db import Database
 from companion.store.meta import get_meta, put_meta
 from companion.team import company_log
+from companion.team.connection import DRIVER_ERRORS
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ SHARED_MARKS: Final = (
 )
 #: Batches applied per follow() call at most; the next wake (NOTIFY or poll) goes on from there.
 MAX_BATCHES: Final = 1000
-_PUBLISH_ERRORS: Final = (TeamError, asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
+_PUBLISH_ERRORS: Final = (TeamError, *DRIVER_ERRORS)
 
 SyncControl = Callable[[], Awaitable[None]]
 

@@ -5,7 +5,8 @@ already dropped whole by companion.settings.policy; a user file that cannot be a
 key, bad value, or a value that breaks the settings together with the team's) is dropped whole
 here, and the problem is reported. A user value on a locked path is never applied, however it got
 into the file. Changes (`patched`, `reset`) are all-or-nothing: a locked, unknown or invalid path
-anywhere in the request raises before anything is built.
+anywhere in the request raises before anything is built; a locked path sent with the value already
+in force is not a change, and is accepted.
 """
 
 from __future__ import annotations
@@ -114,7 +115,11 @@ def _user_problem(what: str, user_file: str | None, path: str | None = None) -> 
 def patched(current: Effective, changes: Mapping[str, Any]) -> Effective:
     """`current` with the user's `changes` applied, or the error that refuses ALL of them."""
     leaves = tree.expand(changes)
-    refused = sorted(path for path in leaves if path in current.locked)
+    in_force = tree.flatten(current.settings)
+    # A locked setting sent with the value in force is no change (a form saved whole while something is
+    # locked): accepted, and not kept as the user's own choice.
+    refused = sorted(path for path in leaves if path in current.locked and leaves[path] != in_force[path])
+    leaves = {path: value for path, value in leaves.items() if path not in current.locked}
     if refused:
         raise SettingsLockedError(
             f"locked by the team policy: {', '.join(refused)}; nothing was changed", paths=refused

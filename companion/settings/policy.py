@@ -8,12 +8,19 @@ Format (`policy.json`)::
 
 A locked path may name a section (`mapping.contacts`): every setting under it is locked.
 
-Where it is found: `<site config dir>/policy.json` (companion.paths.site_config_dir(), e.g.
-/etc/xdg/cats-companion on Linux), which only an administrator can write; else the file named by
-the environment variable CATS_COMPANION_POLICY. When a system-wide file is installed the variable
-is ignored -- otherwise a user could escape a lock by pointing it at a policy of their own -- and
-that fact is reported. A malformed or unknown-version policy applies nothing (no defaults, no
-locks): built-in settings are in force and the problem is reported.
+Where it is found: `policy.json` in the site config dirs (companion.paths.site_config_dirs(): on
+Linux /etc/xdg/cats-companion and /etc/cats-companion, then each XDG_CONFIG_DIRS entry's
+cats-companion; macOS /Library/Application Support/cats-companion; Windows %ProgramData%), which only
+an administrator can write; the first found is in force, and any other is reported as not applied.
+Else the file named by the environment variable CATS_COMPANION_POLICY. When a system-wide file is
+installed the variable is ignored -- otherwise a user could escape a lock by pointing it at a policy
+of their own -- and that fact is reported.
+
+It fails closed: a policy file that cannot be applied (malformed, a version this companion does not
+know, unreadable) leaves the last valid policy this machine read from that same file in force
+(`SettingsService` keeps a copy), or, when there is none, locks every setting (built-in values,
+all read-only) until an administrator fixes the file. Either way the problem names the file and says
+which of the two holds. A lock never falls because a file broke.
 
 Admin mode: the daemon is started with admin mode asked for (`DaemonConfig(admin=True)`, which the
 CLI offers as `cats-companion serve --admin` / `settings --admin`) AND the OS lets this user write
@@ -23,29 +30,33 @@ writes it to the site config dir (mode 0644, so every user can read it) and expo
 deployment on other machines. Locks bind the admin's own settings too: a locked value is the
 team's, and the admin changes it through the policy.
 
-The site config dir deliberately ignores CATS_COMPANION_HOME: that variable is the user's to set,
-and would otherwise be one more way around a lock.
+The site config dirs deliberately ignore CATS_COMPANION_HOME: that variable is the user's to set,
+and would otherwise be one more way around a lock (companion.paths says what moves them: nothing
+a user controls).
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal
 
 from companion.errors import PolicyInvalidError, SettingsInvalidError, SettingsUnknownError
+from companion.paths import POLICY_FILE_NAME
 from companion.settings import tree
 from companion.settings.base import Problem
 from companion.settings.storage import atomic_write_json
 
-POLICY_FILE: Final = "policy.json"
+POLICY_FILE: Final = POLICY_FILE_NAME
 POLICY_ENV: Final = "CATS_COMPANION_POLICY"
 POLICY_VERSION: Final = 1
 
 PolicyOrigin = Literal["site", "env"]
+#: How a policy file that cannot be applied is replaced: its last valid version, or every setting locked.
+Fallback = Literal["last_valid", "read_only"]
 
 
 @dataclass(frozen=True)
@@ -72,6 +83,8 @@ class PolicyLoad:
     path: Path | None
     origin: PolicyOrigin | None
     problems: tuple[Problem, ...] = ()
+    #: Set when the file at `path` could not be applied and `policy` is what holds in its place.
+    fallback: Fallback | None = None
 
 
 def site_policy_path(site_dir: Path) -> Path:
@@ -132,13 +145,23 @@ def read_policy_file(path: Path) -> Policy:
     return parse_policy(document)
 
 
-def load_policy(site_dir: Path, environ: Mapping[str, str]) -> PolicyLoad:
-    """The policy in force: the system-wide file first; the environment variable only when there is none."""
-    site_path = site_policy_path(site_dir)
+def load_policy(
+    site_dirs: Path | Sequence[Path],
+    environ: Mapping[str, str],
+    *,
+    last_valid: Mapping[Path, Policy] | None = None,
+) -> PolicyLoad:
+    """The policy in force: the first system-wide file found; else the environment variable's file.
+
+    `last_valid`: the last valid policy read from each file, kept in force should that file break.
+    """
+    dirs = [site_dirs] if isinstance(site_dirs, Path) else list(site_dirs)
+    installed = [path for path in map(site_policy_path, dirs) if path.exists()]
     named = environ.get(POLICY_ENV, "").strip()
     problems: list[Problem] = []
-    if site_path.exists():
-        if named and not _same_file(Path(named), site_path):
+    if installed:
+        site_path = installed[0]
+        if named and not any(_same_file(Path(named), path) for path in installed):
             problems.append(
                 Problem(
                     code=PolicyInvalidError.code,
@@ -149,28 +172,50 @@ def load_policy(site_dir: Path, environ: Mapping[str, str]) -> PolicyLoad:
                     file=named,
                 )
             )
-        return _load(site_path, "site", problems)
+        problems.extend(
+            Problem(
+                code=PolicyInvalidError.code,
+                message=(
+                    f"A team policy is also installed at {other}; only the one at {site_path}, found "
+                    "first, is in force. Remove the one you do not mean."
+                ),
+                file=str(other),
+            )
+            for other in installed[1:]
+            if not _same_file(other, site_path)
+        )
+        return _load(site_path, "site", problems, last_valid or {})
     if named:
-        return _load(Path(named), "env", problems)
+        return _load(Path(named), "env", problems, last_valid or {})
     return PolicyLoad(None, None, None)
 
 
-def _load(path: Path, origin: PolicyOrigin, problems: list[Problem]) -> PolicyLoad:
+def _load(
+    path: Path, origin: PolicyOrigin, problems: list[Problem], last_valid: Mapping[Path, Policy]
+) -> PolicyLoad:
     try:
         policy = read_policy_file(path)
     except PolicyInvalidError as exc:
         where = "system-wide team policy" if origin == "site" else f"team policy named by {POLICY_ENV}"
+        kept = last_valid.get(path)
+        fallback: Fallback = "read_only" if kept is None else "last_valid"
+        if kept is None:
+            # Failing open would drop every lock; nothing valid was ever read from this file.
+            kept = Policy(locked=frozenset(tree.leaf_paths()))
+            holds = (
+                "No valid version of it was ever read here, so every setting is read-only (built-in "
+                "values) until an administrator fixes the file."
+            )
+        else:
+            holds = "Its last valid version read here stays in force until an administrator fixes the file."
         problems.append(
             Problem(
                 code=exc.code,
-                message=(
-                    f"The {where} {path} is not applied: {exc.message}. "
-                    "Nothing from it is in force (no team defaults, no locks); built-in settings apply."
-                ),
+                message=f"The {where} {path} cannot be applied: {exc.message}. {holds}",
                 file=str(path),
             )
         )
-        return PolicyLoad(None, path, origin, tuple(problems))
+        return PolicyLoad(kept, path, origin, tuple(problems), fallback)
     return PolicyLoad(policy, path, origin, tuple(problems))
 
 

@@ -7,23 +7,29 @@ TeamPolicySource (companion.settings.team_policy) and is combined with the site 
 snapshot from it takes effect on the next read as well. Every change is validated completely
 before the user's file is replaced (atomically), so a refused change leaves the file and the
 settings in force untouched.
+
+Each valid policy read from a file is kept in `policy.last-valid.json` beside the user's settings,
+so that, should that file break, its last valid version stays in force (companion.settings.policy:
+the policy fails closed) across restarts too.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from companion.errors import AdminRequiredError
+from companion.errors import AdminRequiredError, PolicyInvalidError
 from companion.settings.base import SettingsWarning
 from companion.settings.catalogue_store import CatalogueStore
 from companion.settings.checks import settings_warnings
 from companion.settings.effective import Effective, patched, reset, resolve
 from companion.settings.policy import (
     POLICY_ENV,
+    Policy,
     PolicyLoad,
     load_policy,
     parse_policy,
@@ -31,13 +37,21 @@ from companion.settings.policy import (
     site_policy_path,
     write_site_policy,
 )
-from companion.settings.storage import CURRENT_VERSION, SETTINGS_FILE, read_user_file, write_user_values
+from companion.settings.storage import (
+    CURRENT_VERSION,
+    SETTINGS_FILE,
+    atomic_write_json,
+    read_user_file,
+    write_user_values,
+)
 from companion.settings.team_policy import TeamPolicySnapshot, TeamPolicySource, combine
 
 log = logging.getLogger(__name__)
 
 #: Where a user's settings file that could not be applied is kept when the user saves new settings.
 REJECTED_FILE = "settings.rejected.json"
+#: The last valid policy read from each policy file, beside the user's settings.
+LAST_VALID_FILE = "policy.last-valid.json"
 
 _Fingerprint = tuple[object, ...]
 
@@ -47,7 +61,7 @@ class SettingsService:
         self,
         *,
         config_dir: Path,
-        site_dir: Path,
+        site_dir: Path | Sequence[Path],
         catalogue: CatalogueStore,
         admin: bool = False,
         environ: Mapping[str, str] | None = None,
@@ -55,13 +69,18 @@ class SettingsService:
     ) -> None:
         """`environ` None = the process environment, read afresh on every reload.
 
-        `team_policy`: the team database's policy, for a companion in a team (None: not in one).
+        `site_dir`: where the team policy is looked for, in order (companion.paths.site_config_dirs());
+        admin mode writes it in the first. `team_policy`: the team database's policy, for a companion
+        in a team (None: not in one).
         """
         self.user_path = config_dir / SETTINGS_FILE
-        self.site_dir = site_dir
+        self.site_dirs = [site_dir] if isinstance(site_dir, Path) else list(site_dir)
+        self.site_dir = self.site_dirs[0]
         # As strings, once: the files are stat'ed on every read of the settings (every company lookup
-        # reads them), and building the paths each time cost more than the two stat calls.
-        self._watched = (str(self.user_path), str(site_policy_path(site_dir)))
+        # reads them), and building the paths each time cost more than the stat calls.
+        self._watched = (str(self.user_path), *(str(site_policy_path(d)) for d in self.site_dirs))
+        self._last_valid_path = config_dir / LAST_VALID_FILE
+        self._last_valid = _read_last_valid(self._last_valid_path)
         self.catalogue = catalogue
         self.admin = admin
         self._environ = environ
@@ -110,6 +129,7 @@ class SettingsService:
                 "path": str(policy.path) if policy.path else None,
                 "origin": policy.origin,
                 "in_force": policy.policy is not None,
+                "fallback": policy.fallback,
                 "locked": sorted(effective.locked),
             },
             "team_policy": self._team_view(),
@@ -191,16 +211,16 @@ class SettingsService:
 
     def _current_fingerprint(self) -> _Fingerprint:
         named = self._env().get(POLICY_ENV, "").strip()
-        user, site = self._watched
         # The snapshot object itself: a source hands out a new one for each policy it receives.
         team = self._team_source.snapshot() if self._team_source is not None else None
-        return (named, _stat(user), _stat(site), _stat(named) if named else None, team)
+        return (named, *map(_stat, self._watched), _stat(named) if named else None, team)
 
     def _reload_if_changed(self) -> None:
         fingerprint = self._current_fingerprint()
         if fingerprint == self._fingerprint:
             return
-        self._policy = load_policy(self.site_dir, self._env())
+        self._policy = load_policy(self.site_dirs, self._env(), last_valid=self._last_valid)
+        self._keep_if_valid(self._policy)
         team = fingerprint[-1]
         self._team = team if isinstance(team, TeamPolicySnapshot) else TeamPolicySnapshot()
         combined = combine(self._team.policy, self._policy.policy)
@@ -216,6 +236,36 @@ class SettingsService:
             log.warning("settings problem: %s", problem.message)
         self._effective = effective
         self._fingerprint = fingerprint
+
+    def _keep_if_valid(self, load: PolicyLoad) -> None:
+        """Remember a policy read whole from its file, for when that file breaks (fail closed)."""
+        if load.policy is None or load.path is None or load.fallback is not None:
+            return
+        if self._last_valid.get(load.path) == load.policy:
+            return
+        self._last_valid = {**self._last_valid, load.path: load.policy}
+        document = {str(path): policy.document() for path, policy in self._last_valid.items()}
+        try:
+            atomic_write_json(self._last_valid_path, document)
+        except OSError as exc:
+            # Still kept in memory for as long as the daemon runs.
+            log.warning("could not keep a copy of the team policy in %s: %s", self._last_valid_path, exc)
+
+
+def _read_last_valid(path: Path) -> dict[Path, Policy]:
+    """The kept copies; a damaged copy file is ignored (a broken policy then locks everything)."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    kept: dict[Path, Policy] = {}
+    if isinstance(document, dict):
+        for name, policy in document.items():
+            try:
+                kept[Path(name)] = parse_policy(policy)
+            except PolicyInvalidError:
+                continue
+    return kept
 
 
 def _stat(path: str) -> tuple[int, int, int] | None:

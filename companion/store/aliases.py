@@ -5,11 +5,16 @@ is no foreign key to `companies` (an alias may name a company the cache has not 
 ignore aliases to companies the cache does not hold, and the sync's change hook removes the aliases of
 companies deleted from CATS (`forget_companies`). The lookup and the push's choice of a Contact's
 company read aliases through `CacheReader.confirmed_company`; every write is here.
+
+In a team, aliases other members confirmed are replicated into the same table with who confirmed
+them (`apply_team`), and this companion's own confirmations and undos wait in `team_alias_outbox`
+until the team's database has them (companion.services.team_aliases).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Final, Literal
 
@@ -17,9 +22,13 @@ from pydantic import BaseModel, ConfigDict
 
 from companion.store.companies import iso
 from companion.store.db import Database
+from companion.store.meta import put_meta
 
 AliasKind = Literal["name", "domain", "linkedin"]
+OutboxAction = Literal["confirm", "undo"]
 _IN_CHUNK: Final = 500
+#: What readers select of an alias, in alias_from_row's order.
+ALIAS_COLUMNS: Final = "kind, key, company_id, confirmed_at, confirmed_by"
 
 
 class Alias(BaseModel):
@@ -30,13 +39,49 @@ class Alias(BaseModel):
     key: str
     company_id: int
     confirmed_at: datetime
+    #: The team member (login role) who confirmed it; None: confirmed on this companion outside a team.
+    confirmed_by: str | None = None
 
 
 def alias_from_row(row: Sequence[object]) -> Alias:
-    kind, key, company_id, confirmed_at = row
+    kind, key, company_id, confirmed_at, confirmed_by = row
     return Alias.model_validate(
-        {"kind": kind, "key": key, "company_id": company_id, "confirmed_at": confirmed_at}
+        {
+            "kind": kind,
+            "key": key,
+            "company_id": company_id,
+            "confirmed_at": confirmed_at,
+            "confirmed_by": confirmed_by,
+        }
     )
+
+
+@dataclass(frozen=True)
+class OutboxEntry:
+    """A confirmation or undo made here that the team's database does not have yet."""
+
+    seq: int
+    action: OutboxAction
+    kind: AliasKind
+    key: str
+    company_id: int
+    at: datetime
+
+
+@dataclass(frozen=True)
+class TeamAliasChange:
+    """One alias as the team's log has it: confirmed by `confirmed_by`, or undone."""
+
+    kind: AliasKind
+    key: str
+    company_id: int
+    confirmed_by: str
+    confirmed_at: datetime
+    undone: bool
+
+
+def _parse_at(text: str) -> datetime:
+    return datetime.fromisoformat(text)
 
 
 class AliasStore:
@@ -46,38 +91,65 @@ class AliasStore:
         self.db = db
 
     async def confirm(
-        self, keys: Sequence[tuple[AliasKind, str]], company_id: int, *, confirmed_at: datetime
+        self,
+        keys: Sequence[tuple[AliasKind, str]],
+        company_id: int,
+        *,
+        confirmed_at: datetime,
+        share: bool = False,
     ) -> list[Alias]:
-        """Point every (kind, key) at `company_id`, replacing what they pointed at, in one transaction."""
+        """Point every (kind, key) at `company_id`, replacing what they pointed at, in one transaction.
+
+        `share`: also queue the confirmations for the team (in the same transaction).
+        """
         stamp = iso(confirmed_at)
         assert stamp is not None
         async with self.db.transaction() as conn:
             await conn.executemany(
-                "INSERT INTO company_aliases (kind, key, company_id, confirmed_at) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT (kind, key) DO UPDATE SET"
-                " company_id = excluded.company_id, confirmed_at = excluded.confirmed_at",
+                "INSERT INTO company_aliases (kind, key, company_id, confirmed_at, confirmed_by)"
+                " VALUES (?, ?, ?, ?, NULL) ON CONFLICT (kind, key) DO UPDATE SET"
+                " company_id = excluded.company_id, confirmed_at = excluded.confirmed_at,"
+                " confirmed_by = NULL",
                 [(kind, key, company_id, stamp) for kind, key in keys],
             )
+            if share:
+                await conn.executemany(
+                    "INSERT INTO team_alias_outbox (action, kind, key, company_id, at)"
+                    " VALUES ('confirm', ?, ?, ?, ?)",
+                    [(kind, key, company_id, stamp) for kind, key in keys],
+                )
         return [
             Alias(kind=kind, key=key, company_id=company_id, confirmed_at=datetime.fromisoformat(stamp))
             for kind, key in keys
         ]
 
-    async def remove(self, keys: Sequence[tuple[AliasKind, str]], *, company_id: int | None = None) -> int:
-        """Delete the aliases of these keys (only those pointing at `company_id`, when given); how many."""
+    async def remove(
+        self,
+        keys: Sequence[tuple[AliasKind, str]],
+        *,
+        company_id: int | None = None,
+        share_at: datetime | None = None,
+    ) -> int:
+        """Delete the aliases of these keys (only those pointing at `company_id`, when given); how many.
+
+        `share_at`: also queue an undo of each removed alias for the team, made at that time.
+        """
         removed = 0
         async with self.db.transaction() as conn:
             for kind, key in keys:
-                if company_id is None:
-                    cursor = await conn.execute(
-                        "DELETE FROM company_aliases WHERE kind = ? AND key = ?", (kind, key)
+                cursor = await conn.execute(
+                    "DELETE FROM company_aliases WHERE kind = ? AND key = ?"
+                    " AND company_id = coalesce(?, company_id) RETURNING company_id",
+                    (kind, key, company_id),
+                )
+                gone = [int(row[0]) for row in await cursor.fetchall()]
+                removed += len(gone)
+                if share_at is not None:
+                    await conn.executemany(
+                        "INSERT INTO team_alias_outbox (action, kind, key, company_id, at)"
+                        " VALUES ('undo', ?, ?, ?, ?)",
+                        [(kind, key, gone_id, iso(share_at)) for gone_id in gone],
                     )
-                else:
-                    cursor = await conn.execute(
-                        "DELETE FROM company_aliases WHERE kind = ? AND key = ? AND company_id = ?",
-                        (kind, key, company_id),
-                    )
-                removed += cursor.rowcount
         return removed
 
     async def forget_companies(self, company_ids: Sequence[int]) -> int:
@@ -98,8 +170,60 @@ class AliasStore:
 
     async def for_company(self, company_id: int) -> list[Alias]:
         rows = await self.db.fetchall(
-            "SELECT kind, key, company_id, confirmed_at FROM company_aliases WHERE company_id = ?"
-            " ORDER BY kind, key",
+            f"SELECT {ALIAS_COLUMNS} FROM company_aliases WHERE company_id = ? ORDER BY kind, key",  # noqa: S608
             (company_id,),
         )
         return [alias_from_row(tuple(row)) for row in rows]
+
+    # --- the team -----------------------------------------------------------------------------------
+
+    async def outbox(self, limit: int = 100) -> list[OutboxEntry]:
+        """The oldest confirmations and undos the team does not have yet, in the order they were made."""
+        rows = await self.db.fetchall(
+            "SELECT seq, action, kind, key, company_id, at FROM team_alias_outbox ORDER BY seq LIMIT ?",
+            (limit,),
+        )
+        return [OutboxEntry(int(r[0]), r[1], r[2], str(r[3]), int(r[4]), _parse_at(r[5])) for r in rows]
+
+    async def outbox_size(self) -> int:
+        row = await self.db.fetchone("SELECT count(*) FROM team_alias_outbox")
+        return 0 if row is None else int(row[0])
+
+    async def sent(self, seq: int) -> None:
+        """The team's database has outbox entry `seq` (or refused it for good): drop it."""
+        async with self.db.transaction() as conn:
+            await conn.execute("DELETE FROM team_alias_outbox WHERE seq = ?", (seq,))
+
+    async def apply_team(self, changes: Sequence[TeamAliasChange], *, position: tuple[str, str]) -> None:
+        """Apply the team's alias changes in one transaction with `position` (a `meta` key and value).
+
+        A key with a confirmation or undo of this companion still queued is left alone: that one is
+        newer than anything the team had when it was made, and the team's answer to it comes back
+        as a later change.
+        """
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute("SELECT DISTINCT kind, key FROM team_alias_outbox")
+            queued = {(str(r[0]), str(r[1])) for r in await cursor.fetchall()}
+            for change in changes:
+                if (change.kind, change.key) in queued:
+                    continue
+                if change.undone:
+                    await conn.execute(
+                        "DELETE FROM company_aliases WHERE kind = ? AND key = ? AND company_id = ?",
+                        (change.kind, change.key, change.company_id),
+                    )
+                else:
+                    await conn.execute(
+                        "INSERT INTO company_aliases (kind, key, company_id, confirmed_at, confirmed_by)"
+                        " VALUES (?, ?, ?, ?, ?) ON CONFLICT (kind, key) DO UPDATE SET"
+                        " company_id = excluded.company_id, confirmed_at = excluded.confirmed_at,"
+                        " confirmed_by = excluded.confirmed_by",
+                        (
+                            change.kind,
+                            change.key,
+                            change.company_id,
+                            iso(change.confirmed_at),
+                            change.confirmed_by,
+                        ),
+                    )
+            await put_meta(conn, *position)

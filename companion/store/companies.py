@@ -370,6 +370,14 @@ class CompanyCache:
         row = await self.db.fetchone("SELECT count(*) FROM companies")
         return int(row[0]) if row is not None else 0
 
+    async def count_modified_after(self, moment: datetime, *, limit: int) -> int:
+        """Cached companies whose date_modified is after `moment`, counted up to `limit` (a bounded scan)."""
+        row = await self.db.fetchone(
+            "SELECT count(*) FROM (SELECT 1 FROM companies WHERE date_modified > ? LIMIT ?)",
+            (iso(moment), limit),
+        )
+        return int(row[0]) if row is not None else 0
+
     async def user_names(self) -> dict[int, str]:
         rows = await self.db.fetchall("SELECT id, display_name FROM cats_users")
         return {int(row[0]): str(row[1]) for row in rows}

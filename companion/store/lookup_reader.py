@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from companion.errors import StoreError
-from companion.store.aliases import Alias, AliasKind, alias_from_row
+from companion.store.aliases import ALIAS_COLUMNS, Alias, AliasKind, alias_from_row
 from companion.store.db import BUSY_TIMEOUT_MS
 
 #: (id, name, domain, linkedin_slug): what matching needs of a company.
@@ -235,7 +235,7 @@ class CacheReader:
         where = " OR ".join("(kind = ? AND key = ?)" for _ in keys)
         params = [part for pair in keys for part in pair]
         rows = self._rows(
-            f"SELECT kind, key, company_id, confirmed_at FROM company_aliases WHERE {where}",  # noqa: S608
+            f"SELECT {ALIAS_COLUMNS} FROM company_aliases WHERE {where}",  # noqa: S608
             params,
         )
         return [alias_from_row(row) for row in rows]
@@ -247,9 +247,14 @@ class CacheReader:
         and the push's choice of a Contact's company ask this, so they agree on what was confirmed.
         An alias to a company no longer in the cache (deleted from CATS) confirms nothing.
         """
-        confirmed = {(alias.kind, alias.key): alias.company_id for alias in self.aliases(keys)}
+        alias = self.confirmed_alias(keys)
+        return None if alias is None else alias.company_id
+
+    def confirmed_alias(self, keys: Sequence[tuple[AliasKind, str]]) -> Alias | None:
+        """The alias `confirmed_company` goes by (with who confirmed it, in a team, and when), or None."""
+        confirmed = {(alias.kind, alias.key): alias for alias in self.aliases(keys)}
         for pair in keys:
-            company_id = confirmed.get(pair)
-            if company_id is not None and self.match_row(company_id) is not None:
-                return company_id
+            alias = confirmed.get(pair)
+            if alias is not None and self.match_row(alias.company_id) is not None:
+                return alias
         return None

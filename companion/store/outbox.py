@@ -27,6 +27,11 @@ WaitReason = Literal["network", "rate", "until"]
 InFlight = Literal["create", "note"]
 PriorityName = Literal["interactive", "background"]
 LogOutcome = Literal["ok", "waiting", "failed", "cancelled", "retry"]
+#: What the team's person claims decided for a record item (docs/teams.md, "Each person created once"):
+#: created under this member's claim; waiting for a teammate's create; joined a teammate's record;
+#: the team database could not be reached (created with CATS's duplicate check); the person has no
+#: LinkedIn URL or email to claim by (likewise); the teammate's record is no longer in CATS (likewise).
+TeamClaimState = Literal["claimed", "waiting", "teammate", "unavailable", "no_keys", "stale"]
 
 PENDING: Final = ("queued", "sending", "waiting")
 TERMINAL: Final = ("synced", "failed", "cancelled")
@@ -55,6 +60,8 @@ class OutboxItem(BaseModel):
     error_message: str | None
     created_at: datetime
     updated_at: datetime
+    team_claim_id: int | None = None
+    team_claim: TeamClaimState | None = None
 
     @property
     def pending(self) -> bool:
@@ -79,6 +86,7 @@ class OutboxItem(BaseModel):
             "event_id": self.event_id,
             "error": {"code": self.error_code, "message": self.error_message} if self.error_code else None,
             "summary": self.summary(),
+            "team_claim": self.team_claim,
             "created_at": self.created_at.isoformat(),
             "updated_at": self.updated_at.isoformat(),
         }
@@ -138,6 +146,8 @@ def _item(row: sqlite3.Row) -> OutboxItem:
         error_message=row["error_message"],
         created_at=datetime.fromisoformat(row["created_at"]),
         updated_at=datetime.fromisoformat(row["updated_at"]),
+        team_claim_id=row["team_claim_id"],
+        team_claim=row["team_claim"],
     )
 
 
@@ -260,6 +270,15 @@ class Outbox:
         )
         return row is not None
 
+    async def claim_held_elsewhere(self, claim_id: int, *, exclude: int) -> bool:
+        """Whether another pending item created under the team claim `claim_id` (it is not an orphan)."""
+        row = await self.db.fetchone(
+            "SELECT 1 FROM outbox WHERE team_claim_id = ? AND team_claim = 'claimed' AND id != ?"
+            " AND status IN ('queued', 'sending', 'waiting') LIMIT 1",
+            (claim_id, exclude),
+        )
+        return row is not None
+
     async def update(
         self, conn: aiosqlite.Connection, item_id: int, *, now: datetime, **changes: Any
     ) -> None:
@@ -276,6 +295,8 @@ class Outbox:
             "error_message",
             "priority",
             "payload",
+            "team_claim_id",
+            "team_claim",
         }
         unknown = set(changes) - allowed
         if unknown:

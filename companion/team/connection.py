@@ -31,6 +31,16 @@ CONNECT_TIMEOUT: Final = 10.0
 #: Any one statement; migrations are small, the later phases' bulk copies page their work.
 COMMAND_TIMEOUT: Final = 60.0
 CLOSE_TIMEOUT: Final = 5.0
+#: What the driver and the network raise when a statement or a connection fails. InternalClientError
+#: is what asyncpg raises on the next statement of a session the server ended (pg_terminate_backend,
+#: idle_session_timeout) before the client read the news: a lost connection like any other.
+DRIVER_ERRORS: Final = (
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+    OSError,
+    TimeoutError,
+)
 
 
 @contextlib.asynccontextmanager
@@ -52,7 +62,7 @@ async def connect(
     finally:
         try:
             await conn.close(timeout=CLOSE_TIMEOUT)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
+        except DRIVER_ERRORS as exc:
             # The work is done or has already failed; a connection that will not close cleanly is
             # dropped by the server when its socket goes.
             log.debug("closing the team database connection failed: %s", type(exc).__name__)
@@ -66,7 +76,7 @@ def postgres_errors(dsn: TeamDsn, password: DatabasePassword | None, action: str
         yield
     except TeamError:
         raise
-    except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as exc:
+    except DRIVER_ERRORS as exc:
         # Not chained: the driver's exception could carry the password (a server echoing it).
         raise translate(exc, dsn, password, action) from None
 
@@ -98,10 +108,25 @@ def translate(exc: BaseException, dsn: TeamDsn, password: DatabasePassword | Non
             f"could not {action} the team database at {dsn.host}:{dsn.port} ({detail}). "
             "Check the host, the port and your network."
         )
-    if isinstance(exc, asyncpg.InterfaceError):
+    if isinstance(exc, asyncpg.InterfaceError | asyncpg.InternalClientError):
         return TeamUnavailableError(f"the connection to the team database {where} failed ({detail})")
     sqlstate = getattr(exc, "sqlstate", None)
     return TeamError(f"the team database {where} answered with an error ({sqlstate}: {detail})")
+
+
+def loop_failure(exc: Exception, what: str) -> str:
+    """Why a daemon loop on a team connection went offline (`what` names the loop), for its status.
+
+    TeamErrors say why themselves; driver errors raised where no translation wraps them (a call
+    on a dead connection) name their type only; anything else is a bug, logged with its traceback,
+    which must not end the loop.
+    """
+    if isinstance(exc, TeamError):
+        return exc.message
+    if isinstance(exc, DRIVER_ERRORS):
+        return f"the team database connection failed ({type(exc).__name__})"
+    log.exception("%s failed unexpectedly", what)
+    return f"{what} failed unexpectedly; see the daemon's log"
 
 
 def _redacted(text: str, password: DatabasePassword | None) -> str:

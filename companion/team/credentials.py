@@ -7,6 +7,8 @@ quotes the password. A service name of its own keeps these entries apart from th
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Final
 
 import keyring.errors
@@ -52,3 +54,16 @@ class TeamPasswordStore:
                     raise
                 return False
         return True
+
+
+def keyring_password(
+    dsn: TeamDsn, store: TeamPasswordStore | None = None
+) -> Callable[[], Awaitable[DatabasePassword | None]]:
+    """The source of `dsn`'s password in the keyring, read off the event loop (keyring may block on D-Bus);
+    asked at each connection, so a changed password is picked up."""
+    keys = store if store is not None else TeamPasswordStore()
+
+    async def password() -> DatabasePassword | None:
+        return await asyncio.to_thread(keys.get, dsn)
+
+    return password

@@ -12,6 +12,9 @@ the database goes away:
   `participant.deposed()` when it ends. A companion that dies or goes offline loses its session, so
   PostgreSQL releases the lock and the next elector to try takes over.
 
+Other followers (the shared aliases) ride on the follower's connection: each LISTENs on a channel of
+its own, and is called after the participant whenever it is.
+
 What to do with a connection is the participant's business (companion.services.team_companies);
 this module only keeps the connections and the state: not_joined, connecting, connected, offline.
 """
@@ -22,7 +25,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Final, Literal, Protocol
 
@@ -31,7 +34,7 @@ import asyncpg
 from companion.errors import TeamError
 from companion.secret import DatabasePassword
 from companion.team import company_log, membership
-from companion.team.connection import connect
+from companion.team.connection import DRIVER_ERRORS, connect, loop_failure, postgres_errors
 from companion.team.local import TeamRecord
 
 log = logging.getLogger(__name__)
@@ -74,6 +77,15 @@ class Participant(Protocol):
     async def deposed(self) -> None: ...
 
 
+class Follower(Protocol):
+    """Something else replicated on the follower's connection, woken by NOTIFY on `channel`."""
+
+    @property
+    def channel(self) -> str: ...
+
+    async def follow(self, conn: asyncpg.Connection) -> None: ...
+
+
 class TeamLink:
     """This companion's connections to its team; `start()` it, `await close()` it."""
 
@@ -86,11 +98,13 @@ class TeamLink:
         tuning: LinkTuning | None = None,
         may_sync: Callable[[], bool] = lambda: True,
         version: str = "",
+        followers: Sequence[Follower] = (),
     ) -> None:
         self.record = record
         self.tuning = tuning or LinkTuning()
         self._password = password
         self._participant = participant
+        self._followers = tuple(followers)
         #: Asked before each try for the lock: without a CATS key a companion cannot sync, must not hold it.
         self._may_sync = may_sync
         #: This companion's version, written to its member row whenever it connects.
@@ -152,6 +166,8 @@ class TeamLink:
             try:
                 async with self._connection() as conn:
                     await conn.add_listener(company_log.CHANNEL, self._notified)
+                    for follower in self._followers:
+                        await conn.add_listener(follower.channel, self._notified)
                     async with asyncio.timeout(QUERY_TIMEOUT):
                         await membership.touch_member(conn, self.version)
                     self.state, self.reason = "connected", None
@@ -159,24 +175,18 @@ class TeamLink:
                     failures = 0
                     log.info("connected to the team database %s", self.record.team_id)
                     await self._follow(conn)
-            except TeamError as exc:
+            except Exception as exc:
+                # Even a bug must not end the loop: the cache would silently stop following the team.
                 failures += 1
-                self._offline(exc.message)
-            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as exc:
-                # Raised where no translation wraps it (a listener call on a dead connection).
-                failures += 1
-                self._offline(f"the team database connection failed ({type(exc).__name__})")
-            except Exception:
-                # A bug must not end the loop: the cache would silently stop following the team.
-                failures += 1
-                log.exception("following the team database failed unexpectedly")
-                self._offline("following the team failed unexpectedly; see the daemon's log")
+                self._offline(loop_failure(exc, "following the team"))
             await asyncio.sleep(self.tuning.backoff(failures))
 
     async def _follow(self, conn: asyncpg.Connection) -> None:
         while True:
             self._wake.clear()
             await self._participant.follow(conn)
+            for follower in self._followers:
+                await follower.follow(conn)
             async with asyncio.timeout(QUERY_TIMEOUT):
                 self.syncer = await company_log.syncer(conn)
                 self.head = await company_log.head(conn)
@@ -208,7 +218,7 @@ class TeamLink:
             except TeamError as exc:
                 failures += 1
                 log.info("syncer election: %s", exc.message)
-            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as exc:
+            except DRIVER_ERRORS as exc:
                 failures += 1
                 log.info("syncer election: the connection failed (%s)", type(exc).__name__)
             except Exception:
@@ -269,6 +279,24 @@ class TeamLink:
             log.info("this companion no longer syncs the team's companies")
 
     # --- shared --------------------------------------------------------------------------------------
+
+    def lasting_connection(self) -> contextlib.AbstractAsyncContextManager[asyncpg.Connection]:
+        """A connection of its own to the team as this member, kept open by a loop that bounds each
+        of its statements itself (the team rate budget's); `connection()` is for one bounded operation.
+        """
+        return self._connection()
+
+    @contextlib.asynccontextmanager
+    async def connection(self) -> AsyncIterator[asyncpg.Connection]:
+        """A connection of its own to the team's database, as this member, for one bounded operation.
+
+        What the driver and the network raise inside comes out as TeamError subclasses (a refused
+        privilege as team.privileges, a lost connection as team.unavailable).
+        """
+        async with self._connection() as conn:
+            with postgres_errors(self.record.team_dsn(), None, "use"):
+                async with asyncio.timeout(QUERY_TIMEOUT):
+                    yield conn
 
     @contextlib.asynccontextmanager
     async def _connection(self) -> AsyncIterator[asyncpg.Connection]:

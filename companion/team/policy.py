@@ -19,7 +19,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
@@ -127,7 +127,10 @@ async def write_policy(
             raise PolicyConflictError(
                 f"the team policy was changed by {row.changed_by} at {row.changed_at:%Y-%m-%d %H:%M:%S %Z} "
                 f"(now revision {row.revision}) since revision {expected_revision}, which this edit "
-                "started from; nothing was changed. Load the current policy and make the edit again."
+                "started from; nothing was changed. Load the current policy and make the edit again.",
+                revision=row.revision,
+                changed_by=row.changed_by,
+                changed_at=row.changed_at.isoformat(),
             )
     log.info("team policy revision %d written by %s", row.revision, row.changed_by)
     return row
@@ -223,6 +226,8 @@ class TeamPolicyFollower:
         self.connected = False
         #: Why the database is not being followed now (None while it is).
         self.last_error: str | None = None
+        #: When this companion put the policy held in force (read from the database or the cache).
+        self.applied_at: datetime | None = None
 
     @classmethod
     def for_record(
@@ -245,12 +250,18 @@ class TeamPolicyFollower:
     def snapshot(self) -> TeamPolicySnapshot:
         return self._snapshot
 
+    def load_cache(self) -> TeamPolicySnapshot:
+        """Put the cached policy in force now, before anything reads the settings (reads only the file)."""
+        if self._snapshot.origin is None:
+            cached = read_cache(self.cache_path, self.team_id)
+            if cached is not None:
+                self._apply(cached, origin="cache")
+        return self._snapshot
+
     async def start(self) -> None:
         if self._task is not None:
             return
-        cached = read_cache(self.cache_path, self.team_id)
-        if cached is not None:
-            self._apply(cached, origin="cache")
+        self.load_cache()
         self._task = asyncio.create_task(self._run(), name="team-policy-follower")
 
     async def stop(self) -> None:
@@ -385,6 +396,7 @@ class TeamPolicyFollower:
             )
             log.warning("%s", problem.message)
             return False
+        self.applied_at = datetime.now(UTC)
         self._publish(TeamPolicySnapshot(policy, row.revision, row.changed_by, row.changed_at, origin))
         log.info("team policy revision %d (%s) in force, from the %s", row.revision, row.changed_by, origin)
         return True

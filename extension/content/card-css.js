@@ -51,6 +51,7 @@ export const CARD_CSS = `
 .muted { color: var(--muted); }
 .small { font-size: 12px; }
 .reason { margin: 4px 0 0; color: var(--muted); font-size: 12px; }
+.team-line { font-size: 11px; } .team-line.warn { color: var(--warn); }
 .fields { display: grid; grid-template-columns: minmax(80px, auto) 1fr; gap: 3px 10px; margin: 10px 0 0; }
 .fields dt { color: var(--muted); } .fields dd { margin: 0; word-break: break-word; }
 .notice { margin: 8px 0 0; padding: 8px 10px; border-radius: 8px; font-size: 12px; }

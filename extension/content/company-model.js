@@ -7,6 +7,7 @@
 
 import { confidenceLabel, formatAge, isStale } from "../shared/format.js";
 import { problemView } from "../shared/problems.js";
+import { teamView } from "../shared/status-model.js";
 
 export { problemView };
 
@@ -19,7 +20,8 @@ export { problemView };
  * @typedef {{ state: "never_synced" | "empty" | "ready", companies: number, last_success_at: string | null,
  *   age_seconds: number | null, message: string | null }} CacheInfo
  * @typedef {{ level: string, match: CompanyMatch | null, confirmed: boolean, warnings: DuplicateWarning[],
- *   company: DisplayedField[], cache: CacheInfo }} LookupResult
+ *   company: DisplayedField[], cache: CacheInfo, confirmed_by?: string | null,
+ *   confirmed_at?: string | null }} LookupResult
  * @typedef {{ id: number, name: string, website: string | null, city: string | null,
  *   country_code: string | null }} CompanyHit
  * @typedef {{ code: string, message: string }} ErrorInfo
@@ -32,6 +34,7 @@ export { problemView };
  *   fields: { label: string, value: string }[],
  *   warnings: { kind: string, message: string }[],
  *   cache: CacheLine | null,
+ *   team: { text: string, tone: string } | null,
  *   canConfirm: boolean,
  *   canUnconfirm: boolean,
  * }} CompanyView
@@ -64,18 +67,21 @@ export function sameLookup(a, b) {
  * What the section shows for a lookup answer.
  * @param {LookupResult | null} result null when the profile names no company
  * @param {string | null} [catsState] the `status` message's cats.state, when known
+ * @param {import("../shared/status-model.js").TeamStatus | null} [teamStatus] its `team`, when known
  * @returns {CompanyView}
  */
-export function companyView(result, catsState = null) {
+export function companyView(result, catsState = null, teamStatus = null) {
+  const teamState = teamView(teamStatus);
+  const team = teamState ? { text: teamState.line, tone: teamState.tone } : null;
   if (!result) {
     return {
       state: "no-company", heading: "No current company on this profile", badge: null,
       reason: "Choose the CATS company yourself if you know it.", fields: [], warnings: [],
-      cache: null, canConfirm: true, canUnconfirm: false,
+      cache: null, team, canConfirm: true, canUnconfirm: false,
     };
   }
   const warnings = result.warnings.map((w) => ({ kind: w.kind, message: w.message }));
-  const cache = cacheLine(result.cache, catsState);
+  const cache = cacheLine(result.cache, catsState, teamStatus);
   const match = result.match;
   if (!match) {
     return {
@@ -83,13 +89,16 @@ export function companyView(result, catsState = null) {
       heading: "Not in CATS yet",
       badge: { text: "No match", tone: "muted" },
       reason: result.cache.state === "ready" ? "No CATS company matches this profile's company." : null,
-      fields: [], warnings, cache, canConfirm: true, canUnconfirm: false,
+      fields: [], warnings, cache, team, canConfirm: true, canUnconfirm: false,
     };
   }
   const fields = result.company
     .filter((field) => field.value !== null && field.value !== "")
     .map((field) => ({ label: field.label, value: /** @type {string} */ (field.value) }));
   const confirmed = result.confirmed || match.confidence === "confirmed";
+  // A teammate's confirmation says whose it is (instead of the generic "a recruiter confirmed"): the
+  // recruiter may trust it, or undo it for themselves.
+  const by = confirmed && result.confirmed_by ? confirmedBy(result.confirmed_by, result.confirmed_at ?? null) : null;
   return {
     state: confirmed ? "confirmed" : "match",
     heading: match.company_name,
@@ -97,20 +106,36 @@ export function companyView(result, catsState = null) {
       text: confidenceLabel(confirmed ? "confirmed" : match.confidence),
       tone: confirmed || match.confidence === "high" ? "ok" : match.confidence === "medium" ? "info" : "warn",
     },
-    reason: match.reason,
-    fields, warnings, cache,
+    reason: by ?? match.reason,
+    fields, warnings, cache, team,
     canConfirm: true,
     canUnconfirm: confirmed,
   };
 }
 
 /**
+ * "Confirmed for the team by alice on 6 Dec 2026." for a confirmation made by a team member.
+ * @param {string} member the member's login role
+ * @param {string | null} at ISO 8601
+ * @returns {string}
+ */
+export function confirmedBy(member, at) {
+  const when = at ? new Date(at) : null;
+  const date = when && !Number.isNaN(when.getTime())
+    ? ` on ${when.toLocaleDateString("en-GB", { day: "numeric", month: "short", year: "numeric", timeZone: "UTC" })}`
+    : "";
+  return `Confirmed for the team by ${member}${date}.`;
+}
+
+/**
  * The cache line under the section: its age, and whether the answer can be trusted to be complete.
+ * In a team whose syncer is another member, the cache is the team's copy: the line says so.
  * @param {CacheInfo} cache
  * @param {string | null} catsState
+ * @param {import("../shared/status-model.js").TeamStatus | null} [team]
  * @returns {CacheLine}
  */
-export function cacheLine(cache, catsState) {
+export function cacheLine(cache, catsState, team = null) {
   if (cache.state === "never_synced") {
     return { text: cache.message ?? "The company cache was never synced: open the companion's settings, Cache, Sync now.", tone: "bad" };
   }
@@ -121,7 +146,8 @@ export function cacheLine(cache, catsState) {
   const offline = catsState === "unreachable";
   if (offline) return { text: `Offline from CATS: showing the cache from ${age}.`, tone: "warn" };
   if (isStale(cache.age_seconds)) return { text: `Cache last synced ${age}; it may be out of date.`, tone: "warn" };
-  return { text: `Cache synced ${age} · ${cache.companies.toLocaleString("en")} companies`, tone: "muted" };
+  const shared = team?.joined && !team.is_syncer ? " · copied from the team" : "";
+  return { text: `Cache synced ${age} · ${cache.companies.toLocaleString("en")} companies${shared}`, tone: "muted" };
 }
 
 /**

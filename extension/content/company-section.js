@@ -8,6 +8,7 @@ import { companyView, hitLine, lookupParams, problemView, sameLookup } from "./c
  * @typedef {import("./company-model.js").LookupResult} LookupResult
  * @typedef {import("./company-model.js").CompanyHit} CompanyHit
  * @typedef {import("./company-model.js").ErrorInfo} ErrorInfo
+ * @typedef {import("../shared/status-model.js").TeamStatus} TeamStatus
  * @typedef {import("../shared/client.js").CompanionClient} CompanionClient
  * @typedef {{ company_id: number, company_name: string, confirmed: boolean } | null} CompanyChoice
  * @typedef {{
@@ -43,6 +44,8 @@ export class CompanySection {
     this.loading = false;
     /** @type {string | null} */
     this.catsState = null;
+    /** @type {TeamStatus | null} the `status` message's team section, when known */
+    this.team = null;
     this.pickerOpen = false;
     /** @type {CompanyHit[]} */
     this.hits = [];
@@ -83,10 +86,14 @@ export class CompanySection {
     try {
       const [result, status] = await Promise.all([
         this.options.client.send("company.lookup", params, { timeoutMs: LOOKUP_TIMEOUT_MS, retry: true }),
-        this.catsState === null ? this.status() : Promise.resolve(null),
+        // In a team the state changes (offline, another syncer): asked again with each lookup.
+        this.catsState === null || this.team?.joined ? this.status() : Promise.resolve(null),
       ]);
       if (generation !== this.generation) return;
-      if (status) this.catsState = status;
+      if (status) {
+        this.catsState = status.cats;
+        this.team = status.team;
+      }
       this.accept(/** @type {LookupResult} */ (result));
     } catch (error) {
       if (generation !== this.generation) return;
@@ -103,11 +110,14 @@ export class CompanySection {
     }
   }
 
-  /** @returns {Promise<string | null>} the CATS connection state, or null when unknown */
+  /** @returns {Promise<{ cats: string | null, team: TeamStatus | null } | null>} the CATS connection and team states, null when unknown */
   async status() {
     try {
       const data = await this.options.client.send("status", {}, { timeoutMs: LOOKUP_TIMEOUT_MS });
-      return typeof data?.cats?.state === "string" ? data.cats.state : null;
+      return {
+        cats: typeof data?.cats?.state === "string" ? data.cats.state : null,
+        team: data?.team && typeof data.team === "object" ? data.team : null,
+      };
     } catch {
       return null; // the lookup's own error says what is wrong
     }
@@ -238,7 +248,7 @@ export class CompanySection {
 
   /** @returns {string} */
   state() {
-    return this.person && lookupParams(this.person) ? companyView(this.result, this.catsState).state : "no-company";
+    return this.person && lookupParams(this.person) ? companyView(this.result, this.catsState, this.team).state : "no-company";
   }
 
   /**
@@ -263,7 +273,7 @@ export class CompanySection {
   renderView() {
     const doc = this.doc;
     const hasQuery = this.person !== null && lookupParams(this.person) !== null;
-    const view = companyView(hasQuery ? this.result : null, this.catsState);
+    const view = companyView(hasQuery ? this.result : null, this.catsState, this.team);
     /** @type {HTMLElement[]} */
     const parts = [];
     parts.push(
@@ -298,6 +308,7 @@ export class CompanySection {
       );
     }
     if (this.pickerOpen) parts.push(this.renderPicker());
+    if (view.team) parts.push(h(doc, "p", { class: `reason team-line ${view.team.tone}`, "data-tone": view.team.tone }, view.team.text));
     if (view.cache) {
       const footer = this.options.footer;
       footer.className = `footer ${view.cache.tone}`;

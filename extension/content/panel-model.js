@@ -28,6 +28,7 @@
  *   id: number, kind: "record" | "note", person_id: number, record_type: RecordType, status: string,
  *   waiting_for?: string | null, not_before?: string | null, cats_id?: number | null,
  *   error?: { code: string | null, message: string | null } | null, summary?: string,
+ *   team_claim?: string | null,
  * }} OutboxItem  An outbox item in its public form (push replies and `push.state` events).
  * @typedef {{
  *   label: string, tone: "pending" | "waiting" | "ok" | "error" | "muted", detail: string,
@@ -334,6 +335,20 @@ function clock(iso) {
 }
 
 /**
+ * What the team's person claims add to a synced record's line (native-messaging/PROTOCOL.md, team_claim).
+ * @type {Readonly<Record<string, string>>}
+ */
+const TEAM_NOTES = Object.freeze({
+  "": "",
+  claimed: "",
+  no_keys: "",
+  stale: "",
+  waiting: "",
+  teammate: " (added by a teammate; this push joined it)",
+  unavailable: " (the team database was unreachable: only CATS's duplicate check kept a teammate from adding it too)",
+});
+
+/**
  * How an outbox item reads in the panel.
  * @param {OutboxItem} item
  * @param {string | null} site
@@ -349,7 +364,9 @@ export function itemView(item, site) {
     case "waiting": {
       const until = clock(item.not_before);
       const detail =
-        item.waiting_for === "network"
+        item.team_claim === "waiting"
+          ? `${what}: a teammate is adding this person to CATS; this push joins their record`
+          : item.waiting_for === "network"
           ? `${what}: CATS is unreachable; it is queued and will be sent when CATS is back`
           : item.waiting_for === "rate"
             ? `${what}: waiting for the CATS rate budget${until ? ` (until ${until})` : ""}`
@@ -360,7 +377,7 @@ export function itemView(item, site) {
       return {
         label: "In CATS",
         tone: "ok",
-        detail: item.cats_id ? `${what} #${item.cats_id}` : what,
+        detail: (item.cats_id ? `${what} #${item.cats_id}` : what) + TEAM_NOTES[item.team_claim || ""],
         link: item.kind === "record" ? recordLink(site, item.record_type, item.cats_id) : null,
         retry: false,
       };

@@ -1,4 +1,5 @@
-// The toolbar popup: the companion's health, cache age, CATS API budget, quick lookup, settings and search.
+// The toolbar popup: the companion's health, its team state, cache age, CATS API budget, quick lookup,
+// settings and search.
 
 import { cacheLine, companyView } from "../content/company-model.js";
 import { createClient } from "../shared/client.js";
@@ -6,7 +7,7 @@ import { budgetMeter } from "../shared/format.js";
 import { queryFromText } from "../shared/lookup-query.js";
 import { CONNECTION_EVENT } from "../shared/messages.js";
 import { settingsLink } from "../shared/settings-link.js";
-import { healthView } from "../shared/status-model.js";
+import { healthView, teamView } from "../shared/status-model.js";
 
 /**
  * @typedef {import("../shared/status-model.js").StatusData} StatusData
@@ -57,6 +58,13 @@ async function refresh() {
   fix.hidden = !health.fix;
   byId("version").textContent = status?.version ? `v${status.version}` : "";
 
+  const team = teamView(status?.team);
+  const teamPanel = byId("team");
+  teamPanel.hidden = !team;
+  teamPanel.dataset.tone = team?.tone ?? "muted";
+  byId("team-state").textContent = team?.title ?? "";
+  byId("team-detail").textContent = team?.detail ?? "";
+
   const meter = budgetMeter(status?.rate_budget);
   const budget = byId("budget");
   budget.dataset.tone = meter?.tone ?? "ok";
@@ -73,7 +81,7 @@ async function refresh() {
     try {
       // An empty search finds no company but says how fresh the cache is, without asking CATS.
       const data = await client.send("company.search", { q: "", limit: 1 }, { timeoutMs: 10_000 });
-      const line = cacheLine(data.cache, status?.cats?.state ?? null);
+      const line = cacheLine(data.cache, status?.cats?.state ?? null, status?.team ?? null);
       cache.textContent = line.text;
       cache.dataset.tone = line.tone;
     } catch (caught) {

@@ -6,7 +6,7 @@ import { cacheLine, companyView, hitLine, lookupParams, problemView, sameLookup 
 import { isProfilePage, personKey } from "../content/watch.js";
 import { budgetMeter, confidenceLabel, formatAge } from "../shared/format.js";
 import { queryFromText } from "../shared/lookup-query.js";
-import { healthView } from "../shared/status-model.js";
+import { healthView, teamView } from "../shared/status-model.js";
 
 const READY = { state: /** @type {const} */ ("ready"), companies: 1200, last_success_at: "2026-01-01T00:00:00Z", age_seconds: 300, message: null };
 
@@ -129,6 +129,51 @@ describe("formatting and health", () => {
     const missing = healthView(null, { code: "host.not_installed", message: "no host" });
     assert.equal(missing.tone, "bad");
     assert.match(String(missing.fix), /install-host/);
+  });
+
+  it("says the team state: connected with who syncs, offline with why, lag and waiting confirmations", () => {
+    /** @type {import("../shared/status-model.js").TeamStatus} */
+    const connected = {
+      joined: true, state: "connected", reason: null, role: "bob", access: "member", syncer: "alice", is_syncer: false,
+      replication: { applied_change_no: 40, head_change_no: 40, lag_changes: 0, last_applied_at: null },
+      aliases: { applied_change_no: 3, head_change_no: 3, lag_changes: 0, pending: 0 },
+    };
+    assert.equal(teamView({ joined: false, state: "not_joined", reason: null }), null);
+    assert.equal(teamView(undefined), null);
+    assert.deepEqual(teamView({ joined: false, state: "not_joined", reason: "team.json is damaged" }), {
+      tone: "warn", title: "Team mode off", detail: "team.json is damaged", line: "Team mode off",
+    });
+    assert.deepEqual(teamView(connected), {
+      tone: "ok", title: "Connected to the team", detail: "alice syncs the team's companies from CATS.", line: "Team: alice syncs",
+    });
+    assert.equal(teamView({ ...connected, is_syncer: true, syncer: "bob" })?.line, "Team: you sync");
+    const behind = teamView({
+      ...connected,
+      replication: { lag_changes: 120 },
+      aliases: { lag_changes: 1, pending: 2 },
+    });
+    assert.equal(behind?.tone, "warn");
+    assert.equal(behind?.line, "Team: alice syncs · 121 behind");
+    assert.match(String(behind?.detail), /121 changes still to copy from the team\. 2 confirmations waiting to reach the team\./);
+    assert.equal(teamView({ ...connected, syncer: null })?.tone, "warn");
+    const offline = teamView({ ...connected, state: "offline", reason: "could not connect to the team database" });
+    assert.equal(offline?.tone, "warn");
+    assert.match(String(offline?.detail), /could not connect to the team database\. Lookups answer from this computer's cache\./);
+    assert.equal(teamView({ ...connected, state: "connecting" })?.title, "Connecting to the team…");
+  });
+
+  it("says on the card that the cache is the team's copy, who confirmed a company and the team line", () => {
+    const team = { joined: true, state: "connected", syncer: "alice", is_syncer: false };
+    assert.equal(cacheLine(READY, "connected", team).text, "Cache synced 5 min ago · 1,200 companies · copied from the team");
+    assert.equal(cacheLine(READY, "connected", { ...team, is_syncer: true }).text, "Cache synced 5 min ago · 1,200 companies");
+    const view = companyView(
+      result({ confirmed: true, confirmed_by: "alice", confirmed_at: "2026-12-06T02:51:00+00:00" }), "connected", team,
+    );
+    assert.equal(view.reason, "Confirmed for the team by alice on 6 Dec 2026.");
+    assert.deepEqual(view.team, { text: "Team: alice syncs", tone: "ok" });
+    // Confirmed here, not stamped by the team yet (or outside a team): no name to give.
+    assert.equal(companyView(result({ confirmed: true, confirmed_by: null })).reason, "Same LinkedIn company page.");
+    assert.equal(companyView(result()).team, null);
   });
 
   it("reads a quick-lookup query as a name, website, e-mail or LinkedIn page", () => {

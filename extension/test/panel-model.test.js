@@ -219,6 +219,18 @@ test("each push state reads as the recruiter needs it", () => {
   assert.equal(note.link, null);
 });
 
+test("a push's line says what the team's person claims decided", () => {
+  const site = "acme";
+  const waiting = itemView(item({ status: "waiting", waiting_for: "until", team_claim: "waiting" }), site);
+  assert.match(waiting.detail, /a teammate is adding this person to CATS/);
+  const joined = itemView(item({ status: "synced", cats_id: 9, team_claim: "teammate" }), site);
+  assert.match(joined.detail, /#9 \(added by a teammate/);
+  const alone = itemView(item({ status: "synced", cats_id: 9, team_claim: "unavailable" }), site);
+  assert.match(alone.detail, /team database was unreachable/);
+  assert.equal(itemView(item({ status: "synced", cats_id: 9, team_claim: "claimed" }), site).detail, "Candidate #9");
+  assert.equal(itemView(item({ status: "synced", cats_id: 9, team_claim: null }), site).detail, "Candidate #9");
+});
+
 test("record links need a plausible subdomain", () => {
   assert.equal(recordLink("acme", "contacts", 7), "https://acme.catsone.com/index.php?m=contacts&a=show&contactID=7");
   assert.equal(recordLink(null, "contacts", 7), null);

@@ -109,6 +109,8 @@ async def test_with_a_daemon_running_it_syncs_and_the_command_follows_its_progre
     daemon_factory: DaemonFactory, sandbox_factory: SandboxFactory
 ) -> None:
     sandbox = await sandbox_factory(seed=250, rate_limit=0)
+    # The seed (one bulk import) a minute before the first sync, so that sync can count its second over.
+    await sandbox.control.advance_clock(60)
     # No key in this process's keyring: only the daemon can sync.
     await daemon_factory(
         key=sandbox.key, cats_base_url=sandbox.url, sync=SyncPolicy(automatic=False), check_connection=False
@@ -120,9 +122,19 @@ async def test_with_a_daemon_running_it_syncs_and_the_command_follows_its_progre
     status, text = await sync(full=True)
     assert status == 0, text
     assert "full sync" in text and "/3 pages" in text
-    assert text.rstrip().endswith("company cache synced: 250 companies")
-    assert (await sandbox.control.counters())["requests"]["GET /v3/companies"] == 3
+    # Statuses, users and 3 pages: the summary says what the run cost, as the sandbox counted it.
+    assert text.rstrip().endswith("company cache synced: 250 companies (5 CATS requests)")
+    counted = await sandbox.control.counters()
+    assert counted["requests"]["GET /v3/companies"] == 3 and counted["requests_total"] == 5
     assert sandbox.api_key not in text
+
+    # Nothing changed: an incremental run is one search.
+    await sandbox.control.advance_clock(60)
+    await sandbox.control.reset_counters()
+    status, text = await sync()
+    assert status == 0, text
+    assert text.rstrip().endswith("company cache synced: 250 companies (1 CATS request)")
+    assert (await sandbox.control.counters())["requests_total"] == 1
 
 
 async def test_a_cats_url_other_than_the_daemons_is_refused(
@@ -231,7 +243,7 @@ async def test_a_daemon_killed_mid_scan_resumes_it_without_fetching_stored_pages
         started_daemons.append(second.pid)
     assert status == 0, text
     assert second is not None and second.pid != first.pid
-    assert text.rstrip().endswith("company cache synced: 1,000 companies")
+    assert "company cache synced: 1,000 companies (" in text
     # Only the pages the killed daemon had not stored; users and statuses were stored with page 1.
     requests = (await sandbox.control.counters())["requests"]
     assert requests.get("GET /v3/companies") == 10 - stored

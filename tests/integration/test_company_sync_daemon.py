@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
 import pytest
 
 from companion.errors import BudgetReservedError, CatsNetworkError
+from companion.sandbox.app import start_sandbox
 from companion.secret import ApiKey
 from companion.server.daemon import RunningDaemon
 from companion.services.sync_scheduler import SyncPolicy, retry_delay
@@ -148,3 +150,105 @@ async def test_a_sync_in_progress_is_cancelled_cleanly_when_the_daemon_stops(
     async with asyncio.timeout(5):
         await daemon.close()
     assert daemon.companion.sync is not None and not daemon.companion.sync.engine.running
+
+
+async def test_a_companion_with_a_key_and_an_empty_cache_syncs_at_once_and_a_synced_one_waits(
+    daemon_factory: DaemonFactory, sandbox: SandboxHandle
+) -> None:
+    # The default policy: the first run waits 30 s after start-up, unless the cache was never synced.
+    first = await daemon_factory(key=sandbox.key, cats_base_url=sandbox.url, sync=SyncPolicy())
+    async with asyncio.timeout(15):
+        while True:
+            _, state = await call(first, "GET")
+            if state["last_success_at"] is not None and not state["running"]:
+                break
+            await asyncio.sleep(0.02)
+    assert state["companies_in_cache"] == 20
+    await first.close()
+
+    await sandbox.control.reset_counters()
+    again = await daemon_factory(key=sandbox.key, cats_base_url=sandbox.url, sync=SyncPolicy())
+    _, state = await call(again, "GET")
+    assert not state["running"] and state["next_run_at"] is not None
+    assert (await sandbox.control.counters())["requests"].get("GET /v3/companies") is None
+
+
+async def lookup_cache(daemon: RunningDaemon, name: str) -> dict[str, Any]:
+    """The `cache` part of a `company.lookup` answer, through the daemon's native endpoint."""
+    message = {"id": 1, "type": "company.lookup", "params": {"name": name}, "v": 1}
+    async with (
+        aiohttp.ClientSession(headers=auth_headers(daemon.token)) as http,
+        http.post(f"{daemon.url}/api/native", json=message) as response,
+    ):
+        reply: dict[str, Any] = await response.json()
+    assert reply["ok"] is True, reply
+    cache: dict[str, Any] = reply["data"]["cache"]
+    return cache
+
+
+async def status_cache(daemon: RunningDaemon) -> dict[str, Any]:
+    async with (
+        aiohttp.ClientSession(headers=auth_headers(daemon.token)) as http,
+        http.get(f"{daemon.url}/api/status") as response,
+    ):
+        body: dict[str, Any] = await response.json()
+    cache: dict[str, Any] = body["cache"]
+    return cache
+
+
+async def sync_once(daemon: RunningDaemon) -> dict[str, Any]:
+    status, _ = await call(daemon, "POST", {"full": False})
+    assert status == 202
+    return await until_idle(daemon)
+
+
+async def test_with_cats_unreachable_lookups_say_offline_as_of_when_and_why_and_recover_by_themselves(
+    daemon_factory: DaemonFactory, sandbox: SandboxHandle
+) -> None:
+    daemon = await daemon_factory(
+        key=sandbox.key, cats_base_url=sandbox.url, sync=MANUAL, check_connection=False
+    )
+    synced = await sync_once(daemon)
+    name = sandbox.store.get_record("companies", 9001)["name"]
+    ready = await lookup_cache(daemon, name)
+    assert (ready["state"], ready["offline_reason"], ready["message"]) == ("ready", None, None)
+
+    port = int(sandbox.url.split(":")[2].split("/")[0])
+    config = sandbox.running.config
+    await sandbox.running.close()
+    failed = await sync_once(daemon)
+    assert failed["last_error"]["code"] == "cats.network"
+    offline = await lookup_cache(daemon, name)
+    assert (offline["state"], offline["offline_reason"]) == ("offline", "network")
+    as_of = datetime.fromisoformat(synced["last_success_at"]).astimezone(UTC)
+    assert (
+        offline["message"] == f"Offline: companies as of {as_of:%Y-%m-%d %H:%M} UTC (CATS cannot be reached)."
+    )
+    assert offline["companies"] == 20  # still answering from the cache
+    assert (await status_cache(daemon))["state"] == "offline"
+
+    # CATS answers again at the same address: the next sync puts everything back, with nobody's help.
+    back = await start_sandbox(config, port=port)
+    try:
+        await sync_once(daemon)
+        assert (await lookup_cache(daemon, name))["state"] == "ready"
+        assert (await status_cache(daemon))["offline_reason"] is None
+    finally:
+        await back.close()
+
+
+async def test_a_sync_stopped_by_the_rate_limit_says_offline_rate_limited_until_one_succeeds(
+    daemon_factory: DaemonFactory, sandbox: SandboxHandle
+) -> None:
+    daemon = await daemon_factory(
+        key=sandbox.key, cats_base_url=sandbox.url, sync=MANUAL, check_connection=False
+    )
+    await sync_once(daemon)
+    used = (await sandbox.control.rate_limit())["used"]
+    await sandbox.control.set_rate_limit(used)  # the hour's budget is spent
+    failed = await sync_once(daemon)
+    assert failed["last_error"]["code"] in ("cats.rate_limited", "cats.budget_reserved")
+    name = sandbox.store.get_record("companies", 9001)["name"]
+    cache = await lookup_cache(daemon, name)
+    assert (cache["state"], cache["offline_reason"]) == ("offline", "rate_limited")
+    assert "the hourly CATS request budget is spent" in cache["message"]

@@ -173,6 +173,17 @@ async def test_clock_advance_moves_record_timestamps_too(cats: SandboxHandle) ->
     assert cats.store.get_record("companies", company)["date_created"] == "2025-05-02T12:00:00+00:00"
 
 
+async def test_the_date_header_follows_the_sandbox_clock_not_the_machines(cats: SandboxHandle) -> None:
+    async with cats.session() as http:
+        async with http.get(cats.url_for("companies")) as response:
+            assert response.headers["Date"] == "Thu, 01 May 2025 12:00:00 GMT"
+        await cats.control.advance_clock(3600.75)
+        async with http.get(cats.url_for("nowhere")) as response:
+            # Whole seconds, truncated; errors carry it too.
+            assert response.status == 404
+            assert response.headers["Date"] == "Thu, 01 May 2025 13:00:00 GMT"
+
+
 async def test_rate_limit_can_be_changed_and_reset_at_run_time(cats: SandboxHandle) -> None:
     async with cats.session() as http:
         for _ in range(5):

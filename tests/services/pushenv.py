@@ -93,19 +93,24 @@ class PushEnv:
         return int((await self.sandbox.control.counters())["requests_total"])
 
     def candidates_named(self, first: str, last: str) -> list[dict[str, Any]]:
-        return self.sandbox.store.search_records(
-            "candidates",
-            filter={
-                "and": [
-                    {"field": "first_name", "filter": "exactly", "value": first},
-                    {"field": "last_name", "filter": "exactly", "value": last},
-                ]
-            },
-            per_page=100,
-        ).items
+        return candidates_named(self.sandbox, first, last)
 
     def activities(self, resource: str, record_id: int) -> list[dict[str, Any]]:
         return self.sandbox.store.list_record_activities(resource, record_id, 1, 100).items
+
+
+def candidates_named(sandbox: SandboxHandle, first: str, last: str) -> list[dict[str, Any]]:
+    """The sandbox's candidates of exactly that first and last name."""
+    return sandbox.store.search_records(
+        "candidates",
+        filter={
+            "and": [
+                {"field": "first_name", "filter": "exactly", "value": first},
+                {"field": "last_name", "filter": "exactly", "value": last},
+            ]
+        },
+        per_page=100,
+    ).items
 
 
 async def make_env(

@@ -215,11 +215,14 @@ async def test_incremental_sync_by_date_search_brings_changes_in_one_request(
     assert await cache.get(created) is not None
     assert (await cache.sync_record()).incremental_mode == "search"
 
-    # Nothing changed since: still one request, and only the newest second is read again.
+    # Nothing changed since: still one request. What changed from the second of the last answer CATS
+    # gave before that run (the two above, and 9001 when `ready` renamed it in that second) is read
+    # once more: that run could not know those seconds were over (test_company_sync_frugal.py has
+    # the costs on a clock that only the test moves).
     await sandbox_250.control.reset_counters()
     again = await sync.run()
     assert await requests(sandbox_250) == {"POST /v3/companies/search": 1}
-    assert again.upserted <= 2
+    assert again.upserted <= 3
 
 
 async def test_without_date_search_the_sync_polls_events_and_applies_deletions(

@@ -77,6 +77,7 @@ async def test_the_settings_answer_holds_values_sources_locks_problems_warnings_
         "path": str(site_dir / "policy.json"),
         "origin": "site",
         "in_force": True,
+        "fallback": None,
         "locked": [TRIGGER],
     }
     assert body["catalogue"]["fetched_at"] is None and body["catalogue"]["stale"] is True

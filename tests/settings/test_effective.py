@@ -89,6 +89,16 @@ def test_a_change_to_a_locked_setting_refuses_the_whole_request() -> None:
     assert caught.value.http_status == 403
 
 
+def test_a_locked_setting_sent_with_its_value_in_force_is_no_change_and_is_accepted() -> None:
+    current = _current(frozenset({TRIGGER}))
+    # A client that saves the whole form sends the locked setting as it shows it.
+    updated = patched(current, {"general.company_warning_level": "off", TRIGGER: TEAM})
+    assert updated.settings.general.company_warning_level == "off"
+    assert TRIGGER not in updated.user and updated.source(TRIGGER) == "team"
+    section = patched(current, {"sync.candidates": {"campaign_sync_trigger": TEAM}})
+    assert TRIGGER not in section.user
+
+
 @pytest.mark.parametrize(
     ("changes", "error"),
     [

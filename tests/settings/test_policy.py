@@ -10,6 +10,7 @@ from unittest import mock
 import pytest
 
 from companion.errors import PolicyInvalidError
+from companion.settings import tree
 from companion.settings.policy import (
     POLICY_ENV,
     Policy,
@@ -58,7 +59,7 @@ def test_the_variable_naming_the_installed_policy_itself_is_no_problem(tmp_path:
     assert load_policy(tmp_path / "site", {POLICY_ENV: str(site)}).problems == ()
 
 
-def test_a_malformed_system_wide_policy_applies_nothing_and_still_ignores_the_variable(
+def test_a_malformed_system_wide_policy_fails_closed_and_still_ignores_the_variable(
     tmp_path: Path,
 ) -> None:
     site = tmp_path / "site" / "policy.json"
@@ -66,17 +67,44 @@ def test_a_malformed_system_wide_policy_applies_nothing_and_still_ignores_the_va
     site.write_text('{"version": 1, "defaults": {', encoding="utf-8")
     other = write_json(tmp_path / "mine.json", policy({TRIGGER: "on_add"}))
     load = load_policy(tmp_path / "site", {POLICY_ENV: str(other)})
-    assert load.policy is None
-    assert load.origin == "site"
+    # Never read valid here: every setting is locked at its built-in value.
+    assert load.policy == Policy(defaults={}, locked=frozenset(tree.leaf_paths()))
+    assert (load.origin, load.fallback) == ("site", "read_only")
     assert [p.file for p in load.problems] == [str(other), str(site)]
     assert "not valid JSON" in load.problems[1].message
-    assert "built-in settings apply" in load.problems[1].message
+    assert "every setting is read-only" in load.problems[1].message
 
 
-def test_a_variable_naming_a_missing_file_is_reported(tmp_path: Path) -> None:
+def test_a_broken_policy_file_keeps_the_last_valid_version_read_from_that_file(tmp_path: Path) -> None:
+    site = write_json(tmp_path / "site" / "policy.json", policy({TRIGGER: "never"}, [TRIGGER], version=2))
+    kept = Policy(defaults={TRIGGER: "never"}, locked=frozenset({TRIGGER}))
+    load = load_policy(tmp_path / "site", {}, last_valid={site: kept})
+    assert (load.policy, load.fallback) == (kept, "last_valid")
+    [problem] = load.problems
+    assert problem.file == str(site) and "version 2 is unknown" in problem.message
+    assert "Its last valid version" in problem.message
+    # A copy of another file is no stand-in for this one.
+    other = load_policy(tmp_path / "site", {}, last_valid={tmp_path / "elsewhere.json": kept})
+    assert other.fallback == "read_only"
+
+
+def test_a_variable_naming_a_missing_file_is_reported_and_fails_closed(tmp_path: Path) -> None:
     load = load_policy(tmp_path / "site", {POLICY_ENV: str(tmp_path / "nowhere.json")})
-    assert load.policy is None
+    assert load.policy is not None and load.policy.locked == frozenset(tree.leaf_paths())
     assert "does not exist" in load.problems[0].message
+
+
+def test_every_site_config_dir_is_searched_and_the_first_policy_found_is_in_force(tmp_path: Path) -> None:
+    fixed, extra = tmp_path / "etc-xdg", tmp_path / "xdg-ubuntu"
+    found = write_json(extra / "policy.json", policy({TRIGGER: "never"}, [TRIGGER]))
+    load = load_policy([fixed, extra], {})
+    assert (load.path, load.origin) == (found, "site")
+    assert load.policy is not None and load.policy.locked == {TRIGGER}
+    first = write_json(fixed / "policy.json", policy({TRIGGER: "on_add"}))
+    both = load_policy([fixed, extra], {})
+    assert both.path == first and both.policy is not None and both.policy.locked == frozenset()
+    [problem] = both.problems
+    assert problem.file == str(found) and "found first, is in force" in problem.message
 
 
 @pytest.mark.parametrize(

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 import stat
 from pathlib import Path
 from unittest import mock
 
 import pytest
 
+from companion import paths
+from companion.app import CompanionConfig
 from companion.errors import (
     AdminRequiredError,
     PolicyInvalidError,
@@ -16,6 +19,8 @@ from companion.errors import (
     SettingsLockedError,
     SettingsUnknownError,
 )
+from companion.nmhost.locations import HOME_ENV
+from companion.settings import tree
 from companion.settings.policy import POLICY_ENV
 from companion.settings.service import REJECTED_FILE
 from tests.settings.helpers import policy, service, write_json
@@ -55,19 +60,42 @@ def test_a_hand_edited_user_file_cannot_override_a_locked_setting(tmp_path: Path
         (json.dumps(policy({TRIGGER: "never"}, [TRIGGER], version=7)), "version 7 is unknown"),
     ],
 )
-def test_a_malformed_or_unknown_version_policy_applies_nothing(
+def test_a_malformed_or_newer_policy_never_seen_valid_makes_every_setting_read_only(
     tmp_path: Path, text: str, expected: str
 ) -> None:
     site = tmp_path / "site" / "policy.json"
     site.parent.mkdir()
     site.write_text(text, encoding="utf-8")
     _user_file(tmp_path, {TRIGGER: "on_add"})
-    effective = service(tmp_path).effective
-    assert effective.locked == frozenset()
-    assert effective.settings.sync.candidates.campaign_sync_trigger == "on_add"
+    settings = service(tmp_path)
+    effective = settings.effective
+    assert effective.locked == frozenset(tree.leaf_paths())
+    assert effective.settings.sync.candidates.campaign_sync_trigger == "on_reply"  # built-in
+    assert settings.view()["policy"]["fallback"] == "read_only"
+    problem = next(p for p in effective.problems if p.code == "policy.invalid")
+    assert problem.file == str(site) and expected in problem.message
+    with pytest.raises(SettingsLockedError):
+        settings.patch({"general.company_warning_level": "off"})
+
+
+def test_a_policy_that_breaks_keeps_its_last_valid_version_across_restarts(tmp_path: Path) -> None:
+    site = write_json(tmp_path / "site" / "policy.json", LOCKING)
+    assert service(tmp_path).effective.locked == {TRIGGER}
+    site.write_text('{"version": 1, "locked": [', encoding="utf-8")
+    restarted = service(tmp_path)
+    effective = restarted.effective
+    assert effective.locked == {TRIGGER}
+    assert effective.settings.sync.candidates.campaign_sync_trigger == "never"
+    assert restarted.view()["policy"]["fallback"] == "last_valid"
     [problem] = effective.problems
-    assert (problem.code, problem.file) == ("policy.invalid", str(site))
-    assert expected in problem.message
+    assert problem.file == str(site) and "Its last valid version" in problem.message
+    # The unlocked rest stays the user's to change.
+    assert (
+        restarted.patch({"general.company_warning_level": "off"}).settings.general.company_warning_level
+        == "off"
+    )
+    write_json(site, policy({TRIGGER: "on_add"}))
+    assert restarted.effective.locked == frozenset() and restarted.effective.problems == ()
 
 
 def test_a_bad_user_file_is_reported_naming_the_key_and_team_settings_apply(tmp_path: Path) -> None:
@@ -185,3 +213,21 @@ def test_an_invalid_policy_from_the_admin_changes_nothing(tmp_path: Path) -> Non
     with pytest.raises(PolicyInvalidError, match=r"general\.volume"):
         admin.put_policy(policy({"general.volume": 11}))
     assert not (tmp_path / "site" / "policy.json").exists()
+
+
+@pytest.mark.skipif(os.name != "posix" or os.getuid() != 0, reason="needs files owned by root, made as root")
+def test_a_user_pointing_xdg_config_dirs_or_the_policy_variable_elsewhere_keeps_the_admins_locks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    admins = write_json(tmp_path / "admin" / "policy.json", LOCKING).parent
+    mine = write_json(tmp_path / "mine" / "cats-companion" / "policy.json", policy()).parent.parent
+    monkeypatch.setenv(paths.SITE_CONFIG_ENV, str(admins))
+    monkeypatch.setenv("XDG_CONFIG_DIRS", str(mine))
+    monkeypatch.setenv(POLICY_ENV, str(mine / "cats-companion" / "policy.json"))
+    monkeypatch.setenv(HOME_ENV, str(tmp_path / "home"))
+    settings = CompanionConfig(config_dir=tmp_path / "config", data_dir=tmp_path / "data").settings_service()
+    assert settings.effective.locked == {TRIGGER}
+    with pytest.raises(SettingsLockedError):
+        settings.patch({TRIGGER: "on_add"})
+    # The locked value itself, sent back by a form saved whole, is no change.
+    assert settings.patch({TRIGGER: "never", "general.company_warning_level": "off"}).locked == {TRIGGER}

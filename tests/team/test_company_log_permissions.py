@@ -3,33 +3,13 @@ function; members read it, outsiders do not. Checked with plain asyncpg connecti
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import asyncpg
 import pytest
 
-from companion.secret import DatabasePassword
-from companion.team import admin, company_log
-from tests.team.conftest import MEMBER_PASSWORD, SITE, TeamDb
+from companion.team import company_log
+from tests.team.conftest import MEMBER_PASSWORD, TeamDb, connect_as
 
 ROW = {"id": 7, "name": "Acme", "name_key": "acme"}
-
-
-async def connect_as(team_db: TeamDb, role: str) -> asyncpg.Connection:
-    return await asyncpg.connect(team_db.server.dsn(role, team_db.database), password=MEMBER_PASSWORD)
-
-
-@pytest.fixture
-async def members(team_db: TeamDb) -> AsyncIterator[tuple[asyncpg.Connection, asyncpg.Connection]]:
-    await admin.init_team(team_db.dsn(), team_db.admin_password, SITE, companion_version="1")
-    conns = []
-    for stem in ("alice", "bob"):
-        name = team_db.server.unique(stem)
-        await admin.add_member(team_db.dsn(), team_db.admin_password, name, DatabasePassword(MEMBER_PASSWORD))
-        conns.append(await connect_as(team_db, name))
-    yield conns[0], conns[1]
-    for conn in conns:
-        await conn.close()
 
 
 async def test_only_the_lock_holder_publishes_and_its_changes_are_numbered_in_order(

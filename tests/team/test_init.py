@@ -57,6 +57,9 @@ async def test_init_creates_the_schema_roles_and_team_as_a_managed_admin(team_db
         "person_claim_keys": True,
         "companies": True,
         "company_sync_marks": True,
+        "company_aliases": True,
+        "rate_requests": True,
+        "rate_headers": True,
     }
     groups = team_db.server.fetch(
         "SELECT rolname, rolcanlogin FROM pg_roles WHERE rolname = ANY($1::text[]) ORDER BY rolname",

@@ -9,13 +9,14 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from companion.app import Companion, CompanionConfig
+from companion.app import ClientFactory, Companion, CompanionConfig
 from companion.secret import DatabasePassword
 from companion.services.sync_scheduler import SyncPolicy
 from companion.store.companies import CompanyCache
@@ -82,10 +83,18 @@ class Team:
         return CatsSite(self.cats.url, None)
 
     async def companion(
-        self, name: str, *, tuning: LinkTuning = FAST, key: bool = True, start: bool = True
+        self,
+        name: str,
+        *,
+        tuning: LinkTuning = FAST,
+        key: bool = True,
+        start: bool = True,
+        client_factory: ClientFactory | None = None,
+        **config: Any,
     ) -> Companion:
+        """A member's companion; `config` overrides CompanionConfig fields."""
         home = self.root / name
-        config = CompanionConfig(
+        settings = CompanionConfig(
             cats_base_url=self.cats.url,
             data_dir=home / "data",
             config_dir=home / "config",
@@ -96,7 +105,9 @@ class Team:
             check_connection=False,
             team_tuning=tuning,
         )
-        opened = await Companion.open(config, key=self.cats.key if key else None)
+        opened = await Companion.open(
+            replace(settings, **config), key=self.cats.key if key else None, client_factory=client_factory
+        )
         self.opened.append(opened)
         if start:
             await opened.start()
@@ -480,7 +491,10 @@ async def test_a_companion_without_team_json_reports_no_team_and_syncs_as_before
         await solo.start()
         await until(lambda: synced(solo, sandbox), "synced alone")
         assert solo.team is None
-        assert solo.status()["team"] == {"joined": False, "state": "not_joined", "reason": None}
+        team_state = solo.status()["team"]
+        assert isinstance(team_state, dict)
+        assert team_state["joined"] is False and team_state["state"] == "not_joined"
+        assert team_state["reason"] is None and team_state["policy"]["revision"] is None  # type: ignore[index]
     finally:
         await solo.close()
 
@@ -538,7 +552,8 @@ async def test_a_member_waiting_for_the_lock_keeps_its_session_alive_under_the_i
         )
         return {row[0] for row in rows}
 
-    await until(holds(lambda: len(sessions()) == 2), "bob's two sessions")
+    # The link's two, the team policy follower's LISTEN connection and the team rate budget's.
+    await until(holds(lambda: len(sessions()) == 4), "bob's four sessions")
     before = sessions()
     await asyncio.sleep(3.5)  # longer than both the idle timeout and one lock retry
 

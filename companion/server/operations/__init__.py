@@ -9,7 +9,7 @@ the feature's module.
 from __future__ import annotations
 
 from companion.protocol import NoParams
-from companion.server.operations import companies, core, crm, person, pushes, sync
+from companion.server.operations import companies, core, crm, person, pushes, sync, team_aliases, team_policy
 from companion.server.operations.base import Call, Operation, Operations
 from companion.services.campaigns import CampaignCreate
 from companion.services.crm_search import FieldsParams
@@ -28,6 +28,9 @@ TABLE = Operations(
         Operation("company.search", companies.search, companies.SearchParams),
         Operation("company.confirm", companies.confirm, companies.ConfirmParams, mutates=True),
         Operation("company.unconfirm", companies.unconfirm, companies.UnconfirmParams, mutates=True),
+        # The aliases shared with the team (the settings window's list and an admin's undo).
+        Operation("team.aliases", team_aliases.aliases, team_aliases.AliasListParams),
+        Operation("team.alias_undo", team_aliases.alias_undo, team_aliases.AliasUndoParams, mutates=True),
         Operation("sync.state", sync.state, NoParams),
         Operation("sync.start", sync.start, sync.SyncRequest, mutates=True),
         # The person panel: both may cache the CATS site's subdomain the first time it is learnt.
@@ -51,6 +54,9 @@ TABLE = Operations(
         # The CRM search page (a search may cache the site's subdomain: a write).
         Operation("crm.fields", crm.fields, FieldsParams),
         Operation("crm.search", crm.crm_search, CrmSearchParams, mutates=True),
+        # The team database's policy (the settings window edits it; PostgreSQL says who may).
+        Operation("team.policy.get", team_policy.policy_get, NoParams),
+        Operation("team.policy.put", team_policy.policy_put, team_policy.PolicyWrite, mutates=True),
     ]
 )
 

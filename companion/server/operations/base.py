@@ -27,6 +27,8 @@ class Call:
     request_id: int | str
     #: The table this call was dispatched from (what `hello` lists).
     operations: Operations = field(repr=False)
+    #: Made by the settings window, signed in with its session cookie and CSRF token (HTTP only).
+    window: bool = False
 
 
 Handler = Callable[[Call, P], Awaitable[Result]]

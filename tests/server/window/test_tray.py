@@ -29,6 +29,7 @@ from companion.tray import (
     menu_entries,
     start_tray,
     status_text,
+    team_summary,
     tooltip,
 )
 from companion.tray_backend import Backend, NoTrayHere, choose_backend
@@ -289,6 +290,10 @@ def test_the_status_line_follows_the_companions_state() -> None:
             "Connected to acme · Sync started"
         ),
     }
+    team = TrayView(
+        connection="connected", detail="ok", site="acme", team="team offline", notice="Sync started"
+    )
+    cases[team] = "Connected to acme · team offline · Sync started"
     assert {view: status_text(view) for view in cases} == cases
     assert tooltip(TrayView(connection="not_configured", detail="-")) == (
         "CATS Companion: No API key yet: Open settings to add one"
@@ -411,3 +416,34 @@ async def test_the_icon_follows_the_companion_into_a_rate_limit(
     finally:
         follow.cancel()
         handle.stop()
+
+
+@pytest.mark.parametrize(
+    ("team", "summary"),
+    [
+        ({"joined": False, "state": "not_joined", "reason": None}, None),
+        (
+            {"joined": False, "state": "not_joined", "reason": "team.json is damaged"},
+            "team mode off (see the settings window)",
+        ),
+        ({"joined": True, "state": "offline"}, "team offline"),
+        ({"joined": True, "state": "connecting"}, "connecting to the team"),
+        (
+            {"joined": True, "state": "connected", "is_syncer": True, "replication": {"lag_changes": 0}},
+            "team connected, this companion syncs",
+        ),
+        (
+            {"joined": True, "state": "connected", "syncer": "dana", "replication": {"lag_changes": 4}},
+            "team connected, dana syncs, 4 changes behind",
+        ),
+    ],
+    ids=["solo", "damaged", "offline", "connecting", "syncer", "follower-behind"],
+)
+def test_the_team_line_says_the_teams_state_in_a_few_words(team: dict[str, Any], summary: str | None) -> None:
+    assert team_summary(team) == summary
+
+
+async def test_a_companion_outside_a_team_shows_no_team_line(daemon: RunningDaemon) -> None:
+    actions = DaemonTrayActions(daemon, asyncio.get_running_loop(), lambda: None)
+    assert actions.view().team is None
+    assert "team" not in actions.status_line()

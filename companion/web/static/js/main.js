@@ -4,6 +4,7 @@ import { del, startSession, whenSessionEnds } from "./api.js";
 import { alertError, h, fill } from "./dom.js";
 import { loadAll, state } from "./state.js";
 import { renderActivity } from "./sections/activity.js";
+import { renderAliases } from "./sections/aliases.js";
 import { renderBudget } from "./sections/budget.js";
 import { renderCache } from "./sections/cache.js";
 import { renderGeneral } from "./sections/general.js";
@@ -19,15 +20,23 @@ const SECTIONS = {
   mapping: renderMapping,
   team: renderTeam,
   cache: renderCache,
+  aliases: renderAliases,
   activity: renderActivity,
   budget: renderBudget,
 };
 
 let leaveSection = null;
 
+// The Team section: for a companion in a team (its state, and the database's policy for its admins)
+// and in admin mode (the site policy file).
+const teamShown = () => Boolean(state.session.admin || (state.status.team && state.status.team.joined));
+
+const TEAM_TEXT = { connected: "Team connected", connecting: "Team connecting…", offline: "Team offline" };
+
 function sectionFromHash() {
   const name = location.hash.replace(/^#/, "");
-  if (name === "team" && !state.session.admin) return "integrations";
+  if (name === "team" && !teamShown()) return "integrations";
+  if (name === "aliases" && !(state.status.team && state.status.team.joined)) return "integrations";
   return SECTIONS[name] ? name : "integrations";
 }
 
@@ -48,6 +57,15 @@ export function updateHeader() {
   badge.title = cats.detail;
   const site = cats.state === "connected" ? cats.site : null;
   document.getElementById("cats-site").textContent = site ? `CATS site ${site}` : new URL(cats.base_url).host;
+  const team = state.status.team;
+  const teamBadge = document.getElementById("team-badge");
+  teamBadge.hidden = !team.joined;
+  if (team.joined) {
+    teamBadge.textContent = TEAM_TEXT[team.state] || team.state;
+    teamBadge.dataset.state = team.state;
+    teamBadge.className = `badge badge-${team.state === "connected" ? "ok" : team.state === "offline" ? "bad" : "unknown"}`;
+    teamBadge.title = team.reason || `team ${team.team_id}`;
+  }
 }
 
 function updateProblems() {
@@ -114,7 +132,9 @@ async function boot() {
     return;
   }
   document.getElementById("admin-pill").hidden = !state.session.admin;
-  document.getElementById("nav-team").hidden = !state.session.admin;
+  document.getElementById("nav-team").hidden = !teamShown();
+  // Shared companies exist only in a team (team.json joined).
+  document.getElementById("nav-aliases").hidden = !(state.status.team && state.status.team.joined);
   document.getElementById("version").textContent = `Companion ${state.session.version}`;
   document.getElementById("sign-out").addEventListener("click", signOut);
   updateHeader();

@@ -1,4 +1,4 @@
-// What the window knows: settings view, schema, catalogue, status, session; and the admin's policy edits.
+// What the window knows: settings view, schema, catalogue, status, session; and the admins' policy edits.
 
 import { get, post, put } from "./api.js";
 
@@ -113,4 +113,16 @@ export async function setLocked(path, locked) {
 
 export async function savePolicy(policy) {
   state.view = await put("/api/policy", policy);
+}
+
+// --- a team admin: the team database's policy ---------------------------------------------------
+
+// The policy as the team database holds it now, with the revision an edit starts from.
+export async function loadTeamPolicy() {
+  return get("/api/team/policy");
+}
+
+// Written only if the database is still at `revision`; otherwise policy.conflict and nothing changes.
+export async function saveTeamPolicy(policy, revision) {
+  return put("/api/team/policy", { policy, revision });
 }

@@ -45,7 +45,7 @@ export async function renderBudget(container, app) {
         h("div", { class: "big-number" }, h("span", {}, String(budget.limit)), h("small", {}, "per hour")),
       ),
       meter,
-      h("p", { class: "help" }, `The hatched end of the bar is the reserve of ${budget.reserve} requests kept for interactive work; background syncs stop before it.`),
+      h("p", { class: "help" }, `The hatched end of the bar is the reserve of ${budget.reserve} requests kept for interactive work; background syncs stop before it${budget.team ? ", for the whole team" : ""}.`),
       h(
         "dl",
         { class: "facts" },
@@ -56,5 +56,33 @@ export async function renderBudget(container, app) {
         budget.blocked_until ? [h("dt", {}, "Blocked by CATS until"), h("dd", { class: "form-error" }, formatWhen(budget.blocked_until))] : null,
       ),
     ),
+    budget.team ? teamSpend(budget.team) : null,
+  );
+}
+
+// The team's share of the hour: the account is one, so the figures above are the team's; who spent them.
+function teamSpend(team) {
+  const rows = team.members.map((member) =>
+    h("tr", {},
+      h("td", {}, member.name),
+      h("td", { class: "num" }, String(member.interactive)),
+      h("td", { class: "num" }, String(member.background)),
+      h("td", { class: "num" }, String(member.interactive + member.background)),
+    ),
+  );
+  const link = team.state === "connected"
+    ? `Counted with the team${team.observed_by ? `; the freshest figures from CATS came through ${team.observed_by}'s companion` : ""}.`
+    : `The team database is ${team.state}${team.reason ? ` (${team.reason})` : ""}: this companion counts on its own until it is back.`;
+  return h(
+    "section",
+    { class: "card", id: "budget-team" },
+    h("h2", {}, "The team's last hour"),
+    h("p", { class: "help" }, `Every member's companion spends the same CATS account. ${link}`),
+    rows.length
+      ? h("table", { class: "table", id: "budget-team-members" },
+          h("thead", {}, h("tr", {}, h("th", {}, "Member"), h("th", { class: "num" }, "Interactive"), h("th", { class: "num" }, "Background"), h("th", { class: "num" }, "Total"))),
+          h("tbody", {}, rows),
+        )
+      : h("p", { class: "muted" }, "No member has sent a request to CATS this hour."),
   );
 }

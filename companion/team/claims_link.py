@@ -1,0 +1,184 @@
+"""The outbox worker's connection to the team's person claims: opened on demand, bounded, set aside when down.
+
+One connection, opened at the first claim and kept, LISTENing on the claims channel so the worker's
+items waiting for a teammate wake as soon as that teammate records its CATS id or gives up. Every
+operation is bounded (`ClaimsTuning`): connecting and each operation take a few seconds at most, so
+a database that went away stalls a push by that much once, not for minutes. After a failure the
+connection is dropped and, for `retry_after` seconds, every operation fails at once with
+TeamUnavailableError: the worker falls back to CATS's duplicate check without waiting again for each
+item. One operation runs at a time (asyncpg runs one statement at a time on a connection anyway).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import Final, TypeVar
+
+import asyncpg
+
+from companion.errors import TeamError, TeamUnavailableError
+from companion.secret import DatabasePassword
+from companion.settings.fields import RecordType
+from companion.team.claims import CHANNEL, Claim, ClaimResult, PersonClaims
+from companion.team.connection import CLOSE_TIMEOUT, postgres_errors
+from companion.team.dsn import TeamDsn
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+PasswordSource = Callable[[], Awaitable[DatabasePassword | None]]
+#: Called with a claim's id when the database announces a change of it.
+ClaimChanged = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class ClaimsTuning:
+    """The claims' bounds, in seconds."""
+
+    #: Connecting to the team database for claims; past it the push goes ahead without a claim.
+    connect_timeout: float = 3.0
+    #: One claim operation (a claim is one short transaction; renew and record likewise).
+    operation_timeout: float = 5.0
+    #: After a failure, operations fail at once for this long before connecting is tried again.
+    retry_after: float = 15.0
+
+
+#: The defaults, as the daemon uses them.
+DEFAULT_TUNING: Final = ClaimsTuning()
+
+
+class TeamClaimsLink:
+    """companion.services.team_claims.TeamClaims on this member's own connection to its team database."""
+
+    def __init__(
+        self, dsn: TeamDsn, password: PasswordSource, *, tuning: ClaimsTuning = DEFAULT_TUNING
+    ) -> None:
+        self._dsn = dsn
+        self._password = password
+        self.tuning = tuning
+        self._conn: asyncpg.Connection | None = None
+        self._claims: PersonClaims | None = None
+        self._callback: ClaimChanged | None = None
+        self._guard = asyncio.Lock()
+        self._down_until = 0.0
+        #: Why the last operation could not reach the database (status, logs); None once it answers.
+        self.reason: str | None = None
+
+    @property
+    def member(self) -> str:
+        return self._dsn.user
+
+    def on_change(self, callback: ClaimChanged | None) -> None:
+        self._callback = callback
+
+    async def claim(self, keys: Iterable[str], record_type: RecordType) -> ClaimResult:
+        wanted = tuple(keys)
+        return await self._run(lambda claims: claims.claim(wanted, record_type))
+
+    async def get(self, claim_id: int) -> Claim | None:
+        return await self._run(lambda claims: claims.get(claim_id))
+
+    async def renew(self, claim: Claim) -> Claim:
+        return await self._run(lambda claims: claims.renew(claim))
+
+    async def record_created(self, claim: Claim, cats_id: int) -> bool:
+        return await self._run(lambda claims: claims.record_created(claim, cats_id))
+
+    async def abandon(self, claim: Claim) -> None:
+        await self._run(lambda claims: claims.abandon(claim))
+
+    async def close(self) -> None:
+        async with self._guard:
+            await self._drop()
+
+    # --- the connection -----------------------------------------------------------------------------
+
+    async def _run(self, operation: Callable[[PersonClaims], Awaitable[T]]) -> T:
+        async with self._guard:
+            if time.monotonic() < self._down_until:
+                raise TeamUnavailableError(
+                    f"the team database did not answer a moment ago ({self.reason}); trying again shortly"
+                )
+            # A kept connection may have died unnoticed (a restarted server): one more try on a new one.
+            for fresh in (self._claims is None, True):
+                try:
+                    claims = await self._connected()
+                except TeamError as exc:
+                    # Whatever kept us out (network, credentials, the database's state): not usable now.
+                    raise await self._failed(exc.message) from None
+                try:
+                    async with asyncio.timeout(self.tuning.operation_timeout):
+                        result = await operation(claims)
+                except TeamUnavailableError as exc:
+                    if fresh:
+                        raise await self._failed(exc.message) from None
+                    await self._drop(politely=False)
+                    continue
+                except TimeoutError:
+                    silent = f"no answer within {self.tuning.operation_timeout:g} s"
+                    raise await self._failed(silent) from None
+                # Any other TeamError is the database's answer (a claim taken over, refused): as it is.
+                self.reason = None
+                return result
+            raise AssertionError("unreachable: the fresh connection's try returns or raises")
+
+    async def _connected(self) -> PersonClaims:
+        if self._claims is not None and self._conn is not None and not self._conn.is_closed():
+            return self._claims
+        await self._drop()
+        password = await self._password()
+        if password is None:
+            raise TeamError(
+                "the team database's password is not in the keyring; run `cats-companion team join` again"
+            )
+        with postgres_errors(self._dsn, password, "connect to"):
+            conn = await asyncpg.connect(
+                self._dsn.url,
+                password=password.reveal(),
+                timeout=self.tuning.connect_timeout,
+                command_timeout=self.tuning.operation_timeout,
+                server_settings={"application_name": "cats-companion claims"},
+            )
+        try:
+            with postgres_errors(self._dsn, password, "use"):
+                await conn.add_listener(CHANNEL, self._notified)
+        except BaseException:
+            conn.terminate()
+            raise
+        self._conn = conn
+        self._claims = PersonClaims(conn, self._dsn, password)
+        return self._claims
+
+    def _notified(self, _conn: object, _pid: int, _channel: str, payload: object) -> None:
+        callback = self._callback
+        if callback is None or not isinstance(payload, str) or not payload.isdigit():
+            return
+        try:
+            callback(int(payload))
+        except Exception:
+            log.exception("a person claim's change could not be handed on")
+
+    async def _failed(self, reason: str) -> TeamUnavailableError:
+        """Set the connection aside for `retry_after`; the error to raise."""
+        if self.reason != reason:
+            log.warning("team person claims unavailable: %s", reason)
+        self.reason = reason
+        self._down_until = time.monotonic() + self.tuning.retry_after
+        # A connection that failed mid-transaction is not worth a polite close: it may never answer.
+        await self._drop(politely=False)
+        return TeamUnavailableError(f"the team's person claims are unavailable: {reason}")
+
+    async def _drop(self, *, politely: bool = True) -> None:
+        conn, self._conn, self._claims = self._conn, None, None
+        if conn is None or conn.is_closed():
+            return
+        if politely:
+            with contextlib.suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError):
+                await conn.close(timeout=CLOSE_TIMEOUT)
+                return
+        conn.terminate()
