@@ -360,9 +360,15 @@ class DaemonTrayActions:
         def start() -> None:
             task = self._loop.create_task(job())
             self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            task.add_done_callback(self._ended)
 
         self._loop.call_soon_threadsafe(start)
+
+    def _ended(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            # The icon's thread has long returned: this log is the only place the failure can go.
+            log.error("a tray action failed", exc_info=task.exception())
 
     async def _open_settings(self) -> None:
         url = self._daemon.state.window_link()
@@ -402,8 +408,11 @@ class DaemonTrayActions:
             self._tell("A sync is already running", notify=False)
             return
         self._tell("Sync started")
-        async with asyncio.timeout(SYNC_WATCH_SECONDS):
-            await sync.wait_for_run(before)
+        try:
+            async with asyncio.timeout(SYNC_WATCH_SECONDS):
+                await sync.wait_for_run(before)
+        except TimeoutError:
+            return  # still running after hours: the status line shows its progress meanwhile
         state = await sync.state()
         if state.last_error is not None:
             self._tell(f"Sync failed: {state.last_error.message}")

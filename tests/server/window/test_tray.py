@@ -447,3 +447,17 @@ async def test_a_companion_outside_a_team_shows_no_team_line(daemon: RunningDaem
     actions = DaemonTrayActions(daemon, asyncio.get_running_loop(), lambda: None)
     assert actions.view().team is None
     assert "team" not in actions.status_line()
+
+
+async def test_an_action_that_fails_on_the_daemons_loop_is_logged(
+    daemon: RunningDaemon, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def no_link() -> str:
+        raise RuntimeError("the window's sessions are closed")
+
+    monkeypatch.setattr(daemon.state, "window_link", no_link)
+    actions = DaemonTrayActions(daemon, asyncio.get_running_loop(), lambda: None)
+    with caplog.at_level(logging.ERROR, logger="companion.tray"):
+        await asyncio.to_thread(actions.open_settings)
+        await _until(lambda: "a tray action failed" in caplog.text, "log of the failure")
+    assert "the window's sessions are closed" in caplog.text
