@@ -54,6 +54,8 @@ class DesktopProbe(Protocol):
 
     def has_status_notifier_host(self) -> bool: ...
 
+    def has_xembed_tray(self) -> bool: ...
+
 
 def choose_backend(
     env: Mapping[str, str], platform: str = sys.platform, probe: DesktopProbe | None = None
@@ -79,7 +81,14 @@ def choose_backend(
             f"AppIndicator extension); {WITHOUT_TRAY}"
         )
     if probe.has_gtk():
-        return Backend("gtk", "a GTK status icon in the X11 system tray")
+        if probe.has_xembed_tray():
+            return Backend("gtk", "a GTK status icon in the X11 system tray")
+        # A panel started after us still takes the icon, so it is shown regardless; but say so.
+        return Backend(
+            "gtk",
+            "a GTK status icon, waiting for an X11 system tray: this desktop shows none yet (on "
+            f"GNOME, turn on the AppIndicator extension); {WITHOUT_TRAY}",
+        )
     return Backend(
         "xorg",
         "plain X11 icon without a menu: a click opens the settings (the GTK bindings of the "
@@ -129,6 +138,24 @@ class GiProbe:
         finally:
             bus.close_sync(None)
         return bool(reply.unpack()[0])
+
+    def has_xembed_tray(self) -> bool:
+        """Whether an X11 system tray (XEmbed) holds the screen's tray selection right now."""
+        name = self._env.get("DISPLAY")
+        if not name:
+            return False
+        try:
+            from Xlib import display as xdisplay
+
+            connection = xdisplay.Display(name)
+        except Exception:
+            return False
+        try:
+            selection = connection.intern_atom(f"_NET_SYSTEM_TRAY_S{connection.get_default_screen()}")
+            # python-xlib answers 0 when nobody owns the selection, else the owner's window.
+            return bool(connection.get_selection_owner(selection) != 0)
+        finally:
+            connection.close()
 
     def _session_bus_address(self) -> str | None:
         # Only a bus that exists: without an address GLib would auto-launch a bus of its own.

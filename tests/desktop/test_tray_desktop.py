@@ -138,6 +138,13 @@ def test_the_probe_sees_a_status_notifier_host_only_when_one_owns_its_name(deskt
 
     env = {"DISPLAY": desktop.display, "DBUS_SESSION_BUS_ADDRESS": desktop.bus_address}
     assert GiProbe(env).has_status_notifier_host() is False
+    assert GiProbe(env).has_xembed_tray() is True  # trayer holds the tray selection
+    desktop.tray_manager.terminate()
+    desktop.tray_manager.wait(10)
+    assert GiProbe(env).has_xembed_tray() is False
+    assert "shows none yet" in choose_backend(env, "linux").why
+    desktop.restart_tray_manager()
+    assert GiProbe(env).has_xembed_tray() is True
     assert choose_backend(env, "linux").name == "gtk"
     bus = Gio.DBusConnection.new_for_address_sync(
         desktop.bus_address,

@@ -101,8 +101,10 @@ class FakeIcon:
 
 
 class FakeProbe:
-    def __init__(self, *, gtk: bool = False, appindicator: bool = False, host: bool = False) -> None:
-        self.gtk, self.appindicator, self.host = gtk, appindicator, host
+    def __init__(
+        self, *, gtk: bool = False, appindicator: bool = False, host: bool = False, tray: bool = True
+    ) -> None:
+        self.gtk, self.appindicator, self.host, self.tray = gtk, appindicator, host, tray
 
     def has_gtk(self) -> bool:
         return self.gtk
@@ -112,6 +114,9 @@ class FakeProbe:
 
     def has_status_notifier_host(self) -> bool:
         return self.host
+
+    def has_xembed_tray(self) -> bool:
+        return self.tray
 
 
 @pytest.fixture(autouse=True)
@@ -267,6 +272,14 @@ def test_where_no_tray_can_be_shown_the_reason_names_the_way_round(
     with pytest.raises(NoTrayHere) as refused:
         choose_backend(env, platform, probe)
     assert says in refused.value.reason and "`cats-companion settings`" in refused.value.reason
+
+
+def test_a_gtk_icon_with_no_tray_to_dock_in_says_so_and_how_to_get_one() -> None:
+    docked = choose_backend(X11, "linux", FakeProbe(gtk=True))
+    waiting = choose_backend(X11, "linux", FakeProbe(gtk=True, tray=False))
+    assert docked.name == waiting.name == "gtk"  # a panel that starts later still takes the icon
+    assert "waiting" not in docked.why
+    assert "shows none yet" in waiting.why and "AppIndicator extension" in waiting.why
 
 
 def test_the_status_line_follows_the_companions_state() -> None:
