@@ -9,7 +9,7 @@ order, punctuation, "The", "&"):
 
 - exact lookups: one indexed query by normalised name or website domain;
 - the full lookup through the service: aliases, match, look-alike warnings, displayed fields, cache age;
-- brute force: the same look-alike search as a rapidfuzz scan of every cached name, same blended scorer;
+- brute force: the same look-alike search as a rapidfuzz scan of every cached name, same match score
 
 and reports the speed-up, the recall of the service's top-5 look-alikes against brute force's, the ingest
 rate, the database size and the process's peak RSS. `--json` adds one JSON object as the last line.
@@ -40,8 +40,8 @@ from companion.matching import (
     CompanyQuery,
     MatchThresholds,
     company_domain,
+    match_scores,
     normalize_name,
-    similarities,
     split_legal_forms,
 )
 from companion.sandbox.seed import organisation_names, website_for
@@ -340,16 +340,18 @@ async def _run(
     )
 
 
-def _brute_force_top(key: str, keys: list[str], threshold: float) -> list[float]:
-    """The `TOP` best scores at or above `threshold` among all `keys`, scored slice by slice.
+def _brute_force_top(
+    key: str, keys: list[str], threshold: float, weight: Callable[[str], float]
+) -> list[float]:
+    """The `TOP` best match scores at or above `threshold` among all `keys`, scored slice by slice.
 
     Slices, because rapidfuzz converts the whole choice list first: at a million names that copy alone
     took ~60 MB, which is the bench's scaffolding, not the cache's memory.
     """
     top: list[float] = []
     for start in range(0, len(keys), _BRUTE_SLICE):
-        scores = similarities(key, keys[start : start + _BRUTE_SLICE], threshold)
-        top = heapq.nlargest(TOP, chain(top, (score for score in scores if score >= threshold)))
+        scored = match_scores(key, keys[start : start + _BRUTE_SLICE], weight, threshold)
+        top = heapq.nlargest(TOP, chain(top, (score for _, score in scored)))
     return top
 
 
@@ -399,10 +401,10 @@ def _measure(
     wanted = found = 0
     for q in qs[:brute]:
         begin = time.perf_counter()
-        top = _brute_force_top(normalize_name(q.text), keys, threshold)
+        top = _brute_force_top(normalize_name(q.text), keys, threshold, service.index.word_weight)
         brute_times.append(time.perf_counter() - begin)
         if top:
-            hits = lookup.similar(q.text, limit=TOP, min_score=threshold)
+            hits = lookup.ranked(q.text, limit=TOP, min_score=threshold)
             wanted += len(top)
             # A look-alike scoring as high as brute force's last one is as good: ties are arbitrary.
             found += min(len(top), sum(1 for _, score in hits if score >= top[-1]))

@@ -18,6 +18,7 @@ BENCH_MODULES: tuple[str, ...] = (
     "companion.bench.concurrency",
     "companion.bench.coldstart",
     "companion.bench.seed",
+    "companion.bench.match_quality",
     "companion.bench.team",
 )
 

@@ -17,6 +17,7 @@ from companion.secret_file import MAX_SECRET_FILE_BYTES, read_secret_file
 
 if TYPE_CHECKING:
     from companion.server.daemon import DaemonConfig
+    from companion.tray import DaemonTrayActions, TrayHandle
 
 log = logging.getLogger(__name__)
 
@@ -126,22 +127,31 @@ async def _serve(config: DaemonConfig, *, tray: bool = False, key: ApiKey | None
 
     daemon = await start_daemon(config, key=key)
     quit_asked = asyncio.Event()
-    icon = None
+    icon: TrayHandle | None = None
+    actions: DaemonTrayActions | None = None
+    follow: asyncio.Task[None] | None = None
+    # Listening for SIGTERM from here on, so one that comes while the icon starts is not lost.
+    waits = [asyncio.create_task(wait_for_stop_signal()), asyncio.create_task(quit_asked.wait())]
     try:
         where = f" and {daemon.socket_path}" if daemon.socket_path else ""
         print(f"cats-companion daemon listening on {daemon.url}{where}", flush=True)
         if tray:
             from companion.tray import DaemonTrayActions, start_tray
 
-            icon = start_tray(DaemonTrayActions(daemon, asyncio.get_running_loop(), quit_asked.set))
-        waits = [asyncio.create_task(wait_for_stop_signal()), asyncio.create_task(quit_asked.wait())]
-        try:
-            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in waits:
-                task.cancel()
+            actions = DaemonTrayActions(daemon, asyncio.get_running_loop(), quit_asked.set)
+            # Showing the icon waits for the desktop (a second or two): not on the daemon's loop.
+            icon = await asyncio.to_thread(start_tray, actions)
+            if icon is not None:
+                follow = asyncio.create_task(actions.follow(icon), name="tray-status")
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
     finally:
+        for task in waits:
+            task.cancel()
+        if follow is not None:
+            follow.cancel()
         if icon is not None:
             icon.stop()
+        if actions is not None:
+            await actions.close()
         await daemon.close()
     return 0

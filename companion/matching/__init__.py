@@ -26,11 +26,19 @@ from companion.matching.models import (
     MatchThresholds,
     WarningKind,
 )
-from companion.matching.normalize import legal_forms, name_tokens, normalize_name, split_legal_forms
-from companion.matching.scoring import name_similarity, similarities
+from companion.matching.normalize import (
+    NORMALISER_VERSION,
+    legal_forms,
+    literal_key,
+    name_tokens,
+    normalize_name,
+    split_legal_forms,
+)
+from companion.matching.scoring import match_score, match_scores, name_similarity, similarities
 from companion.matching.warnings import CompanyLookup, match_company
 
 __all__ = [
+    "NORMALISER_VERSION",
     "CachedCompany",
     "CompanyDirectory",
     "CompanyLookup",
@@ -49,7 +57,10 @@ __all__ = [
     "is_generic_domain",
     "legal_forms",
     "linkedin_company_slug",
+    "literal_key",
     "match_company",
+    "match_score",
+    "match_scores",
     "name_similarity",
     "name_tokens",
     "normalize_name",

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 
 from companion.matching.index import DEFAULT_POSTING_BUDGET, TrigramIndex
 from companion.matching.models import CachedCompany
+from companion.matching.normalize import normalize_name
 
 
 class CompanyDirectory:
@@ -92,4 +93,8 @@ class CompanyDirectory:
 
     def similar(self, name: str, *, limit: int, min_score: float) -> list[tuple[CachedCompany, float]]:
         hits = self._index.search(name, limit=limit, min_score=min_score)
+        return [(self._companies[hit.company_id], hit.score) for hit in hits]
+
+    def ranked(self, name: str, *, limit: int, min_score: float) -> list[tuple[CachedCompany, float]]:
+        hits = self._index.rank_key(normalize_name(name), limit=limit, min_score=min_score)
         return [(self._companies[hit.company_id], hit.score) for hit in hits]

@@ -38,7 +38,7 @@ from typing import Final, TypeVar
 
 from companion.matching.idslots import IdSlots
 from companion.matching.normalize import normalize_name
-from companion.matching.scoring import similarities
+from companion.matching.scoring import match_scores, similarities
 
 DEFAULT_CANDIDATES: Final = 200
 DEFAULT_POSTING_BUDGET: Final = 5000
@@ -107,6 +107,11 @@ def trigrams(key: str) -> set[str]:
     return {padded[i : i + 3] for i in range(len(padded) - 2)}
 
 
+def _check_limits(limit: int, candidates: int) -> None:
+    if limit < 1 or candidates < 1:
+        raise ValueError(f"limit and candidates must be at least 1, got {limit} and {candidates}")
+
+
 def _check_id(company_id: object) -> int:
     if not isinstance(company_id, int) or isinstance(company_id, bool):
         raise TypeError(f"company_id must be an int, got {type(company_id).__name__}")
@@ -145,6 +150,8 @@ class TrigramIndex:
         # Every company id with that name, ascending, only for names that several companies share.
         self._slot_more: dict[int, array[int]] = {}
         self._free_slots: list[int] = []
+        # How many distinct names contain each word: a word's rarity across the cache (see `word_weight`).
+        self._word_names: Counter[str] = Counter()
         for company_id, name in companies:
             self.add(company_id, name)
 
@@ -245,6 +252,7 @@ class TrigramIndex:
             self._slot_first.append(company_id)
             self._slot_length.append(min(len(key), _LONG))
         self._slot_of[key] = slot
+        self._word_names.update(set(key.split()))
         postings = self._postings
         for gram in trigrams(key):
             try:
@@ -272,6 +280,11 @@ class TrigramIndex:
             if not row:
                 del self._postings[gram]
         del self._slot_of[key]
+        words = self._word_names
+        words.subtract(set(key.split()))
+        for word in set(key.split()):
+            if words[word] <= 0:
+                del words[word]
         self._slot_key[slot] = ""
         self._free_slots.append(slot)
         return True
@@ -280,10 +293,13 @@ class TrigramIndex:
         members = self._slot_more.get(slot)
         return members if members is not None else (self._slot_first[slot],)
 
-    def _candidate_slots(self, key: str, limit: int, min_score: float = 0.0) -> list[int]:
+    def _candidate_slots(
+        self, key: str, limit: int, min_score: float = 0.0, *, window: bool = True
+    ) -> list[int]:
         """Up to `limit` slots sharing the most trigrams with `key`, in no particular order.
 
-        With a `min_score`, names too long or too short to reach it (see `length_window`) are left out,
+        With a `min_score`, names too long or too short to reach it (see `length_window`; not with
+        `window=False`, for a score other than the look-alike one) are left out,
         and so are names sharing only one of the counted trigrams once `MIN_TRIGRAMS` or more were
         counted: a near-duplicate shares several of the query's rarer trigrams, while the hundreds of
         names sharing just one of them (two thirds of what is counted) almost never score, and choosing
@@ -313,9 +329,9 @@ class TrigramIndex:
         if min_score > 0 and used > MIN_TRIGRAMS:
             keep = shared.translate(_AT_LEAST[2])
             slots, shared = list(compress(slots, keep)), bytes(compress(shared, keep))
-        window = length_window(len(key), min_score)
-        if slots and (window.start > 0 or window.stop <= _MAX_LENGTH):
-            keep = bytes(_at(self._slot_length, slots)).translate(_length_table(window))
+        lengths = length_window(len(key), min_score if window else 0.0)
+        if slots and (lengths.start > 0 or lengths.stop <= _MAX_LENGTH):
+            keep = bytes(_at(self._slot_length, slots)).translate(_length_table(lengths))
             slots, shared = list(compress(slots, keep)), bytes(compress(shared, keep))
         if len(slots) <= limit:
             return slots
@@ -360,11 +376,40 @@ class TrigramIndex:
         `candidates` distinct names are reranked. `exclude` drops companies the caller already reports
         (e.g. exact matches) without costing a place in `limit`.
         """
-        if limit < 1 or candidates < 1:
-            raise ValueError(f"limit and candidates must be at least 1, got {limit} and {candidates}")
+        _check_limits(limit, candidates)
         return self.search_key(
             normalize_name(name), limit=limit, candidates=candidates, min_score=min_score, exclude=exclude
         )
+
+    def word_weight(self, word: str) -> float:
+        """How telling a shared `word` is: the log of how rare it is among the indexed names (0.1 at least).
+
+        A word no indexed name has weighs most; "group" or "systems", in thousands of names, least.
+        """
+        return math.log((len(self._slot_of) + 1) / (self._word_names.get(word, 0) + 1)) + 0.1
+
+    def rank_key(
+        self,
+        key: str,
+        *,
+        limit: int = 10,
+        candidates: int = DEFAULT_CANDIDATES,
+        min_score: float = 0.0,
+        exclude: Collection[int] = (),
+    ) -> list[SimilarName]:
+        """The `limit` indexed names most likely to be `key`'s company, by `match_score`, best first.
+
+        Unlike `search_key`, no length window narrows the candidates first: a name inside a longer one
+        ("kddi" in "kddi r and d labs") is the commonest real variant, and the look-alike score's window
+        would leave it out. Names sharing a single counted trigram are still dropped (they never
+        reached the match thresholds on `bench match-quality`'s pairs). Ties go to the lower company id.
+        """
+        _check_limits(limit, candidates)
+        if not key:
+            return []
+        slots = self._candidate_slots(key, candidates, min_score, window=False)
+        scored = match_scores(key, _at(self._slot_key, slots), self.word_weight, min_score)
+        return self._hits(((slots[position], score) for position, score in scored), limit, exclude)
 
     def search_key(
         self,
@@ -376,24 +421,29 @@ class TrigramIndex:
         exclude: Collection[int] = (),
     ) -> list[SimilarName]:
         """`search` for a name already normalised."""
-        if limit < 1 or candidates < 1:
-            raise ValueError(f"limit and candidates must be at least 1, got {limit} and {candidates}")
+        _check_limits(limit, candidates)
         if not key:
             return []
         slots = self._candidate_slots(key, candidates, min_score)
         scores = similarities(key, _at(self._slot_key, slots), min_score)
         ranked = sorted(
-            ((-score, slot) for slot, score in zip(slots, scores, strict=True) if score >= min_score),
-            key=itemgetter(0),
+            ((slot, score) for slot, score in zip(slots, scores, strict=True) if score >= min_score),
+            key=lambda pair: -pair[1],
         )
+        return self._hits(ranked, limit, exclude)
+
+    def _hits(
+        self, ranked: Iterable[tuple[int, float]], limit: int, exclude: Collection[int]
+    ) -> list[SimilarName]:
+        """The companies of (slot, score) pairs given best first, `limit` of them, ties by company id."""
         hits: list[SimilarName] = []
-        for negative_score, slot in ranked:
+        for slot, score in ranked:
             # Enough hits, and this name scores lower than the last: nothing further can get in. Names
             # tying with the last one are still taken, so that ties resolve by company id.
-            if len(hits) >= limit and -negative_score < hits[-1].score:
+            if len(hits) >= limit and score < hits[-1].score:
                 break
             hits.extend(
-                SimilarName(company_id, -negative_score)
+                SimilarName(company_id, score)
                 for company_id in self._members(slot)
                 if company_id not in exclude
             )

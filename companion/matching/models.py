@@ -47,6 +47,15 @@ class Confidence(StrEnum):
     LOW = "low"  # similar name
 
 
+#: The card's words for each confidence: the daemon says them, so the card and the calibration agree.
+CONFIDENCE_LABELS: dict[Confidence, str] = {
+    Confidence.CONFIRMED: "Confirmed",
+    Confidence.HIGH: "Match",
+    Confidence.MEDIUM: "Likely match",
+    Confidence.LOW: "Possible match",
+}
+
+
 class WarningKind(StrEnum):
     SAME_DOMAIN = "same_domain"
     SAME_LINKEDIN_PAGE = "same_linkedin_page"
@@ -120,6 +129,8 @@ class CompanyMatch(BaseModel):
     score: float | None
     #: One sentence for the recruiter saying why, naming the CATS company.
     reason: str
+    #: How the card words the confidence ("Match", "Likely match", ...): `CONFIDENCE_LABELS`.
+    label: str = ""
 
 
 class DuplicateWarning(BaseModel):
@@ -142,13 +153,22 @@ class MatchResult(BaseModel):
 
 
 class MatchThresholds(BaseModel):
-    """Name-similarity cut-offs (0-100) for the `similar` level; the defaults suit real company names."""
+    """Match-score cut-offs (0-100, `scoring.match_score`) for the `similar` level.
+
+    Calibrated with `cats-companion bench match-quality` on its development set of real pairs and real
+    names not in the cache: `similar_match` is the lowest cut-off at which at most 8% of the names not in
+    the cache get a match; `similar_warning` keeps the right company among the look-alikes for most
+    real variants the match cut-off leaves out.
+    """
 
     model_config = ConfigDict(frozen=True)
 
     #: A similar name at least this close is warned about.
-    similar_warning: float = Field(default=88.0, ge=0, le=100)
-    #: A similar name at least this close may be the match (low confidence) when nothing exact matched.
-    similar_match: float = Field(default=92.0, ge=0, le=100)
+    similar_warning: float = Field(default=80.0, ge=0, le=100)
+    #: A similar name at least this close may be the match (a possible match) when nothing exact matched.
+    similar_match: float = Field(default=91.0, ge=0, le=100)
+    #: Another CATS company whose name is at least this similar (`scoring.name_similarity`, the look-alike
+    #: score) to the matched company's is named as its possible duplicate inside CATS.
+    duplicate_similarity: float = Field(default=88.0, ge=0, le=100)
     #: At most this many similar-name warnings (the closest), so the card stays readable.
     max_similar: int = Field(default=5, ge=1, le=50)

@@ -2,6 +2,11 @@
 
 The rules, applied in this order (each step has a test in tests/matching/test_normalize.py):
 
+0. Decorations that registries and profiles add around a name are cut from the raw text: a tagline after
+   " | " or a spaced dash ("Acme - We're hiring" -> "Acme"), trailing parenthesised groups ("Acme (YC S25)",
+   "Coca-Cola Company (The)", "Acme Corp (Delaware)", an unclosed "University of Zurich (UZH"), and a
+   registry's trailing jurisdiction tag ("ACME CORP /DE/", "ACME INC/NV", "WALT DISNEY CO/"). Each cut
+   keeps what precedes it only when that still has a letter or digit.
 1. Case-fold, then transliterate to ASCII with anyascii ("Société" -> "societe", "Газпром" -> "gazprom").
    anyascii is ISC-licensed; Unidecode is GPL and must not be used.
 2. ``&`` and ``+`` become the word ``and`` ("AT&T" -> "at and t", "Procter & Gamble" -> "procter and gamble").
@@ -11,7 +16,10 @@ The rules, applied in this order (each step has a test in tests/matching/test_no
    "amazon com"); whitespace collapses.
 4. Leading "the"s are dropped while other words follow.
 5. Legal forms are stripped from the end REPEATEDLY, longest term first ("Nokia Shanghai Bell Co., Ltd." ->
-   "nokia shanghai bell"), using cleanco's term lists (all types and countries) normalised by steps 1-3.
+   "nokia shanghai bell"), using cleanco's term lists (all types and countries) normalised by steps 1-3,
+   and with them the business words that registries add to a name without making it another company
+   (`BUSINESS_WORDS`: "Holdings", "Group", "International", a dangling "and" of "& Co", a trailing "The":
+   "Acme Holdings International Group, Inc." -> "acme").
 6. Stripping never removes the first remaining word: a name made only of legal-form words keeps its first
    word ("The Company Ltd" -> "company", "Inc." -> "inc"), so every name with a letter or digit has a
    non-empty key. A name without any letter or digit normalises to "".
@@ -30,11 +38,44 @@ from cleanco.termdata import terms_by_country, terms_by_type
 # make different companies share a key and be reported as "same name apart from the legal form".
 _NOT_LEGAL_FORMS = frozenset({"uk", "at", "ok", "et", "ep", "ba", "bl", "fa", "ps", "ee", "eg", "unlimited"})
 
+#: Bumped whenever a rule change gives some name another key: a cache holding keys of an older version is
+#: re-keyed when the lookup service opens it (companion.services.company_lookup.refresh_name_keys).
+NORMALISER_VERSION = 2
+
+#: Words a registry or a profile appends to a company's name without naming another company: stripped from
+#: the end like legal forms. "and" is what is left of "& Co" once "co" is stripped; "the" of "Acme, The".
+#: Not countries or places: "Acme UK" and "Acme" are often two companies of one group, told apart by CATS.
+BUSINESS_WORDS = frozenset({"holdings", "holding", "group", "international", "intl", "and", "the"})
+
+# A tagline after " | ", or after a dash with a space on each side ("Acme - Co-pilot for cold sales"); a
+# hyphen inside a word ("Coca-Cola", "Rolls-Royce") is not one.
+_TAGLINE = re.compile(r"\s+(?:\||[-\u2013\u2014])\s+.*$", re.DOTALL)
+# A parenthesised group at the end, closed or not: "(YC S25)", "(The)", "(Delaware)", "(Class A)", "(UZH".
+_TRAILING_GROUP = re.compile(r"\s*\([^()]*\)?\s*$")
+# A registry's jurisdiction tag at the end: "/DE/", "/NV", " /OR/", or a bare trailing slash ("CO/").
+_JURISDICTION = re.compile(r"\s*/\s*(?:[A-Za-z]{2,3}\s*/?)?\s*$")
+_HAS_WORD = re.compile(r"[^\W_]")
 _AMPERSAND = re.compile(r"[&+]")
 # A single letter or digit that starts a word and is followed by a dot: "s.a." -> "sa", "e.on" -> "eon".
 _INITIAL_DOT = re.compile(r"(?<![a-z0-9])([a-z0-9])\.")
 _APOSTROPHE = re.compile(r"['`]")
 _SEPARATOR = re.compile(r"[^a-z0-9]+")
+
+
+_DECORATIONS = (_TAGLINE, _TRAILING_GROUP, _JURISDICTION)
+
+
+def _undecorated(name: str, patterns: tuple[re.Pattern[str], ...] = _DECORATIONS) -> str:
+    """Step 0: the name without a tagline, trailing parenthesised groups or a jurisdiction tag."""
+    text = name
+    changed = True
+    while changed:
+        changed = False
+        for pattern in patterns:
+            cut = pattern.sub("", text, count=1)
+            if cut != text and _HAS_WORD.search(cut):
+                text, changed = cut, True
+    return text
 
 
 def _words(name: str) -> list[str]:
@@ -60,25 +101,24 @@ def _build_legal_forms() -> dict[int, frozenset[tuple[str, ...]]]:
     return {length: frozenset(group) for length, group in by_length.items()}
 
 
-_LEGAL_FORMS = _build_legal_forms()
+_CLEANCO_FORMS = _build_legal_forms()
+_LEGAL_FORMS = {
+    length: group | ({(word,) for word in BUSINESS_WORDS} if length == 1 else frozenset())
+    for length, group in _CLEANCO_FORMS.items()
+}
 # Longest first, so "gmbh and co kg" is stripped as one form rather than "kg" alone.
 _LENGTHS = sorted(_LEGAL_FORMS, reverse=True)
 
 
 def legal_forms() -> frozenset[str]:
     """Every legal-form term the normaliser strips, in normalised spelling ("sa", "gmbh and co kg")."""
-    return frozenset(" ".join(words) for group in _LEGAL_FORMS.values() for words in group)
+    return frozenset(" ".join(words) for group in _CLEANCO_FORMS.values() for words in group)
 
 
 # Cached: a lookup normalises the query and every company it finds several times over (matching, the
 # rerank, the reasons), and a sync writes the same names again and again. The result is immutable.
-@functools.lru_cache(maxsize=16384)
-def split_legal_forms(name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """The normalised words of `name`, split into (base words, stripped legal-form words).
-
-    "Nokia Shanghai Bell Co., Ltd." -> (("nokia", "shanghai", "bell"), ("co", "ltd")).
-    """
-    words = _words(name)
+def _strip(words: list[str], forms: dict[int, frozenset[tuple[str, ...]]]) -> tuple[list[str], list[str]]:
+    """Steps 4-6: leading "the"s dropped, then `forms` stripped from the end, the first word kept."""
     # Every leading "the", not just one, so that normalising a key again gives the same key.
     while len(words) > 1 and words[0] == "the":
         del words[0]
@@ -88,11 +128,35 @@ def split_legal_forms(name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
         stripped = False
         for length in _LENGTHS:
             # `< end` rather than `<= end`: the first word always survives (rule 6).
-            if length < end and tuple(words[end - length : end]) in _LEGAL_FORMS[length]:
+            if length < end and tuple(words[end - length : end]) in forms.get(length, ()):
                 end -= length
                 stripped = True
                 break
-    return tuple(words[:end]), tuple(words[end:])
+    return words[:end], words[end:]
+
+
+# Cached: a lookup normalises the query and every company it finds several times over (matching, the
+# rerank, the reasons), and a sync writes the same names again and again. The result is immutable.
+@functools.lru_cache(maxsize=16384)
+def split_legal_forms(name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The normalised words of `name`, split into (base words, stripped legal-form and business words).
+
+    "Nokia Shanghai Bell Co., Ltd." -> (("nokia", "shanghai", "bell"), ("co", "ltd")).
+    """
+    base, stripped = _strip(_words(_undecorated(name)), _LEGAL_FORMS)
+    return tuple(base), tuple(stripped)
+
+
+def literal_key(name: str) -> str:
+    """The name with only case, accents, punctuation, a leading "The", cleanco's legal forms and a profile's
+    tagline or parenthesised tag set aside.
+
+    Stricter than `normalize_name`: business words and jurisdiction tags count ("FIRST BANCORP /PR/" is
+    not the First Bancorp of North Carolina). Two names with the same literal key are the same name as
+    written ("ACME, Inc." and "Acme Corp (YC S25)"), which is what makes a name match read as a match
+    rather than a likely one ("Acme Holdings" vs "ACME" is likely).
+    """
+    return " ".join(_strip(_words(_undecorated(name, _DECORATIONS[:2])), _CLEANCO_FORMS)[0])
 
 
 def name_tokens(name: str) -> tuple[str, ...]:

@@ -12,9 +12,14 @@ CATS company found is a warning, at the setting's level:
 - ``off``: no warnings.
 - ``exact``: ``same_domain``, ``same_linkedin_page``, ``same_name_legal_form``; similar names are not looked
   for at all, so neither warned about nor matched.
-- ``similar``: also ``similar_name`` (score >= ``MatchThresholds.similar_warning``, the closest
-  ``max_similar``); a similar name becomes the match only when nothing exact matched and its score is
-  >= ``similar_match``.
+- ``similar``: also ``similar_name`` (the index's match score, `scoring.match_score`, >=
+  ``MatchThresholds.similar_warning``, the closest ``max_similar``); a similar name becomes the match only
+  when nothing exact matched and its score is >= ``similar_match``.
+
+The match's confidence, and the card's words for it (`CONFIDENCE_LABELS`), follow the evidence: an alias is
+"Confirmed", a domain or LinkedIn page a "Match", and so is a name written like exactly one CATS company's
+(`literal_key`); a name equal only once business words or a jurisdiction tag are set aside, or shared by
+several CATS companies, is a "Likely match"; a similar name a "Possible match".
 
 With a match and any level but ``off``, ``internal_duplicates`` lists the companies that duplicate the
 matched company itself inside CATS (by its own domain, LinkedIn page and name), when they were not
@@ -31,6 +36,7 @@ from rapidfuzz import fuzz
 
 from companion.matching.domains import company_domain, linkedin_company_slug
 from companion.matching.models import (
+    CONFIDENCE_LABELS,
     CachedCompany,
     CompanyMatch,
     CompanyQuery,
@@ -42,7 +48,7 @@ from companion.matching.models import (
     MatchThresholds,
     WarningKind,
 )
-from companion.matching.normalize import normalize_name, split_legal_forms
+from companion.matching.normalize import literal_key, normalize_name, split_legal_forms
 from companion.matching.scoring import name_similarity
 
 #: Internal duplicates named in one message before "and N more".
@@ -63,6 +69,8 @@ class CompanyLookup(Protocol):
     def similar(
         self, name: str, *, limit: int, min_score: float
     ) -> Sequence[tuple[CachedCompany, float]]: ...
+
+    def ranked(self, name: str, *, limit: int, min_score: float) -> Sequence[tuple[CachedCompany, float]]: ...
 
 
 class _AskedOnce:
@@ -98,6 +106,9 @@ class _AskedOnce:
 
     def similar(self, name: str, *, limit: int, min_score: float) -> Sequence[tuple[CachedCompany, float]]:
         return self._lookup.similar(name, limit=limit, min_score=min_score)
+
+    def ranked(self, name: str, *, limit: int, min_score: float) -> Sequence[tuple[CachedCompany, float]]:
+        return self._lookup.ranked(name, limit=limit, min_score=min_score)
 
 
 _RANK = {basis: rank for rank, basis in enumerate(MatchBasis)}
@@ -165,12 +176,20 @@ def _gather(
     key = normalize_name(name)
     found: dict[int, _Evidence] = {}
 
-    def note(company: CachedCompany, basis: MatchBasis, detail: str = "", from_email: bool = False) -> None:
+    def note(
+        company: CachedCompany,
+        basis: MatchBasis,
+        detail: str = "",
+        from_email: bool = False,
+        ranked: float | None = None,
+    ) -> None:
         known = found.get(company.id)
         if known is not None and _RANK[known.basis] <= _RANK[basis]:
             return
-        # One decimal: enough to order by, and what the extension can show without noise.
-        score = round(name_similarity(key, normalize_name(company.name)), 1) if key else None
+        # One decimal: enough to order by, and what the extension can show without noise. A similar name
+        # carries the index's match score; other evidence the look-alike similarity of the two names.
+        similarity = ranked if ranked is not None else name_similarity(key, normalize_name(company.name))
+        score = round(similarity, 1) if key else None
         spelling = fuzz.ratio(name.casefold(), company.name.casefold()) if name else 0.0
         found[company.id] = _Evidence(company, basis, detail, from_email, score, spelling)
 
@@ -196,12 +215,27 @@ def _gather(
             floor = min(thresholds.similar_warning, thresholds.similar_match)
             # Ask for more than we show: some hits are the exact matches already noted.
             limit = thresholds.max_similar + len(found) + 1
-            for company, _ in lookup.similar(name, limit=limit, min_score=floor):
-                note(company, MatchBasis.SIMILAR_NAME)
+            for company, score in lookup.ranked(name, limit=limit, min_score=floor):
+                note(company, MatchBasis.SIMILAR_NAME, ranked=score)
     return sorted(
         found.values(),
         key=lambda e: (_RANK[e.basis], -(e.score or 0.0), -e.spelling, e.company.id),
     )
+
+
+def _confidence(best: _Evidence, query_name: str, evidence: list[_Evidence]) -> Confidence:
+    """How sure the match is: a name written the same as one CATS company's alone is a match.
+
+    "Same name" here is `literal_key` (legal form, case, accents, punctuation aside), not the looser
+    normalised key: "Acme Holdings" for CATS's "ACME" stays a likely match, and so does a name two CATS
+    companies share.
+    """
+    if best.basis is not MatchBasis.EXACT_NAME:
+        return _CONFIDENCE[best.basis]
+    namesakes = sum(1 for item in evidence if item.basis is MatchBasis.EXACT_NAME)
+    if namesakes == 1 and literal_key(query_name) == literal_key(best.company.name):
+        return Confidence.HIGH
+    return Confidence.MEDIUM
 
 
 def _internal_duplicates(
@@ -233,7 +267,7 @@ def _internal_duplicates(
         if level is DuplicateLevel.SIMILAR and key != query_key:
             limit = thresholds.max_similar + len(reported) + 1
             for company, score in lookup.similar(
-                matched.name, limit=limit, min_score=thresholds.similar_warning
+                matched.name, limit=limit, min_score=thresholds.duplicate_similarity
             ):
                 note(company, f"similar name, {score:.0f}/100")
     if not why:
@@ -273,13 +307,15 @@ def match_company(
         best = None
     match = None
     if best is not None:
+        confidence = _confidence(best, query_name, evidence)
         match = CompanyMatch(
             company_id=best.company.id,
             company_name=best.company.name,
             basis=best.basis,
-            confidence=_CONFIDENCE[best.basis],
+            confidence=confidence,
             score=best.score,
             reason=_describe(best, query_name),
+            label=CONFIDENCE_LABELS[confidence],
         )
     if level is DuplicateLevel.OFF:
         return MatchResult(level=level, match=match, warnings=[])

@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict
 
 from companion.errors import BadRequestError
 from companion.matching import (
+    NORMALISER_VERSION,
     CachedCompany,
     CompanyMatch,
     CompanyQuery,
@@ -43,9 +44,10 @@ from companion.settings.catalogue import CustomField
 from companion.settings.models import GeneralSettings
 from companion.settings.service import SettingsService
 from companion.store.aliases import AliasStore
-from companion.store.companies import CompanyRow
+from companion.store.companies import CompanyCache, CompanyRow
 from companion.store.db import Database
 from companion.store.lookup_reader import CacheReader, MatchRow, PrefixRow
+from companion.store.meta import get_meta, set_meta
 
 log = logging.getLogger(__name__)
 
@@ -207,11 +209,39 @@ class CacheLookup:
         # A company the sync deleted a moment ago may still be indexed: the cache has the last word.
         return [(_company(rows[hit.company_id]), hit.score) for hit in hits if hit.company_id in rows]
 
+    def ranked(self, name: str, *, limit: int, min_score: float) -> list[tuple[CachedCompany, float]]:
+        hits = self._index.rank_key(
+            normalize_name(name), limit=limit, min_score=min_score, candidates=self._candidates
+        )
+        rows = self._reader.match_rows([hit.company_id for hit in hits])
+        return [(_company(rows[hit.company_id]), hit.score) for hit in hits if hit.company_id in rows]
+
 
 def prefix_words(text: str) -> list[str]:
     """The normalised words of a name without stripping legal forms ("The Acme Co" -> ["acme", "co"])."""
     base, legal = split_legal_forms(text)
     return [*base, *legal]
+
+
+#: The `meta` key holding the `NORMALISER_VERSION` the cached name keys were computed with.
+NAME_KEY_VERSION_META: Final = "name_key_version"
+
+
+async def refresh_name_keys(db: Database) -> int:
+    """Re-key the cached names when they were normalised by another version; returns how many changed.
+
+    The version is written only once every key is fresh, so a stop midway re-keys again at the next
+    start (re-keying is idempotent).
+    """
+    if await get_meta(db, NAME_KEY_VERSION_META) == str(NORMALISER_VERSION):
+        return 0
+    changed = await CompanyCache(db).rekey_names(normalize_name)
+    await set_meta(db, NAME_KEY_VERSION_META, str(NORMALISER_VERSION))
+    if changed:
+        log.info(
+            "company name keys re-computed for normaliser version %d: %d changed", NORMALISER_VERSION, changed
+        )
+    return changed
 
 
 def build_index(reader: CacheReader, *, posting_budget: int = LOOKUP_POSTING_BUDGET) -> TrigramIndex:
@@ -263,6 +293,7 @@ class CompanyLookupService:
         index out of the cyclic GC), which the daemon's start-up hands in; a service never tunes the
         process by itself.
         """
+        await refresh_name_keys(db)
         reader = await asyncio.to_thread(CacheReader, db.path)
         try:
             started = time.perf_counter()

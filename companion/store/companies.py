@@ -8,7 +8,7 @@ companies and the sync checkpoint that records it in one transaction. Reads go t
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from operator import itemgetter
 from typing import Any, Final, Literal
@@ -341,6 +341,21 @@ class CompanyCache:
     async def by_linkedin_slug(self, slug: str) -> list[StoredCompany]:
         rows = await self.db.fetchall(f"{_SELECT} WHERE c.linkedin_slug = ? ORDER BY c.id", (slug,))
         return [_stored(row) for row in rows]
+
+    async def rekey_names(self, key: Callable[[str], str], *, batch: int = STREAM_BATCH) -> int:
+        """Recompute every cached company's name key as `key(name)`; returns how many keys changed.
+
+        For a new normaliser: keys written by an older one would no longer meet the queries' keys.
+        Each batch is its own transaction, and running it again after a stop finishes the job.
+        """
+        changed = 0
+        async for rows in self._stream("SELECT id, name, name_key FROM companies", batch):
+            updates = [(fresh, int(row[0])) for row in rows if (fresh := key(str(row[1]))) != row[2]]
+            if updates:
+                async with self.db.transaction() as conn:
+                    await conn.executemany("UPDATE companies SET name_key = ? WHERE id = ?", updates)
+            changed += len(updates)
+        return changed
 
     async def names(self, *, batch: int = STREAM_BATCH) -> AsyncIterator[list[tuple[int, str]]]:
         """Every cached (id, name), in id order, `batch` at a time (for index rebuilds)."""

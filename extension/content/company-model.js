@@ -14,7 +14,7 @@ export { problemView };
 /**
  * @typedef {import("./extract.js").Person} Person
  * @typedef {{ company_id: number, company_name: string, basis: string, confidence: string,
- *   score: number | null, reason: string }} CompanyMatch
+ *   score: number | null, reason: string, label?: string }} CompanyMatch
  * @typedef {{ kind: string, message: string, company_ids: number[], score: number | null }} DuplicateWarning
  * @typedef {{ key: string, label: string, value: string | null, ref_id?: number | null }} DisplayedField
  * @typedef {{ state: "never_synced" | "empty" | "ready", companies: number, last_success_at: string | null,
@@ -103,7 +103,8 @@ export function companyView(result, catsState = null, teamStatus = null) {
     state: confirmed ? "confirmed" : "match",
     heading: match.company_name,
     badge: {
-      text: confidenceLabel(confirmed ? "confirmed" : match.confidence),
+      // The daemon words the confidence (its thresholds are calibrated there); older daemons do not.
+      text: confirmed ? confidenceLabel("confirmed") : match.label || confidenceLabel(match.confidence),
       tone: confirmed || match.confidence === "high" ? "ok" : match.confidence === "medium" ? "info" : "warn",
     },
     reason: by ?? match.reason,

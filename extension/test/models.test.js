@@ -117,6 +117,13 @@ describe("formatting and health", () => {
     assert.equal(budgetMeter(null), null);
   });
 
+  it("words the match's confidence as the daemon says", () => {
+    const exact = { company_id: 7, company_name: "Northwind", basis: "exact_name", confidence: "high", score: 100, reason: "Same name.", label: "Match" };
+    assert.deepEqual(companyView(result({ match: exact })).badge, { text: "Match", tone: "ok" });
+    const possible = { ...exact, basis: "similar_name", confidence: "low", label: "Possible match" };
+    assert.deepEqual(companyView(result({ match: possible })).badge, { text: "Possible match", tone: "warn" });
+  });
+
   it("labels confidences", () => {
     assert.equal(confidenceLabel("confirmed"), "Confirmed");
     assert.equal(confidenceLabel("low"), "Possible match");

@@ -8,7 +8,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from companion.matching.normalize import legal_forms, name_tokens, normalize_name, split_legal_forms
+from companion.matching.normalize import (
+    legal_forms,
+    literal_key,
+    name_tokens,
+    normalize_name,
+    split_legal_forms,
+)
 
 
 @pytest.mark.parametrize(
@@ -63,6 +69,23 @@ from companion.matching.normalize import legal_forms, name_tokens, normalize_nam
         ("The The", "the"),
         # whitespace and garbage
         ("  Cisco   Systems,\tInc  ", "cisco systems"),
+        # registry decorations: jurisdiction tags, parenthesised groups, business words
+        ("ACME CORP /DE/", "acme"),
+        ("ACME INC/NV", "acme"),
+        ("WALT DISNEY CO/", "walt disney"),
+        ("Acme Corp (Delaware)", "acme"),
+        ("Coca-Cola Company (The)", "coca cola"),
+        ("University of Zurich (UZH", "university of zurich"),
+        ("Acme Holdings International Group, Inc.", "acme"),
+        ("Procter & Gamble Co.", "procter and gamble"),
+        # profile decorations: a tagline after " - " or " | ", an accelerator batch tag
+        ("Acme - We're hiring", "acme"),
+        ("Acme | Co-pilot for cold sales", "acme"),
+        ("Acme (YC S25)", "acme"),
+        ("Rolls-Royce - Pioneering the power that matters", "rolls royce"),
+        # a decoration alone is still a name
+        ("(YC S25)", "yc s25"),
+        ("Group", "group"),
         ("", ""),
         ("   ", ""),
         ("!!! ---", ""),
@@ -86,7 +109,17 @@ def test_spellings_of_one_company_share_a_key(spellings: list[str]) -> None:
 
 
 def test_different_companies_keep_different_keys() -> None:
-    names = ["Acme", "Acme Systems", "Acme UK", "American Electric Power", "Power", "AT&T", "ATT"]
+    names = [
+        "Acme",
+        "Acme Systems",
+        "Acme UK",
+        "American Electric Power",
+        "Power",
+        "AT&T",
+        "ATT",
+        "Nova",
+        "Novas Inc",
+    ]
     assert len({normalize_name(n) for n in names}) == len(names)
 
 
@@ -129,3 +162,12 @@ def test_key_is_lower_case_ascii_words_separated_by_single_spaces(raw: str) -> N
 @given(st.text(max_size=30), st.sampled_from(["x", "Acme", "7"]))
 def test_a_name_with_a_letter_or_digit_never_normalises_to_nothing(prefix: str, word: str) -> None:
     assert normalize_name(f"{prefix} {word} Ltd") != ""
+
+
+def test_the_literal_key_keeps_business_words_and_jurisdiction_tags() -> None:
+    assert literal_key("ACME, Inc.") == literal_key("Acme Corp (YC S25)") == "acme"
+    assert literal_key("Acme - We're hiring") == "acme"
+    assert literal_key("Acme Holdings") == "acme holdings" != literal_key("Acme")
+    # The First BanCorp of Puerto Rico is not the First Bancorp of North Carolina.
+    assert literal_key("FIRST BANCORP /PR/") != literal_key("First Bancorp")
+    assert normalize_name("FIRST BANCORP /PR/") == normalize_name("First Bancorp")

@@ -10,10 +10,16 @@ from pathlib import Path
 import pytest
 
 from companion.errors import BadRequestError
-from companion.matching import CompanyQuery, Confidence, MatchBasis, WarningKind
-from companion.services.company_lookup import CompanyLookupService, LookupResult
+from companion.matching import NORMALISER_VERSION, CompanyQuery, Confidence, MatchBasis, WarningKind
+from companion.services.company_lookup import (
+    NAME_KEY_VERSION_META,
+    CompanyLookupService,
+    LookupResult,
+    refresh_name_keys,
+)
 from companion.settings.service import SettingsService
 from companion.store import Database
+from companion.store.meta import get_meta
 from tests.services.lookup_support import (
     SYNCED_AT,
     Clock,
@@ -44,7 +50,7 @@ GLOBEX = [
     company(2, "Globex Research Labs", "https://labs.globex.com"),
     company(3, "GLOBEX GmbH"),
     company(4, "Globex Holdings", social_media_urls=["https://linkedin.com/company/globex-corp"]),
-    company(5, "Globex International", social_media_urls=["https://www.linkedin.com/company/globex"]),
+    company(5, "Globalex Europe", social_media_urls=["https://www.linkedin.com/company/globex"]),
     company(10, "Initech Sofware Systems Inc"),
     company(11, "Initech Software Systems GmbH", "https://initech.example.com"),
     company(12, "Umbrella Pharmaceuticals"),
@@ -85,10 +91,12 @@ async def test_a_name_finds_the_company_with_the_same_name_apart_from_the_legal_
 ) -> None:
     result = service.lookup(CompanyQuery(name="Initech Software Systems Ltd"))
     assert result.match is not None
-    assert (result.match.company_id, result.match.basis, result.match.confidence) == (
+    # The only CATS company of that name, written the same: a match, not a likely one.
+    assert (result.match.company_id, result.match.basis, result.match.confidence, result.match.label) == (
         11,
         MatchBasis.EXACT_NAME,
-        Confidence.MEDIUM,
+        Confidence.HIGH,
+        "Match",
     )
     assert result.match.reason == (
         "Same name apart from the legal form: 'Initech Software Systems Ltd' vs CATS company "
@@ -178,12 +186,12 @@ async def test_every_exact_warning_kind_names_the_cats_companies_and_why(
     assert by_kind[WarningKind.SAME_NAME_LEGAL_FORM].message == (
         "Same name apart from the legal form: 'Globex Ltd' vs CATS company 'GLOBEX GmbH'"
     )
-    # Globex Corporation shares its own LinkedIn page with Globex International: a duplicate inside CATS.
+    # Globex Corporation shares its own LinkedIn page with Globalex Europe: a duplicate inside CATS.
     internal = by_kind[WarningKind.INTERNAL_DUPLICATES]
     assert internal.company_ids == [1, 5]
     assert internal.message == (
         "CATS company 'Globex Corporation' has possible duplicates in CATS: "
-        "'Globex International' (same LinkedIn company page)"
+        "'Globalex Europe' (same LinkedIn company page)"
     )
 
 
@@ -349,7 +357,7 @@ async def test_prefix_search_finds_names_starting_with_the_text_best_first(
         "Globex Corporation",
         "GLOBEX GmbH",
         "Globex Holdings",
-        "Globex International",
+        "Globalex Europe",
         "Globex Research Labs",
     }
     assert service.search("glob", limit=2).companies == result.companies[:2]
@@ -378,3 +386,37 @@ async def test_prefix_search_without_letters_finds_nothing(service: CompanyLooku
 async def test_prefix_search_refuses_a_bad_limit(service: CompanyLookupService, limit: int) -> None:
     with pytest.raises(BadRequestError, match="limit"):
         service.search("glob", limit=limit)
+
+
+# --- name keys of an older normaliser --------------------------------------------------------------------
+
+
+async def test_a_cache_keyed_by_an_older_normaliser_is_rekeyed_when_the_service_opens(
+    db: Database, settings: SettingsService, clock: Clock
+) -> None:
+    # As an older normaliser stored them: "Holdings" and the /DE/ tag were part of the key.
+    stale = [
+        company(21, "Vandelay Holdings").model_copy(update={"name_key": "vandelay holdings"}),
+        company(22, "KRAMERICA INDUSTRIES INC /DE/").model_copy(
+            update={"name_key": "kramerica industries de"}
+        ),
+    ]
+    await write(db, None, stale)
+    await mark_synced(db)
+    assert await refresh_name_keys(db) == 2
+    assert await refresh_name_keys(db) == 0  # the version is recorded: the next start reads no row
+    service = await open_service(db, settings, clock)
+    try:
+        result = service.lookup(CompanyQuery(name="Vandelay"))
+        assert result.match is not None and result.match.company_id == 21
+        assert result.match.basis is MatchBasis.EXACT_NAME
+        kramerica = service.lookup(CompanyQuery(name="Kramerica Industries"))
+        assert kramerica.match is not None and kramerica.match.company_id == 22
+    finally:
+        service.close()
+
+
+async def test_a_fresh_cache_records_the_normaliser_version_and_rekeys_nothing(db: Database) -> None:
+    await write(db, None, [company(31, "Acme Holdings Inc")])
+    assert await refresh_name_keys(db) == 0
+    assert await get_meta(db, NAME_KEY_VERSION_META) == str(NORMALISER_VERSION)

@@ -211,7 +211,7 @@ async def test_incremental_sync_by_date_search_brings_changes_in_one_request(
     assert await requests(sandbox_250) == {"POST /v3/companies/search": 1}
     renamed = await cache.get(9005)
     assert renamed is not None and renamed.name == "Renamed Holdings BV"
-    assert renamed.name_key == "renamed holdings"
+    assert renamed.name_key == normalize_name("Renamed Holdings BV") == "renamed"
     assert await cache.get(created) is not None
     assert (await cache.sync_record()).incremental_mode == "search"
 

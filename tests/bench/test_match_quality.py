@@ -1,0 +1,44 @@
+"""`cats-companion bench match-quality` in its short form: the side-by-side report, the JSON summary last."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from companion.bench.devset import KINDS, label_key, load_devset
+from companion.cli import main
+
+
+def test_bench_match_quality_reports_the_companion_beside_brute_force(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["bench", "match-quality", "--per-kind", "25", "--json"]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    summary = json.loads(out[-1])
+    assert set(summary["scorers"]) == {"companion", "wratio", "token_set_ratio"}
+    assert summary["positives"] == 25 * len(KINDS) and summary["negatives"] == 25
+    assert summary["companies"] > 30_000
+    for figures in summary["scorers"].values():
+        assert 0.0 <= figures["top1"] <= figures["hit_at_5"] <= 1.0
+        assert 0.0 <= figures["negative_any_match"] <= 1.0
+        assert set(figures["by_kind"]) == {*KINDS, "decorated"}
+    companion = summary["scorers"]["companion"]
+    assert companion["negative_confident"] <= companion["negative_any_match"]
+    assert companion["negative_any_match"] <= companion["negative_lookalike"]
+    report = "\n".join(out[:-1])
+    for label in ("top-1", "hit@5", "not in cache: confident match", "wratio", "token_set_ratio"):
+        assert label in report
+
+
+def test_the_development_set_is_real_pairs_and_names_absent_from_the_cache() -> None:
+    devset = load_devset()
+    cached = {label_key(name) for _, name in devset.companies}
+    names = dict(devset.companies)
+    negatives = [query for query in devset.queries if query.target is None]
+    assert len(negatives) >= 400 and not any(label_key(query.text) in cached for query in negatives)
+    positives = [query for query in devset.queries if query.kind in KINDS]
+    assert len(positives) > 1000
+    assert all(query.target in names for query in positives)
+    # Some everyday names are the registry's own ("Apple Inc."), as on real profiles; most are not.
+    assert sum(query.text != names[query.target] for query in positives) > 0.9 * len(positives)
