@@ -19,7 +19,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -27,7 +27,7 @@ from companion import __version__, paths
 from companion.cats.client import CatsClient, ConnectionInfo
 from companion.errors import CatsRateLimitedError, CompanionError, ConfigError, KeyMissingError, TeamError
 from companion.keystore import DEFAULT_BASE_URL, KeyringKeyStore, KeyStore
-from companion.secret import ApiKey
+from companion.secret import ApiKey, DatabasePassword
 from companion.services.cats_site import remember_subdomain
 from companion.services.company_lookup import (
     CompanyLookupService,
@@ -57,7 +57,7 @@ from companion.team import local as team_local
 from companion.team.claims_link import DEFAULT_TUNING as DEFAULT_CLAIMS_TUNING
 from companion.team.claims_link import ClaimsTuning, TeamClaimsLink
 from companion.team.credentials import keyring_password
-from companion.team.link import LinkTuning, TeamLink
+from companion.team.link import LinkTuning, PasswordSource, TeamLink
 from companion.team.policy import CACHE_FILE, TeamPolicyFollower
 from companion.team.rate_budget import BudgetTuning, TeamBudget
 from companion.team.site import CatsSite, check_same_site
@@ -99,6 +99,8 @@ class CompanionConfig:
     team_file: Path | None = None
     #: The team link's waits (poll interval, lock retry, backoff); None: the defaults.
     team_tuning: LinkTuning | None = None
+    #: The team database's password given directly (`serve --team-password-file`); None: the keyring.
+    team_password: DatabasePassword | None = field(default=None, repr=False)
     #: The team rate budget's waits (how often the ledger is written and read); None: the defaults.
     team_budget_tuning: BudgetTuning | None = None
     #: The person claims' bounds (connect, operation, retry after a failure).
@@ -142,6 +144,18 @@ class CompanionConfig:
             log.warning("team mode off: %s", exc.message)
             return None, exc.message
         return record, None
+
+    def team_password_source(self, record: team_local.TeamRecord) -> PasswordSource:
+        """Where the team link and the policy follower get the database password: the one given
+        (`serve --team-password-file`), else the keyring, asked at each connection."""
+        given = self.team_password
+        if given is None:
+            return keyring_password(record.team_dsn())
+
+        async def password() -> DatabasePassword | None:
+            return given
+
+        return password
 
 
 def static_key_source(key: ApiKey | None) -> KeySource:
@@ -244,7 +258,7 @@ class Companion:
         policy = None
         if record is not None:
             policy = TeamPolicyFollower.for_record(
-                record, keyring_password(record.team_dsn()), cache_path=config.data_path() / CACHE_FILE
+                record, config.team_password_source(record), cache_path=config.data_path() / CACHE_FILE
             )
             # The last policy received is in force from the first settings read on, its locks with it,
             # whether or not the team database can be reached now.
@@ -573,12 +587,12 @@ class Companion:
         self.team_companies, self.team_aliases = shared, aliases
         # Each person created once across the team: the worker claims before it creates.
         self.team_claims = TeamClaimsLink(
-            record.team_dsn(), keyring_password(record.team_dsn()), tuning=self.config.team_claims_tuning
+            record.team_dsn(), self.config.team_password_source(record), tuning=self.config.team_claims_tuning
         )
         self.outbox.use_claims(self.team_claims)
         self.team = TeamLink(
             record,
-            keyring_password(record.team_dsn()),
+            self.config.team_password_source(record),
             shared,
             tuning=self.config.team_tuning,
             may_sync=lambda: self.sync is not None,

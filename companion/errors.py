@@ -376,6 +376,13 @@ class TeamSchemaError(TeamError):
     http_status = 409
 
 
+class LocalClusterError(TeamError):
+    """A private PostgreSQL cluster for the demo or a bench could not be made: binaries missing, no start."""
+
+    code = "team.local_cluster"
+    http_status = 500
+
+
 class TeamClaimReleasedError(TeamError):
     """The person claim waited on was abandoned or its lease ran out: claim the person again."""
 

@@ -59,6 +59,7 @@ import aiohttp
 from companion.nmhost.locations import HOME_ENV, DaemonInfo, read_daemon_info
 from companion.nmhost.wire import CALLER_HEADER, NATIVE_PATH
 from companion.protocol import JsonObject
+from companion.secret_file import write_secret_file
 
 DEFAULT_PUSHES: Final = 1000
 DEFAULT_FAULT_RATE: Final = 0.2
@@ -103,11 +104,7 @@ class DaemonDown(Exception):
 
 def write_key_file(path: Path, key: str) -> Path:
     """A key file `serve --key-file` accepts: the key alone, mode 0600, created private from the start."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(key + "\n")
-    path.chmod(0o600)
-    return path
+    return write_secret_file(path, key)
 
 
 class DaemonProcess:
@@ -119,7 +116,13 @@ class DaemonProcess:
     """
 
     def __init__(
-        self, home: Path, *, cats_url: str, key_file: Path, cats_timeout: float = CLIENT_TIMEOUT
+        self,
+        home: Path,
+        *,
+        cats_url: str,
+        key_file: Path,
+        cats_timeout: float = CLIENT_TIMEOUT,
+        options: Sequence[str] = (),
     ) -> None:
         self.home = home
         self.log_path = home / "log" / "daemon.log"
@@ -134,6 +137,8 @@ class DaemonProcess:
             str(key_file),
             "--cats-timeout",
             str(cats_timeout),
+            # The team's benches and demo: --team-password-file, --sync-at-start, --admin (_child_main).
+            *options,
         ]
         self._process: asyncio.subprocess.Process | None = None
         self.info: DaemonInfo | None = None
@@ -919,38 +924,50 @@ def _child_main(argv: Sequence[str]) -> int:
     parser.add_argument("--cats-url", required=True)
     parser.add_argument("--key-file", type=Path, required=True)
     parser.add_argument("--cats-timeout", type=float, default=CLIENT_TIMEOUT)
+    parser.add_argument("--team-password-file", type=Path)
+    # Sync at once and then on the product's schedule (the soak syncs only when asked).
+    parser.add_argument("--sync-at-start", action="store_true")
+    parser.add_argument("--admin", action="store_true")
     args = parser.parse_args(argv)
     home = os.environ.get(HOME_ENV)
     if not home:
         print(f"the bench daemon runs only under {HOME_ENV}", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    from companion.cli.serve import read_key_file
+    from companion.cli.serve import read_key_file, read_team_password_file
     from companion.errors import CompanionError
+    from companion.server.daemon import DaemonConfig
+    from companion.services.sync_scheduler import SyncPolicy
 
     try:
         key = read_key_file(args.key_file)
-        return asyncio.run(_child_serve(args.cats_url, key, args.cats_timeout, Path(home)))
+        password = (
+            read_team_password_file(args.team_password_file) if args.team_password_file is not None else None
+        )
+        config = DaemonConfig(
+            cats_base_url=args.cats_url,
+            # Never the machine's team policy in /etc.
+            site_config_dir=Path(home) / "site-config",
+            sync=SyncPolicy(start_delay=0.0) if args.sync_at_start else SyncPolicy(automatic=False),
+            team_password=password,
+            admin=args.admin,
+            # The benches count CATS requests: no connection check of their own.
+            check_connection=not args.sync_at_start,
+        )
+        return asyncio.run(_child_serve(config, key, args.cats_timeout))
     except CompanionError as exc:
         print(f"bench daemon: {exc.message}", file=sys.stderr)
         return 1
 
 
-async def _child_serve(cats_url: str, key: Any, client_timeout: float, home: Path) -> int:
+async def _child_serve(config: Any, key: Any, client_timeout: float) -> int:
     from companion.cats.client import CatsClient
     from companion.secret import ApiKey
-    from companion.server.daemon import DaemonConfig, start_daemon, wait_for_stop_signal
-    from companion.services.sync_scheduler import SyncPolicy
+    from companion.server.daemon import start_daemon, wait_for_stop_signal
 
     def client(base_url: str, api_key: ApiKey) -> CatsClient:
         return CatsClient(base_url, api_key, timeout=client_timeout)
 
-    config = DaemonConfig(
-        cats_base_url=cats_url,
-        # Never the machine's team policy in /etc; syncs only when asked (the soak counts pushes).
-        site_config_dir=home / "site-config",
-        sync=SyncPolicy(automatic=False),
-    )
     daemon = await start_daemon(config, key=key, client_factory=client)
     try:
         print(f"bench daemon listening on {daemon.url} and {daemon.socket_path}", flush=True)

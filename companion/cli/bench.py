@@ -19,6 +19,7 @@ BENCH_MODULES: tuple[str, ...] = (
     "companion.bench.coldstart",
     "companion.bench.seed",
     "companion.bench.match_quality",
+    "companion.bench.team",
 )
 
 

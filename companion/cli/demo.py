@@ -11,12 +11,16 @@ Once the daemon listens, it also registers the native host with every Chromium-f
 found for this user (what `cats-companion install-host` does; running it again rewrites the same
 files) and says how to load the unpacked extension, so a recruiter following the README gets a
 working card on a profile page. `--no-install-host` leaves the browsers alone.
+
+`--team` runs a whole team instead (companion/cli/demo_team.py): a private PostgreSQL cluster, the
+sandbox and three daemons, one of them the team's admin.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import sys
 from pathlib import Path
 from typing import Any
@@ -47,6 +51,19 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         "--rate-limit", type=int, default=500, help="sandbox requests per rolling hour (default 500; 0 = off)"
     )
     parser.add_argument(
+        "--team",
+        action="store_true",
+        help="a team instead: a private PostgreSQL cluster, the sandbox and three daemons (alice the admin, "
+        "bob, carol); needs PostgreSQL's server binaries installed",
+    )
+    parser.add_argument(
+        "--stop-after",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="stop by itself after SECONDS instead of waiting for Ctrl-C",
+    )
+    parser.add_argument(
         "--no-install-host",
         dest="install_host",
         action="store_false",
@@ -62,9 +79,7 @@ def extension_dir() -> Path:
 
 def host_lines(machine: host.Environment | None = None) -> list[str]:
     """Register the native host for the browsers found and say so; never raises (the demo runs anyway)."""
-    machine = machine or host.Environment(
-        registry=host.WinRegistry() if sys.platform == "win32" else None
-    )
+    machine = machine or host.Environment(registry=host.WinRegistry() if sys.platform == "win32" else None)
     browsers = host.installed_browsers(machine)
     if not browsers:
         return [
@@ -95,7 +110,14 @@ def extension_lines(folder: Path | None = None) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.stop_after is not None and args.stop_after <= 0:
+        print("cats-companion demo: --stop-after must be positive", file=sys.stderr)
+        return 2
     try:
+        if args.team:
+            from companion.cli.demo_team import run_team_demo
+
+            return asyncio.run(run_team_demo(args))
         return asyncio.run(_demo(args))
     except CompanionError as exc:
         print(f"cats-companion demo: {exc.message}", file=sys.stderr)
@@ -140,7 +162,8 @@ async def _demo(args: argparse.Namespace) -> int:
             # After the daemon listens: a browser connecting now finds it instead of starting another.
             extra = host_lines() if args.install_host else []
             print("\n".join([*extra, *extension_lines(), "Press Ctrl-C to stop."]), flush=True)
-            await wait_for_stop_signal()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wait_for_stop_signal(), args.stop_after)
         finally:
             await daemon.close()
     finally:

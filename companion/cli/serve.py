@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import logging
-import os
-import stat
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from companion.errors import CompanionError, ConfigError
 from companion.keystore import DEFAULT_BASE_URL
-from companion.secret import ApiKey
+from companion.secret import ApiKey, DatabasePassword
+from companion.secret_file import MAX_SECRET_FILE_BYTES, read_secret_file
 
 if TYPE_CHECKING:
     from companion.server.daemon import DaemonConfig
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 #: A key file bigger than this is not an API key file (CATS keys are a few dozen characters).
-MAX_KEY_FILE_BYTES: Final = 4096
+MAX_KEY_FILE_BYTES: Final = MAX_SECRET_FILE_BYTES
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
@@ -68,6 +68,13 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         "automation. PATH must be a regular file owned by you with mode 0600, holding only the key",
     )
     parser.add_argument(
+        "--team-password-file",
+        type=Path,
+        metavar="PATH",
+        help="read the team database's password from PATH instead of the keyring (benches, demos, "
+        "automation); a regular file owned by you with mode 0600, holding only the password",
+    )
+    parser.add_argument(
         "--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"), help="default INFO"
     )
     parser.set_defaults(func=run)
@@ -85,6 +92,9 @@ def run(args: argparse.Namespace) -> int:
     )
     try:
         key = read_key_file(args.key_file) if args.key_file is not None else None
+        if args.team_password_file is not None:
+            password = read_team_password_file(args.team_password_file)
+            config = dataclasses.replace(config, team_password=password)
         return asyncio.run(_serve(config, tray=args.tray, key=key))
     except CompanionError as exc:
         print(f"cats-companion serve: {exc.message}", file=sys.stderr)
@@ -97,46 +107,19 @@ def read_key_file(path: Path) -> ApiKey:
     Raises ConfigError (naming the file, never its content) for a missing, foreign, group- or
     world-accessible, non-regular (symlink, FIFO, directory), oversized or empty file.
     """
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-    try:
-        # O_NOFOLLOW: a symlink is refused rather than followed; O_NONBLOCK: a FIFO cannot block us.
-        fd = os.open(path, flags)
-    except OSError as exc:
-        raise ConfigError(f"cannot read the key file {path}: {exc.strerror or exc}") from None
-    try:
-        # Checked on the open file, so the file cannot be swapped between the check and the read.
-        _check_key_file(path, os.fstat(fd))
-        handle = os.fdopen(fd, "rb")
-    except BaseException:
-        os.close(fd)
-        raise
-    with handle:
-        raw = handle.read(MAX_KEY_FILE_BYTES + 1)
-    if len(raw) > MAX_KEY_FILE_BYTES:
-        raise ConfigError(f"the key file {path} is over {MAX_KEY_FILE_BYTES} bytes: it is not a key file")
-    try:
-        text = raw.decode("utf-8").strip()
-    except UnicodeDecodeError:
-        raise ConfigError(f"the key file {path} is not UTF-8 text") from None
-    if not text:
-        raise ConfigError(f"the key file {path} is empty")
+    text = read_secret_file(path, "key file").strip()
     if any(char.isspace() for char in text):
         raise ConfigError(f"the key file {path} must hold the key alone, on one line")
     return ApiKey(text)
 
 
-def _check_key_file(path: Path, info: os.stat_result) -> None:
-    if not stat.S_ISREG(info.st_mode):
-        raise ConfigError(f"the key file {path} is not a regular file")
-    if os.name != "posix":
-        return
-    if info.st_uid != os.geteuid():
-        raise ConfigError(f"the key file {path} belongs to another user; it must be yours")
-    if info.st_mode & 0o077:
-        raise ConfigError(
-            f"the key file {path} can be read or changed by other users (mode "
-            f"{stat.S_IMODE(info.st_mode):04o}); run `chmod 600 {path}`"
-        )
+def read_team_password_file(path: Path) -> DatabasePassword:
+    """The team database's password held in `path` (private, as for the key file): its first line, kept
+    exactly (a password may begin or end with a space); ConfigError for a second line."""
+    text = read_secret_file(path, "team password file").removesuffix("\n").removesuffix("\r")
+    if any(char in text for char in "\x00\r\n"):
+        raise ConfigError(f"the team password file {path} must hold the password alone, on one line")
+    return DatabasePassword(text)
 
 
 async def _serve(config: DaemonConfig, *, tray: bool = False, key: ApiKey | None = None) -> int:

@@ -31,7 +31,7 @@ from companion import __version__
 from companion.app import ClientFactory, Companion, CompanionConfig, KeySource
 from companion.errors import ConfigError
 from companion.keystore import DEFAULT_BASE_URL, KeyStore, normalize_base_url
-from companion.secret import ApiKey
+from companion.secret import ApiKey, DatabasePassword
 from companion.server import runtime
 from companion.server.app import create_app
 from companion.server.operations import TABLE, Operations
@@ -77,6 +77,8 @@ class DaemonConfig:
     send_outbox: bool = True
     #: Where the user's settings.json lives; None = companion.paths.config_dir().
     config_dir: Path | None = None
+    #: The team database's password (`serve --team-password-file`); None: from the keyring.
+    team_password: DatabasePassword | None = field(default=None, repr=False)
 
     def companion_config(self) -> CompanionConfig:
         """The part of this configuration the services are built from."""
@@ -90,6 +92,7 @@ class DaemonConfig:
             sync=self.sync,
             send_outbox=self.send_outbox,
             check_connection=self.check_connection,
+            team_password=self.team_password,
         )
 
     def validated(self) -> DaemonConfig:

@@ -1,5 +1,6 @@
-"""`cats-companion serve --key-file`: the key comes from a private file of the user's, or the daemon refuses
-to start; whatever the refusal, its message names the file and never shows what is in it."""
+"""`cats-companion serve --key-file` and `--team-password-file`: the secret comes from a private file of the
+user's, or the daemon refuses to start; whatever the refusal, its message names the file and never shows
+what is in it."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from unittest.mock import patch
 import aiohttp
 import pytest
 
-from companion.cli.serve import MAX_KEY_FILE_BYTES, read_key_file
+from companion.cli.serve import MAX_KEY_FILE_BYTES, read_key_file, read_team_password_file
 from companion.errors import ConfigError
 from tests.fixtures.sandbox import SandboxHandle
 
@@ -82,7 +83,7 @@ def test_a_key_file_of_another_user_is_refused(tmp_path: Path) -> None:
     path = _file(tmp_path)
     # The OS edge: this process cannot create a file owned by somebody else, so it pretends to be them.
     with (
-        patch("companion.cli.serve.os.geteuid", return_value=os.geteuid() + 1),
+        patch("companion.secret_file.os.geteuid", return_value=os.geteuid() + 1),
         pytest.raises(ConfigError, match="belongs to another user"),
     ):
         read_key_file(path)
@@ -93,6 +94,36 @@ def test_a_private_key_file_gives_the_key_without_its_newline(tmp_path: Path, mo
     key = read_key_file(_file(tmp_path, f"  {KEY}\r\n", mode=mode))
     assert key.reveal() == KEY
     assert KEY not in repr(key)
+
+
+TEAM_PASSWORD = " pa55 word with spaces "
+
+
+def test_a_team_password_file_gives_the_password_exactly_as_written_without_its_newline(
+    tmp_path: Path,
+) -> None:
+    password = read_team_password_file(_file(tmp_path, TEAM_PASSWORD + "\n"))
+    assert password.reveal() == TEAM_PASSWORD
+    assert TEAM_PASSWORD not in repr(password)
+
+
+@pytest.mark.parametrize(
+    ("text", "mode", "says"),
+    [
+        (TEAM_PASSWORD + "\n", 0o640, "chmod 600"),
+        (TEAM_PASSWORD + "\nsecond line\n", 0o600, "alone, on one line"),
+        ("\n", 0o600, "is empty"),
+    ],
+)
+def test_a_team_password_file_that_is_not_private_or_not_one_line_is_refused_without_showing_it(
+    tmp_path: Path, text: str, mode: int, says: str
+) -> None:
+    path = _file(tmp_path, text, mode=mode)
+    with pytest.raises(ConfigError) as refused:
+        read_team_password_file(path)
+    assert says in refused.value.message
+    assert "team password file" in refused.value.message and str(path) in refused.value.message
+    assert TEAM_PASSWORD not in refused.value.message
 
 
 def _serve(path: Path, cats_url: str, home: Path) -> subprocess.Popen[bytes]:

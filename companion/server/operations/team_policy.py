@@ -4,7 +4,8 @@ The window edits the policy it read and sends it back with that revision; the wr
 on it (companion.team.policy.write_policy), so an edit made over another admin's is refused with
 policy.conflict (who changed it, when, the revision now) and nothing changes. PostgreSQL decides who
 may write: a member's credentials are refused there (team.privileges), whatever team.json says.
-The password is the keyring's (companion.team.credentials); it never reaches the window.
+The password is the keyring's (companion.team.credentials), or the daemon's `--team-password-file`;
+it never reaches the window.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from companion.protocol import JsonObject, NoParams
 from companion.secret import DatabasePassword
 from companion.server.operations.base import Call
 from companion.settings.policy import POLICY_VERSION
-from companion.team.credentials import keyring_password
 from companion.team.local import TeamRecord
 from companion.team.policy import PolicyRow, read_policy, write_policy
 
@@ -46,8 +46,9 @@ def _record(call: Call) -> TeamRecord:
     return link.record
 
 
-async def _password(record: TeamRecord) -> DatabasePassword:
-    password = await keyring_password(record.team_dsn())()
+async def _password(call: Call, record: TeamRecord) -> DatabasePassword:
+    # The keyring's, or the one the daemon was given (`serve --team-password-file`).
+    password = await call.companion.config.team_password_source(record)()
     if password is None:
         raise TeamNotJoinedError(
             f"no password for the team database {record.dsn} is in the keyring; "
@@ -73,7 +74,7 @@ def _describe(record: TeamRecord, row: PolicyRow) -> JsonObject:
 async def policy_get(call: Call, params: NoParams) -> JsonObject:
     """The team database's policy now, with the revision an edit of it starts from and who changed it last."""
     record = _record(call)
-    return _describe(record, await read_policy(record.team_dsn(), await _password(record)))
+    return _describe(record, await read_policy(record.team_dsn(), await _password(call, record)))
 
 
 async def policy_put(call: Call, params: PolicyWrite) -> JsonObject:
@@ -83,7 +84,7 @@ async def policy_put(call: Call, params: PolicyWrite) -> JsonObject:
         raise UnauthorizedError("the team policy is edited in the settings window only")
     record = _record(call)
     row = await write_policy(
-        record.team_dsn(), await _password(record), params.policy, expected_revision=params.revision
+        record.team_dsn(), await _password(call, record), params.policy, expected_revision=params.revision
     )
     follower = call.companion.team_policy
     if follower is not None:
