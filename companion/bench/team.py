@@ -13,7 +13,8 @@ The scenario, in a temporary directory:
 * **Replication.** Rounds of new companies created in CATS and synced by the syncer; the lag is each
   other member's time of applying the round's last change (its status's `team.replication`) minus
   the time that change was written in the team's database (one clock: one machine).
-* **Pushes.** `--pushes` pushes of people, each person pushed by two members at the same moment
+* **Pushes.** `--pushes` pushes of people, each person pushed by two members at the same moment, known
+  by their LinkedIn URL spelt two ways and no email (nothing CATS itself would call a duplicate)
   (joining the member's on-add campaign, then an outreach with a note of that member's own). Once
   every outbox drained (or the deadline passed), the sandbox's own records and notes are counted:
   a person's second record, or a note's second copy, is a duplicate; a person or a note missing
@@ -379,8 +380,20 @@ class _Push:
     member: int
 
     @property
-    def email(self) -> str:
-        return f"team{self.person}@bench-team.example"
+    def first_name(self) -> str:
+        return f"Team{self.person}"
+
+    @property
+    def linkedin(self) -> str:
+        """The person's LinkedIn page as this member's browser showed it: the usual case, a URL and no
+        email, so CATS's own duplicate check cannot tell two creates apart and only the team's
+        claims can (the spellings differ by member; companion.rules.urls makes them one person)."""
+        slug = f"team-bench-{self.person}"
+        return (
+            f"https://www.linkedin.com/in/{slug}",
+            f"https://uk.linkedin.com/in/{slug}/?trk=public_profile_browsemap",
+            f"http://linkedin.com/in/{slug}/",
+        )[self.member % 3]
 
     @property
     def token(self) -> str:
@@ -422,10 +435,10 @@ async def _pushes(world: TeamWorld, store: Any, config: TeamBenchConfig, result:
     async def push(item: _Push) -> None:
         client = clients[item.member]
         person: JsonObject = {
-            "first_name": f"Team{item.person}",
+            "first_name": item.first_name,
             "last_name": "Bench",
             "title": "Engineer",
-            "emails": [item.email],
+            "linkedin": item.linkedin,
             "source": "Companion team bench",
         }
         campaign = campaigns[item.member]
@@ -513,7 +526,7 @@ def _reconcile(result: TeamBenchResult, store: Any, accepted: Sequence[_Push], w
     for items in by_person.values():
         hits = store.search_records(
             "candidates",
-            filter={"field": "emails.primary", "filter": "exactly", "value": items[0].email},
+            filter={"field": "first_name", "filter": "exactly", "value": items[0].first_name},
             per_page=100,
         ).items
         texts = [

@@ -72,10 +72,14 @@ def test_a_short_team_bench_reports_every_figure_and_meets_the_sync_failover_and
     assert isinstance(team, int) and isinstance(single, int) and single > 0
     assert team <= 1.05 * single + 1
 
-    # Each of the 5 people pushed by both members at once: every person and every note reached CATS.
+    # Each of the 5 people pushed by both members at once, known by a LinkedIn URL spelt two ways and
+    # no email (CATS's own duplicate check sees nothing): the team's claims make one record each, and
+    # every note reached CATS once.
     assert result["records_expected"] == result["records_found"] == 5
+    assert result["duplicate_records"] == 0
     assert result["notes_expected"] == result["notes_found"] == 10
     assert result["lost"] == 0
+    assert result["rate_limited"] == 0
 
     # Every policy change by the admin reported by every member's daemon (each wait bounded at 5 s).
     assert result["policy_changes"] == 10 and result["policy_applied"] == 20
