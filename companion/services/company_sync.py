@@ -299,7 +299,7 @@ class CompanySync:
                 pages_done += 1
                 fetched += 1
                 newest = _latest(rows, newest)
-                total = math.ceil(page.total / PER_PAGE) if page.total is not None else None
+                total = math.ceil(page.total / self.client.per_page) if page.total is not None else None
                 batch.add(
                     rows,
                     full_stage="scanning" if page.next_href else "removing",
@@ -378,10 +378,12 @@ class CompanySync:
         return removed
 
     async def _existing(self, ids: list[int]) -> list[CompanyRow]:
-        """Those of `ids` CATS still has (as rows), asked 100 at a time by id; [] when CATS cannot say."""
+        """Those of `ids` CATS still has (as rows), asked a page at a time by id; [] when CATS cannot say."""
         found: list[dict[str, Any]] = []
-        for start in range(0, len(ids), PER_PAGE):
-            chunk = ids[start : start + PER_PAGE]
+        # One page of answers per search: a chunk never asks for more than the account's page holds.
+        size = self.client.per_page
+        for start in range(0, len(ids), size):
+            chunk = ids[start : start + size]
             conditions = [{"field": "id", "filter": "exactly", "value": company_id} for company_id in chunk]
             body = conditions[0] if len(conditions) == 1 else {"or": conditions}
             try:
@@ -444,7 +446,7 @@ class CompanySync:
             fetch,
             lambda href: resolve_href(base, href),
             "/companies/search",
-            {"per_page": str(PER_PAGE)},
+            {"per_page": str(self.client.per_page)},
             lambda data: parse_page(data, "companies"),
         )
         async for page in walk:
@@ -561,7 +563,9 @@ class CompanySync:
         self.progress.pages_done += 1
         self.progress.companies_done += changed
         if page.total is not None:
-            self.progress.pages_total = max(math.ceil(page.total / PER_PAGE), self.progress.pages_done)
+            self.progress.pages_total = max(
+                math.ceil(page.total / self.client.per_page), self.progress.pages_done
+            )
         self._notify()
 
     async def _succeeded(self, **changes: Any) -> None:
