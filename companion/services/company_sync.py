@@ -186,6 +186,9 @@ class CompanySync:
     ) -> None:
         self.client = client
         self.cache = cache
+        #: Whether the account lets companies be searched by `date_modified`, as its profile says
+        #: (None: not known; the first incremental run finds out).
+        self.date_filter: bool | None = None
         self._now = now
         self._options = options or SyncOptions()
         self._lock = asyncio.Lock()
@@ -399,7 +402,7 @@ class CompanySync:
     # --- incremental ------------------------------------------------------------------------------
 
     async def _incremental(self, record: SyncRecord) -> SyncOutcome:
-        if record.incremental_mode != "events":
+        if record.incremental_mode != "events" and self.date_filter is not False:
             try:
                 return await self._by_search(record)
             except _SearchRefused:
