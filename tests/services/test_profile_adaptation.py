@@ -4,20 +4,23 @@ answered 200 -- nothing lost, nothing doubled."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from companion.cats.budget import RateBudget
+from companion.cats.budget import Priority, RateBudget
 from companion.cats.client import CatsClient
 from companion.cats.retry import RetryPolicy
 from companion.errors import CatsDuplicateError
+from companion.rules.notes import NoteSpec
 from companion.sandbox.quirks import Quirk
 from companion.services.account_probe import probe_account
 from companion.services.campaigns import CampaignCreate
 from companion.services.company_sync import CompanySync
 from companion.services.push import EventRequest, PushRequest
+from companion.services.resolve import find_note
 from companion.store import Database
 from companion.store.companies import CompanyCache
 from tests.fixtures.sandbox import SandboxFactory, SandboxHandle
@@ -168,3 +171,21 @@ async def test_a_profiled_rate_limit_is_the_budget_until_a_header_says_otherwise
         assert cats.budget.snapshot().limit == 1500
         await cats.check_connection()
         assert cats.budget.snapshot().limit == 1500
+
+
+@pytest.mark.parametrize("quirk", [None, Quirk.IDS_AS_STRINGS], ids=_ids)
+async def test_a_note_already_in_cats_is_found_whether_its_id_is_a_number_or_a_string(
+    sandbox_factory: SandboxFactory, quirk: Quirk | None
+) -> None:
+    sandbox = await sandbox_factory(seed=2, quirks=_quirks(quirk))
+    when = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
+    record = sandbox.store.create_record(
+        "candidates", {"first_name": "Ada", "last_name": "L", "owner_id": OWNER}
+    )
+    note = sandbox.store.create_activity(
+        "candidates", record, {"type": "email", "notes": "Hi Ada", "date": when.isoformat()}
+    )
+    spec = NoteSpec(event_id="e1", kind="email_sent", activity_type="email", notes="Hi Ada", date=when)
+    async with CatsClient(sandbox.url, sandbox.key) as cats:
+        # Found, so an uncertain note is never written a second time.
+        assert await find_note(cats, "candidates", record, spec, priority=Priority.INTERACTIVE) == note
