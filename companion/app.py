@@ -29,7 +29,7 @@ from companion.cats.profile import AccountProfile
 from companion.errors import CatsRateLimitedError, CompanionError, ConfigError, KeyMissingError, TeamError
 from companion.keystore import DEFAULT_BASE_URL, KeyringKeyStore, KeyStore
 from companion.secret import ApiKey, DatabasePassword
-from companion.services.account_probe import probe_account
+from companion.services.account_probe import ProbeReport, probe_account
 from companion.services.cats_site import remember_subdomain
 from companion.services.company_lookup import (
     CompanyLookupService,
@@ -419,6 +419,22 @@ class Companion:
         if self.profile is None and self.config.probe_on_activation and self.probe_task is None:
             self.probe_task = asyncio.create_task(self._probe_account(key), name="cats-account-probe")
 
+    async def check_account(self, *, write_probes: bool = False) -> ProbeReport:
+        """The account probe on demand (the window's "Check this CATS account"), stored and applied."""
+        client = self.require_client("to check the CATS account")
+        report = await probe_account(self.cats_base_url, None, write_probes=write_probes, client=client)
+        self.profile = await save_profile(
+            self.db, self.cats_base_url, report.answers, requests=report.requests, write_probes=write_probes
+        )
+        self._follow_profile(client)
+        return report
+
+    def _follow_profile(self, client: CatsClient) -> None:
+        if self.profile is not None and self.client is client:
+            self.profile.apply_to(client)
+            if self.sync is not None:
+                self.sync.engine.date_filter = self.profile.date_modified_filter
+
     async def _probe_account(self, key: ApiKey) -> None:
         """The read-only account probe, once, on the client's own budget; its answers apply at once."""
         client = self.client
@@ -432,10 +448,7 @@ class Companion:
         except CompanionError as exc:
             log.warning("the CATS account probe failed: %s", exc.code)
             return
-        if self.client is client:
-            self.profile.apply_to(client)
-            if self.sync is not None:
-                self.sync.engine.date_filter = self.profile.date_modified_filter
+        self._follow_profile(client)
         log.info("CATS account probed in %d requests", report.requests)
 
     async def forget_key(self) -> bool:

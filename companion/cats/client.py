@@ -170,6 +170,16 @@ class CatsClient:
     def __repr__(self) -> str:
         return f"CatsClient({str(self._base)!r})"
 
+    def sibling(self, *, auth_scheme: str) -> CatsClient:
+        """A client of the same account and key sending another authorization scheme (the probe's
+        Bearer check); its own session and budget, so what it sees teaches this client nothing."""
+        return CatsClient(
+            str(self._base),
+            self._key,
+            timeout=self._timeout.total or DEFAULT_TIMEOUT,
+            auth_scheme=auth_scheme,
+        )
+
     @property
     def base_url(self) -> str:
         return str(self._base)

@@ -326,7 +326,9 @@ class AccountProbe:
             "PUT clears omitted fields",
             clears,
             f"website after a PUT without it: {record.get('website')!r}",
-            "updates send the full record read just before" if clears else "updates send only what changes",
+            # A merge always writes the full record it read just before (rules/merge.py), so an
+            # account that clears omitted fields loses nothing either way.
+            "merges write the full record read just before, so nothing is cleared",
         )
         return {"put_clears_omitted": clears}
 
@@ -344,14 +346,16 @@ class AccountProbe:
 
 
 async def probe_account(
-    base_url: str, key: ApiKey, *, write_probes: bool = False, client: CatsClient | None = None
+    base_url: str, key: ApiKey | None, *, write_probes: bool = False, client: CatsClient | None = None
 ) -> ProbeReport:
-    """Probe the account at `base_url` (with `client`'s budget when given, else a client of its own)."""
+    """Probe the account at `base_url` with `client` (and its budget), else with a client on `key`."""
     async with contextlib.AsyncExitStack() as stack:
         if client is None:
+            if key is None:
+                raise ValueError("the probe needs a client or a key")
             client = await stack.enter_async_context(CatsClient(base_url, key))
         # The Bearer check is the probe's own request: it must not teach the real client anything.
-        bearer = await stack.enter_async_context(CatsClient(base_url, key, auth_scheme="Bearer"))
+        bearer = await stack.enter_async_context(client.sibling(auth_scheme="Bearer"))
         return await AccountProbe(client, bearer).run(write_probes=write_probes)
 
 
