@@ -87,11 +87,16 @@ def _items(body: object, key: str) -> list[dict[str, Any]]:
     return [item for item in found if isinstance(item, dict)] if isinstance(found, list) else []
 
 
+def _maybe_id(value: object) -> int | None:
+    """A positive whole number sent as a number or a numeric string; None for anything else."""
+    try:
+        return parse_id(value)
+    except ValueError:
+        return None
+
+
 def _total(body: object) -> int | None:
-    raw = body.get("total") if isinstance(body, dict) else None
-    with contextlib.suppress(ValueError):
-        return parse_id(raw)
-    return None
+    return _maybe_id(body.get("total")) if isinstance(body, dict) else None
 
 
 def _echoed_per_page(body: object) -> int | None:
@@ -124,10 +129,26 @@ class AccountProbe:
             requests=count.sent, writes_left_behind=left_behind, answers=answers, rows=notes.rows
         )
 
-    async def _get(self, path: str, params: dict[str, str] | None = None) -> CatsResponse:
+    async def _ask(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, str] | None = None,
+        json_body: dict[str, Any] | None = None,
+    ) -> CatsResponse:
+        """One probe request, never retried, whatever status CATS answers (the status is the evidence)."""
         return await self.client.request(
-            "GET", path, params=params, priority=Priority.INTERACTIVE, retries=False, expect=_ANY_STATUS
+            method,
+            path,
+            params=params,
+            json_body=json_body,
+            priority=Priority.INTERACTIVE,
+            retries=False,
+            expect=_ANY_STATUS,
         )
+
+    async def _get(self, path: str, params: dict[str, str] | None = None) -> CatsResponse:
+        return await self._ask("GET", path, params)
 
     # --- read-only -----------------------------------------------------------------------------
 
@@ -183,10 +204,7 @@ class AccountProbe:
             "GET /events for the last day, first item",
             "deletions are read from company.* events",
         )
-        owner = items[0].get("owner_id") if items else None
-        owner_id: int | None = None
-        with contextlib.suppress(ValueError):
-            owner_id = parse_id(owner) if owner is not None else None
+        owner_id = _maybe_id(items[0].get("owner_id")) if items else None
         profile = AccountProfile(
             date_modified_filter=date_filter,
             bearer_accepted=bearer,
@@ -224,15 +242,7 @@ class AccountProbe:
     async def _date_filter(self) -> bool | None:
         since = (self._now - timedelta(days=1)).isoformat(timespec="seconds")
         body = {"field": "date_modified", "filter": "greater_than", "value": since}
-        response = await self.client.request(
-            "POST",
-            "/companies/search",
-            params={"per_page": "1"},
-            json_body=body,
-            priority=Priority.INTERACTIVE,
-            retries=False,
-            expect=_ANY_STATUS,
-        )
+        response = await self._ask("POST", "/companies/search", {"per_page": "1"}, body)
         if response.status == 200:
             return True
         if response.status in (400, 422):
@@ -251,8 +261,7 @@ class AccountProbe:
         if owner_id is None:
             users = await self._get("/users", {"per_page": "1"})
             found = _items(users.body, "users")
-            with contextlib.suppress(ValueError):
-                owner_id = parse_id(found[0].get("id")) if found else None
+            owner_id = _maybe_id(found[0].get("id")) if found else None
         if owner_id is None:
             notes.add("write probes", None, "no user to own the probe record", "write probes skipped")
             return {}, 0
@@ -287,15 +296,7 @@ class AccountProbe:
 
     async def _create(self, body: dict[str, Any], created: list[int]) -> CatsResponse:
         """A check_duplicate create of the probe company; a new record's id goes into `created`."""
-        response = await self.client.request(
-            "POST",
-            "/companies",
-            params={"check_duplicate": "true"},
-            json_body=body,
-            priority=Priority.INTERACTIVE,
-            retries=False,
-            expect=_ANY_STATUS,
-        )
+        response = await self._ask("POST", "/companies", {"check_duplicate": "true"}, body)
         new_id = id_from_location(response.headers.get("Location"))
         if response.status == 201 and new_id is not None and new_id not in created:
             created.append(new_id)
