@@ -33,6 +33,8 @@ class AccountProfile(BaseModel):
     duplicate_status: int | None = None
     #: PUT resets the fields its body leaves out (write probes only).
     put_clears_omitted: bool | None = None
+    #: The account takes a `meeting` activity (write probes only).
+    meeting_accepted: bool | None = None
     #: The keys of an event item, as `GET /events` showed them (None when no event was seen).
     event_keys: list[str] | None = None
 

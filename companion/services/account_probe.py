@@ -3,11 +3,12 @@
 Read-only (5 requests): `GET /site` (the rate-limit headers, ids' JSON type), `GET /site` again
 with `Authorization: Bearer`, one page of `GET /companies?per_page=100` (the page cap), one
 `POST /companies/search` with a `date_modified` filter, and one page of `GET /events` (an event
-item's keys). With write probes (at most 6 more): one company named
-``CATS Companion probe - delete me <stamp>`` is created, created again with `check_duplicate=true`
-(the duplicate status), renamed by a PUT that leaves its website out and read back (whether PUT
-clears omitted fields), then deleted -- with whatever the second create made, should CATS have
-made another. What could not be deleted is counted as `writes_left_behind`.
+item's keys). With write probes (7 more, 8 when the account holds no company to take an owner
+from: `GET /users`): one company named ``CATS Companion probe - delete me <stamp>`` is created,
+created again with `check_duplicate=true` (the duplicate status), renamed by a PUT that leaves its
+website out and read back (whether PUT clears omitted fields), given a `meeting` activity (whether
+that type is taken), then the activity and the company are deleted -- with whatever the second
+create made, should CATS have made another. What could not be deleted is `writes_left_behind`.
 """
 
 from __future__ import annotations
@@ -273,6 +274,7 @@ class AccountProbe:
             "owner_id": owner_id,
         }
         created: list[int] = []
+        activities: list[int] = []
         answers: dict[str, Any] = {}
         try:
             first = await self._create(body, created)
@@ -283,13 +285,14 @@ class AccountProbe:
             else:
                 answers.update(await self._duplicate(notes, body, created))
                 answers.update(await self._put(notes, created[0], body, owner_id))
+                answers.update(await self._meeting(notes, created[0], activities))
         except CatsError as exc:
             notes.add("write probes", None, f"stopped: {exc.code}", "the answers so far are kept")
-        left = await self._delete(created)
+        left = await self._delete(created, activities)
         notes.add(
             "probe records left behind",
             left,
-            f"created {len(created)}, deleted {len(created) - left}",
+            f"created {len(created) + len(activities)}, deleted {len(created) + len(activities) - left}",
             "nothing to do" if left == 0 else f"delete the companies named {PROBE_NAME!r} by hand",
         )
         return answers, left
@@ -333,15 +336,35 @@ class AccountProbe:
         )
         return {"put_clears_omitted": clears}
 
-    async def _delete(self, created: list[int]) -> int:
+    async def _meeting(self, notes: _Notes, rid: int, activities: list[int]) -> dict[str, Any]:
+        """Whether the account takes a `meeting` activity (REFERENCE.md says live accounts may not)."""
+        body = {"type": "meeting", "notes": f"{PROBE_NAME}: activity type check"}
+        response = await self._ask("POST", f"/companies/{rid}/activities", None, body)
+        new_id = id_from_location(response.headers.get("Location"))
+        if response.status in (200, 201) and new_id is not None:
+            activities.append(new_id)
+        accepted = response.status in (200, 201)
+        notes.add(
+            "activity type 'meeting' accepted",
+            accepted,
+            f"POST /companies/{{id}}/activities type meeting: {response.status}",
+            "notes may use the type 'meeting'"
+            if accepted
+            else "give the note rules another type than 'meeting' (settings, Sync)",
+        )
+        return {"meeting_accepted": accepted}
+
+    async def _delete(self, created: list[int], activities: list[int]) -> int:
+        """Delete what the probe made, activities first; returns how many records could not be."""
         left = 0
-        for rid in created:
+        paths = [f"/activities/{aid}" for aid in activities] + [f"/companies/{rid}" for rid in created]
+        for path in paths:
             try:
                 await self.client.request(
-                    "DELETE", f"/companies/{rid}", priority=Priority.INTERACTIVE, expect=(200, 204, 404)
+                    "DELETE", path, priority=Priority.INTERACTIVE, expect=(200, 204, 404)
                 )
             except CatsError:
-                log.warning("the probe could not delete its company %d", rid)
+                log.warning("the probe could not delete %s", path)
                 left += 1
         return left
 

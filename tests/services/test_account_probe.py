@@ -27,6 +27,7 @@ DEFAULT_ANSWERS: dict[str, Any] = {
     "ids_as_strings": False,
     "duplicate_status": 409,
     "put_clears_omitted": False,
+    "meeting_accepted": True,
 }
 #: What each quirk alone changes in them.
 QUIRK_ANSWERS: dict[Quirk, dict[str, Any]] = {
@@ -51,6 +52,7 @@ async def test_probe_answers_each_quirk_within_its_limits_and_leaves_the_account
 ) -> None:
     handle = await sandbox_factory(seed=120, seed_random=3, quirks=frozenset([quirk] if quirk else []))
     before = await _companies(handle)
+    activities = handle.store.list_activities(1, 1).total
 
     read_only = await probe_account(handle.url, handle.key)
     after_read = (await handle.control.counters())["requests_total"]
@@ -59,7 +61,11 @@ async def test_probe_answers_each_quirk_within_its_limits_and_leaves_the_account
     expected = {**DEFAULT_ANSWERS, **(QUIRK_ANSWERS[quirk] if quirk else {})}
     answers = written.answers.model_dump()
     assert {k: answers[k] for k in expected} == expected
-    read_expected = {k: v for k, v in expected.items() if k not in ("duplicate_status", "put_clears_omitted")}
+    read_expected = {
+        k: v
+        for k, v in expected.items()
+        if k not in ("duplicate_status", "put_clears_omitted", "meeting_accepted")
+    }
     read_answers = read_only.answers.model_dump()
     assert {k: read_answers[k] for k in read_expected} == read_expected
     assert read_answers["duplicate_status"] is None
@@ -68,6 +74,7 @@ async def test_probe_answers_each_quirk_within_its_limits_and_leaves_the_account
     assert (await handle.control.counters())["requests_total"] == read_only.requests + written.requests
     assert written.writes_left_behind == 0
     assert await _companies(handle) == before
+    assert handle.store.list_activities(1, 1).total == activities
     assert not any(PROBE_NAME in name for _, name in before)
 
 
