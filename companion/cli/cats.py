@@ -1,8 +1,10 @@
 """``cats-companion cats probe``: find out what this CATS account does where the reference is unsure.
 
-Runs here, with the key from the keyring (or ``--key-file``), spends at most 12 requests (and at
-most 10 more with ``--write-probes``), prints the table and stores the answers as the account's
-profile in this user's database, where the daemon's CATS client and sync read them.
+Spends 5 requests (7 more with ``--write-probes``), prints the table and stores the answers as the
+account's profile in this user's database. When this user's daemon runs (and neither
+``--cats-url`` nor ``--key-file`` names another account or key), the daemon probes, on its budget,
+and follows the answers at once; otherwise the probe runs here, with the key from the keyring (or
+``--key-file``), and the daemon follows the stored profile from its next start.
 """
 
 from __future__ import annotations
@@ -35,7 +37,9 @@ def register(subparsers: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     probe.add_argument(
-        "--cats-url", default=DEFAULT_BASE_URL, help=f"CATS API base URL (default {DEFAULT_BASE_URL})"
+        "--cats-url",
+        default=None,
+        help=f"CATS API base URL (default: the running daemon's, else {DEFAULT_BASE_URL})",
     )
     probe.add_argument(
         "--key-file",
@@ -53,11 +57,19 @@ def register(subparsers: Any) -> None:
 
 
 def run_probe(args: argparse.Namespace) -> int:
+    from companion.cli.daemon_client import DaemonClient, DaemonRefusal, error_of, running
+    from companion.services.account_probe import ProbeReport
+
     try:
-        report = asyncio.run(_probe(args))
-    except CompanionError as exc:
+        if args.cats_url is None and args.key_file is None and running() is not None:
+            with DaemonClient("cats-companion cats", start=False) as daemon:
+                data = daemon.call("cats.probe", {"write_probes": args.write_probes})
+            report = ProbeReport.model_validate(data)
+        else:
+            report = asyncio.run(_probe(args))
+    except (CompanionError, DaemonRefusal) as exc:
         if args.json:
-            print(json.dumps({"error": exc.to_dict()}))
+            print(json.dumps({"error": error_of(exc)}))
         else:
             print(f"cats-companion cats probe: {exc.message}", file=sys.stderr)
         return 1
@@ -70,7 +82,7 @@ async def _probe(args: argparse.Namespace) -> ProbeReport:
     from companion.services.account_probe import run_and_store
     from companion.store import open_database
 
-    url = normalize_base_url(args.cats_url)
+    url = normalize_base_url(args.cats_url or DEFAULT_BASE_URL)
     # keyring may block on D-Bus: keep it off the event loop.
     key = (
         read_key_file(args.key_file) if args.key_file is not None else await asyncio.to_thread(load_key, url)

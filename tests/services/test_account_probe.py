@@ -16,6 +16,7 @@ from companion.sandbox.quirks import Quirk
 from companion.services.account_probe import PROBE_NAME, READ_LIMIT, WRITE_LIMIT, probe_account
 from companion.store import open_database
 from companion.store.cats_profiles import load_profile
+from tests.fixtures.daemon import DaemonFactory
 from tests.fixtures.sandbox import SandboxFactory, SandboxHandle
 
 #: The answers of the sandbox as it is by default.
@@ -134,3 +135,19 @@ async def test_cats_probe_command_prints_json_and_stores_the_profile_a_read_only
     # The read-only run kept what the write probes found.
     assert profile.duplicate_status == 200
     assert profile.rate_limit == 1500
+
+
+async def test_cats_probe_goes_through_the_running_daemon_which_follows_the_answers_at_once(
+    sandbox_factory: SandboxFactory, daemon_factory: DaemonFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    quirky = await sandbox_factory(seed=60, quirks=frozenset({Quirk.PER_PAGE_MAX_50}))
+    daemon = await daemon_factory(key=quirky.key, cats_base_url=quirky.url)
+    assert daemon.companion.client is not None and daemon.companion.client.per_page == 100
+
+    assert await asyncio.to_thread(cli_main, ["cats", "probe", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert data["answers"]["per_page_max"] == 50
+    assert data["answers"]["duplicate_status"] is None
+    # The daemon probed on its own client, and pages are now asked for 50 at a time.
+    assert daemon.companion.client.per_page == 50
+    assert daemon.companion.profile is not None and daemon.companion.profile.per_page_max == 50
