@@ -18,9 +18,14 @@ from companion.rules.notes import NoteSpec
 from companion.sandbox.quirks import Quirk
 from companion.services.account_probe import probe_account
 from companion.services.campaigns import CampaignCreate
+from companion.services.company_records import company_row
 from companion.services.company_sync import CompanySync
+from companion.services.crm_search import SearchParams
+from companion.services.crm_search import search as crm_search
 from companion.services.push import EventRequest, PushRequest
 from companion.services.resolve import find_note
+from companion.settings.catalogue import Catalogue
+from companion.settings.models import Settings
 from companion.store import Database
 from companion.store.companies import CompanyCache
 from tests.fixtures.sandbox import SandboxFactory, SandboxHandle
@@ -189,3 +194,24 @@ async def test_a_note_already_in_cats_is_found_whether_its_id_is_a_number_or_a_s
     async with CatsClient(sandbox.url, sandbox.key) as cats:
         # Found, so an uncertain note is never written a second time.
         assert await find_note(cats, "candidates", record, spec, priority=Priority.INTERACTIVE) == note
+
+
+async def test_crm_search_names_the_company_when_ids_come_as_strings(
+    sandbox_factory: SandboxFactory, db: Database
+) -> None:
+    sandbox = await sandbox_factory(seed=5, quirks=frozenset({Quirk.IDS_AS_STRINGS}))
+    settings = Settings.model_validate({"sync": {"contacts": {"displayed_fields": ["company_id"]}}})
+    contact = sandbox.store.list_records("contacts", 1, 1).items[0]
+    row = company_row(sandbox.store.get_record("companies", contact["company_id"]))
+    assert row is not None
+    async with db.transaction() as conn:
+        await CompanyCache(db).upsert(conn, [row], synced_at=datetime(2026, 1, 1, tzinfo=UTC))
+    async with CatsClient(sandbox.url, sandbox.key) as cats:
+        result = await crm_search(
+            SearchParams(record_type="contacts", per_page=1),
+            client=cats,
+            db=db,
+            settings=settings,
+            catalogue=Catalogue(),
+        )
+    assert result.rows[0].cells == {"company_id": row.name}
