@@ -329,12 +329,16 @@ class Companion:
         if self._closed:
             return
         self._closed = True
-        for task in (self.check_task, self.probe_task):
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-        self.check_task = self.probe_task = None
+        if self.check_task is not None:
+            self.check_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.check_task
+            self.check_task = None
+        if self.probe_task is not None:
+            self.probe_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.probe_task
+            self.probe_task = None
         if self.team is not None:
             # First: releases the syncer lock (stopping this companion's sync) for another to take over.
             await self.team.close()
