@@ -333,18 +333,22 @@ export function readTopCard2026(doc) {
   const name = cleanOrNull(visibleText(nameElement));
   /** @type {Reading} */
   const reading = { name };
+  const contact = card.querySelector('a[href*="/overlay/contact-info/"], a[href*="/detail/contact-info/"]');
+  // Document order by position in the card (compareDocumentPosition is unreliable in DOM shims).
+  const position = new Map(Array.from(card.querySelectorAll("*")).map((element, index) => [element, index]));
+  const before = (/** @type {Element} */ a, /** @type {Element} */ b) => (position.get(a) ?? -1) < (position.get(b) ?? -1);
+  // A placeholder graphic (svg) counts only before the contact-info link: the action buttons after
+  // it ("Message", "More") carry svg icons too.
   const companyHolder = Array.from(card.querySelectorAll('div[role="button"], p, a[href*="/company/"]')).find(
-    (element) => element.querySelector("img, svg") && clean(element.textContent),
+    (element) =>
+      clean(element.textContent)
+      && (element.querySelector("img") || (element.querySelector("svg") && contact && before(element, contact))),
   );
   if (companyHolder) {
     reading.company = cleanOrNull(visibleText(companyHolder));
     const link = companyHolder.closest("a[href]") ?? companyHolder.querySelector("a[href]");
     reading.companyUrl = companyPageUrl(link?.getAttribute("href"));
   }
-  const contact = card.querySelector('a[href*="/overlay/contact-info/"], a[href*="/detail/contact-info/"]');
-  // Document order by position in the card (compareDocumentPosition is unreliable in DOM shims).
-  const position = new Map(Array.from(card.querySelectorAll("*")).map((element, index) => [element, index]));
-  const before = (/** @type {Element} */ a, /** @type {Element} */ b) => (position.get(a) ?? -1) < (position.get(b) ?? -1);
   const paragraphs = Array.from(card.querySelectorAll("p")).filter(
     (p) =>
       !companyHolder?.contains(p) && !nameElement?.contains(p) && !(contact && p.contains(contact))
@@ -380,18 +384,18 @@ export function readContactInfo(doc) {
 
 /**
  * Older captures without a contact-info link: the profile's own section links
- * (`/in/<vanity>/detail/skills/`, `/detail/recent-activity/`) name it. Other people's links on
- * the page ("People also viewed") point at bare `/in/<vanity>/`, never at their `/detail/` pages;
- * the vanity most of the `/detail/` links name wins, the first one on a tie.
+ * (`/in/<vanity>/detail/skills/`, `/detail/recent-activity/`, later `/details/experience/`) name
+ * it. Other people's links on the page ("People also viewed") point at bare `/in/<vanity>/`, never
+ * at their `/detail/` pages; the vanity most of the `/detail/` links name wins, the first one on a tie.
  * @param {Document} doc
  * @returns {Reading}
  */
 export function readDetailLinks(doc) {
   /** @type {Map<string, number>} */
   const counts = new Map();
-  for (const link of Array.from(doc.querySelectorAll('a[href*="/detail/"]'))) {
+  for (const link of Array.from(doc.querySelectorAll('a[href*="/detail/"], a[href*="/details/"]'))) {
     const href = link.getAttribute("href") ?? "";
-    if (!/\/in\/[^/?#]+\/detail\//.test(parseLink(href)?.pathname ?? "")) continue;
+    if (!/^\/in\/[^/?#]+\/details?\//.test(parseLink(href)?.pathname ?? "")) continue;
     const url = profileUrl(href);
     if (url) counts.set(url, (counts.get(url) ?? 0) + 1);
   }

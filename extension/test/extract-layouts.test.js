@@ -144,6 +144,11 @@ describe("the rule each fallback follows", () => {
     assert.equal(card('<div><p>Brasa Foods</p> · <p>UPM</p></div>').company, "Brasa Foods");
     // A lone line without " · " and without a graphic may be a school: nothing is read.
     assert.equal(card("<div><p>UPM</p></div>").company ?? null, null);
+    // An action button's svg icon after the contact-info link is no placeholder logo.
+    const actions = readTopCard2026(parsePage(`<section componentkey="x.Topcard"><h2>Ana Ruiz</h2><p>Engineer</p>
+      <p>Madrid, Spain</p><a href="/in/ana-ruiz/overlay/contact-info/">Contact info</a>
+      <div role="button"><svg></svg><p>Message</p></div></section>`));
+    assert.equal(actions.company ?? null, null);
   });
 
   it("2026 top card: the degree, a separator and pronouns are markers, never a headline or a location", () => {
@@ -169,5 +174,8 @@ describe("the rule each fallback follows", () => {
       <a href="/in/someone/detail/recent-activity/">b</a>`);
     assert.deepEqual(readDetailLinks(doc), { profileUrl: "https://www.linkedin.com/in/jo/" });
     assert.deepEqual(readDetailLinks(parsePage('<a href="/in/viewer/">Me</a>')), { profileUrl: null });
+    // Later pages spell the section links /details/; a search for "/detail/" elsewhere is no profile link.
+    const later = parsePage(`<a href="/in/jo/details/experience/">e</a><a href="/search/results/?q=/in/x/detail/">q</a>`);
+    assert.deepEqual(readDetailLinks(later), { profileUrl: "https://www.linkedin.com/in/jo/" });
   });
 });
