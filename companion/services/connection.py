@@ -21,10 +21,12 @@ from companion.errors import (
     CatsUnavailableError,
     CompanionError,
     KeyMissingError,
+    KeyringLockedError,
     KeyringUnavailableError,
 )
 
-CatsState = Literal["connected", "not_configured", "bad_key", "unreachable", "unknown"]
+#: "keyring_locked": a key may be stored, but the keyring is locked and nobody unlocked it.
+CatsState = Literal["connected", "not_configured", "keyring_locked", "bad_key", "unreachable", "unknown"]
 
 
 class ConnectionStatus(BaseModel):
@@ -40,6 +42,8 @@ class ConnectionStatus(BaseModel):
 
 def state_for(error: CompanionError) -> CatsState:
     """Which connection state an error reveals."""
+    if isinstance(error, KeyringLockedError):
+        return "keyring_locked"
     if isinstance(error, KeyMissingError | KeyringUnavailableError):
         return "not_configured"
     if isinstance(error, CatsAuthError | CatsForbiddenError):
