@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from companion.app import Companion, CompanionConfig
 from companion.errors import (
     CatsAuthError,
     CatsBadResponseError,
@@ -20,7 +21,6 @@ from companion.errors import (
     KeyringLockedError,
     KeyringUnavailableError,
 )
-from companion.app import Companion, CompanionConfig
 from companion.secret import ApiKey
 from companion.services.connection import CatsState, ConnectionMonitor
 from companion.services.sync_scheduler import SyncPolicy
