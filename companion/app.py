@@ -25,6 +25,7 @@ from pathlib import Path
 
 from companion import __version__, paths
 from companion.cats.client import CatsClient, ConnectionInfo
+from companion.cats_url import remember_url
 from companion.errors import CatsRateLimitedError, CompanionError, ConfigError, KeyMissingError, TeamError
 from companion.keystore import DEFAULT_BASE_URL, KeyringKeyStore, KeyStore
 from companion.secret import ApiKey, DatabasePassword
@@ -412,6 +413,11 @@ class Companion:
             raise
         await self.use_client(client)
         await self.record_connected(info)
+        # A daemon started later without --cats-url (by the native host) comes up on this site.
+        try:
+            await asyncio.to_thread(remember_url, self.cats_base_url, self.config.config_dir)
+        except OSError as exc:
+            log.warning("the CATS URL could not be kept for daemons started later: %s", exc)
         log.info("CATS API key activated for %s", self.cats_base_url)
 
     async def forget_key(self) -> bool:

@@ -250,9 +250,7 @@ def _unavailable(action: str, exc: Exception, key: Secret | None) -> KeyringUnav
             f"without a desktop session nobody can answer its unlock prompt. {_FIX}"
         )
     if isinstance(exc, keyring.errors.KeyringLocked):
-        return KeyringLockedError(
-            f"{what}: it is locked and was not unlocked ({_detail(exc, key)}). {_FIX}"
-        )
+        return KeyringLockedError(f"{what}: it is locked and was not unlocked ({_detail(exc, key)}). {_FIX}")
     return KeyringUnavailableError(f"{what}: {_detail(exc, key)}. {_FIX}")
 
 
