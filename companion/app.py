@@ -683,8 +683,9 @@ class Companion:
             self._sync_rate_limited = False
             if shared is not None:
                 shared.publish_marks()
-            if self.monitor.status.state in ("unreachable", "bad_key"):
-                self.monitor.record_connected("CATS answered the company sync")
+            if self.monitor.status.state in ("unreachable", "bad_key", "connected"):
+                # Each successful sync is a fresh answer from CATS with this key (the card's green dot).
+                self.monitor.record_answered("CATS answered the company sync")
 
         engine.on_progress(publish)
         return SyncScheduler(engine, self.sync_policy, on_error=on_error, on_success=on_success)

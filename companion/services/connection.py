@@ -69,6 +69,15 @@ class ConnectionMonitor:
         known = self._status.site if self._status.state == "connected" else None
         self._set("connected", detail, site=site or known)
 
+    def record_answered(self, detail: str) -> None:
+        """CATS answered with this key (a sync page): connected as of now. The extension says
+        "Connected" only while that is recent, so a connection already known keeps its detail and
+        only its time moves on."""
+        if self._status.state == "connected":
+            self._status = self._status.model_copy(update={"checked_at": self._clock()})
+        else:
+            self.record_connected(detail)
+
     def record_not_configured(self, detail: str) -> None:
         self._set("not_configured", detail)
 

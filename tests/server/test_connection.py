@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -68,6 +68,24 @@ def test_a_connection_names_its_site_and_a_later_success_keeps_it() -> None:
     assert monitor.status.site == "acme"
     monitor.record_not_configured("disconnected")
     assert monitor.status.site is None
+
+
+def test_each_answer_from_cats_moves_the_connected_time_on_and_keeps_what_was_said() -> None:
+    now = [NOON]
+    monitor = ConnectionMonitor(clock=lambda: now[0])
+    monitor.record_connected("connected to the CATS site 'acme'", site="acme")
+    now[0] = NOON + timedelta(minutes=10)
+    monitor.record_answered("CATS answered the company sync")
+    status = monitor.status
+    assert (status.state, status.detail, status.site, status.checked_at) == (
+        "connected",
+        "connected to the CATS site 'acme'",
+        "acme",
+        NOON + timedelta(minutes=10),
+    )
+    monitor.record_error(CatsNetworkError("offline"))
+    monitor.record_answered("CATS answered the company sync")
+    assert (monitor.status.state, monitor.status.detail) == ("connected", "CATS answered the company sync")
 
 
 async def test_a_locked_keyring_says_so_and_the_stored_key_is_used_once_it_is_unlocked(
