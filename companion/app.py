@@ -74,6 +74,9 @@ ClientFactory = Callable[[str, ApiKey], CatsClient]
 
 #: Published on the event hub after every page a company sync stores.
 SYNC_PROGRESS_EVENT = "sync.progress"
+#: Published after every company sync that ends, with the cache as lookups report it (`offline` with
+#: why, or `ready` again): the card and the popup follow it without asking.
+CACHE_STATE_EVENT = "cache.state"
 
 
 @dataclass(frozen=True)
@@ -674,10 +677,14 @@ class Companion:
                 },
             )
 
+        def publish_cache() -> None:
+            self.events.publish(CACHE_STATE_EVENT, self.lookup.cache_info())
+
         def on_error(error: CompanionError) -> None:
             self._sync_rate_limited = isinstance(error, CatsRateLimitedError)
             if state_for(error) in ("unreachable", "bad_key"):
                 self.monitor.record_error(error)
+            publish_cache()
 
         def on_success(_: SyncOutcome) -> None:
             self._sync_rate_limited = False
@@ -686,6 +693,7 @@ class Companion:
             if self.monitor.status.state in ("unreachable", "bad_key", "connected"):
                 # Each successful sync is a fresh answer from CATS with this key (the card's green dot).
                 self.monitor.record_answered("CATS answered the company sync")
+            publish_cache()
 
         engine.on_progress(publish)
         return SyncScheduler(engine, self.sync_policy, on_error=on_error, on_success=on_success)
@@ -706,6 +714,7 @@ def _describe(info: ConnectionInfo) -> str:
 
 
 __all__ = [
+    "CACHE_STATE_EVENT",
     "SYNC_PROGRESS_EVENT",
     "ClientFactory",
     "Companion",
