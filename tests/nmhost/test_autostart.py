@@ -7,6 +7,7 @@ import os
 import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -39,15 +40,20 @@ async def stop(pid: int) -> None:
             await asyncio.sleep(0.05)
 
 
+async def status_and_daemon(host: HostProcess, env: dict[str, str]) -> tuple[Any, int]:
+    """The first `status` through the host (which starts the daemon) and the started daemon's pid."""
+    reply = await host.request({"id": 1, "type": "status"})
+    info = locations.read_daemon_info(locations.runtime_dir(env))
+    assert info is not None
+    return reply, info.pid
+
+
 async def test_the_host_starts_a_detached_daemon_and_relays_to_it() -> None:
     env = host_env(CATS_COMPANION_HOST_AUTOSTART="1")
     host = await HostProcess.start(env)
     pid = None
     try:
-        reply = await host.request({"id": 1, "type": "status"})
-        info = locations.read_daemon_info(locations.runtime_dir(env))
-        assert info is not None
-        pid = info.pid
+        reply, pid = await status_and_daemon(host, env)
         assert reply["id"] == 1 and reply["ok"] is True
         assert reply["data"]["cats"]["state"] == "not_configured"
         assert os.getsid(pid) == pid  # its own session: Chrome closing the host's group spares it
@@ -111,10 +117,7 @@ async def test_a_daemon_started_on_demand_runs_on_the_cats_url_and_key_set_up_wi
     host = await HostProcess.start(env)
     pid = None
     try:
-        reply = await host.request({"id": 1, "type": "status"})
-        info = locations.read_daemon_info(locations.runtime_dir(env))
-        assert info is not None
-        pid = info.pid
+        reply, pid = await status_and_daemon(host, env)
         assert reply["data"]["cats"]["base_url"] == sandbox.url
         # Its start-up check with the key from the keyring: connected, as soon as it has answered.
         cats = reply["data"]["cats"]
