@@ -1,4 +1,5 @@
-"""With CATS stopped, the card in real Chromium says offline (since when, why) and recovers by itself."""
+"""In real Chromium: with CATS stopped the card says offline (since when, why) and recovers by itself;
+with the keyring locked the popup says so and how to unlock it."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ import asyncio
 
 import pytest
 
+from companion.errors import KeyringLockedError
 from companion.sandbox.app import start_sandbox
+from companion.secret import ApiKey
 from companion.server.daemon import RunningDaemon
 from tests.e2e.conftest import (
     CARD,
@@ -17,6 +20,7 @@ from tests.e2e.conftest import (
     card_state,
     screenshot,
 )
+from tests.fixtures.daemon import DaemonFactory
 
 pytestmark = pytest.mark.e2e
 
@@ -70,3 +74,21 @@ async def test_with_cats_stopped_the_card_says_offline_since_when_and_why_and_re
         assert "Cache synced" in await page.locator(f"{CARD} .footer").inner_text()
     finally:
         await back.close()
+
+
+async def test_with_the_keyring_locked_the_popup_says_so_and_how_to_unlock_it(
+    extension_browser: ExtensionBrowser, daemon_factory: DaemonFactory
+) -> None:
+    def locked(base_url: str) -> ApiKey | None:
+        raise KeyringLockedError("Could not read the keyring: it is locked and was not unlocked")
+
+    await daemon_factory(key_source=locked)
+    page = await extension_browser.open(extension_browser.page_url("popup/popup.html"))
+    await page.locator("body[data-ready='true']").wait_for()
+    assert await page.locator("#connection").get_attribute("data-tone") == "bad"
+    assert await page.locator("#connection-title").inner_text() == "The keyring is locked"
+    fix = await page.locator("#connection-fix").inner_text()
+    assert fix.startswith("Unlock it:")
+    assert "add the key" not in (await page.locator("#connection").inner_text())
+    assert await page.locator("#budget-label").inner_text() == "The keyring is locked: nothing is spent."
+    await screenshot(page, "popup-keyring-locked", full_page=True)
