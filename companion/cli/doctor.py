@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Final, Literal, TextIO
 
 from companion import __version__, paths
+from companion.cats_url import configured_url
 from companion.cli import host
 from companion.cli.daemon_client import CALLER, DaemonClient, DaemonRefusal
 from companion.errors import CompanionError, ConfigError, DaemonTimeoutError
@@ -424,7 +425,14 @@ def run_checks(options: Options) -> list[Check]:
         checks += launcher_checks(launcher, run=options.run_launchers)
     daemon, status, sync = daemon_checks()
     checks += daemon
-    base_url = options.cats_url or (status or {}).get("cats", {}).get("base_url") or DEFAULT_BASE_URL
+    base_url = options.cats_url or (status or {}).get("cats", {}).get("base_url")
+    if base_url is None:
+        try:
+            # What a daemon started now would use: the URL a key was set up for, else the default.
+            base_url = configured_url()
+        except ConfigError as exc:
+            checks.append(Check("FAIL", "CATS URL", exc.message))
+            base_url = DEFAULT_BASE_URL
     checks += key_checks(base_url, online=options.online)
     checks.append(cache_check(status, sync))
     checks += settings_checks()

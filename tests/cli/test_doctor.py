@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from companion import paths
+from companion.cats_url import remember_url, url_file
 from companion.cli import doctor
 from companion.cli.doctor import Options
 from companion.cli.host import MANIFEST_FILE, Environment, install, targets_for
@@ -151,3 +152,16 @@ def test_doctor_is_a_cli_command_that_exits_non_zero_on_failure(
     assert code == 1
     assert out.splitlines()[0].startswith("OK    python: Python ")
     assert out.rstrip().endswith("problem(s) to fix.")
+
+
+async def test_without_a_daemon_the_key_is_looked_for_under_the_url_it_was_set_up_for(
+    tmp_path: Path, memory_keyring: MemoryKeyring
+) -> None:
+    remember_url("http://127.0.0.1:9/v3")
+    _, text = await diagnose(options(tmp_path))
+    assert "no CATS API key stored for http://127.0.0.1:9/v3" in line(text, "API key")
+
+    url_file().write_text("{}")
+    _, text = await diagnose(options(tmp_path))
+    assert line(text, "CATS URL").startswith("FAIL")
+    assert str(url_file()) in line(text, "CATS URL")
