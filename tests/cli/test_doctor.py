@@ -16,8 +16,10 @@ from companion.cats_url import remember_url, url_file
 from companion.cli import doctor
 from companion.cli.doctor import Options
 from companion.cli.host import MANIFEST_FILE, Environment, install, targets_for
+from companion.errors import KeyringLockedError
 from companion.keystore import SERVICE_NAME, normalize_base_url
 from companion.nmhost import locations
+from companion.secret import ApiKey
 from companion.server.runtime import RuntimeInfo, write_runtime_file
 from tests.fixtures.daemon import DaemonFactory
 from tests.fixtures.keyring import MemoryKeyring
@@ -165,3 +167,17 @@ async def test_without_a_daemon_the_key_is_looked_for_under_the_url_it_was_set_u
     _, text = await diagnose(options(tmp_path))
     assert line(text, "CATS URL").startswith("FAIL")
     assert str(url_file()) in line(text, "CATS URL")
+
+
+async def test_a_daemon_that_finds_the_keyring_locked_is_told_to_unlock_it(
+    tmp_path: Path, daemon_factory: DaemonFactory
+) -> None:
+    def locked(base_url: str) -> ApiKey | None:
+        raise KeyringLockedError("Could not read the keyring: it is locked and was not unlocked")
+
+    await daemon_factory(key_source=locked)
+    _, text = await diagnose(options(tmp_path))
+    connection = line(text, "CATS connection")
+    assert connection.startswith("FAIL") and "key.keyring_locked" in connection
+    assert "unlock the keyring" in text
+    assert "key set" not in connection
