@@ -25,6 +25,7 @@ from pathlib import Path
 
 from companion import __version__, paths
 from companion.cats.client import CatsClient, ConnectionInfo
+from companion.cats_url import remember_url
 from companion.errors import CatsRateLimitedError, CompanionError, ConfigError, KeyMissingError, TeamError
 from companion.keystore import DEFAULT_BASE_URL, KeyringKeyStore, KeyStore
 from companion.secret import ApiKey, DatabasePassword
@@ -73,6 +74,9 @@ ClientFactory = Callable[[str, ApiKey], CatsClient]
 
 #: Published on the event hub after every page a company sync stores.
 SYNC_PROGRESS_EVENT = "sync.progress"
+#: Published after every company sync that ends, with the cache as lookups report it (`offline` with
+#: why, or `ready` again): the card and the popup follow it without asking.
+CACHE_STATE_EVENT = "cache.state"
 
 
 @dataclass(frozen=True)
@@ -95,6 +99,8 @@ class CompanionConfig:
     send_outbox: bool = True
     #: Ask CATS once at start whether the key works (one request).
     check_connection: bool = True
+    #: While the keyring is locked, how often to look for the key again (a local read, no CATS request).
+    keyring_retry_seconds: float = 30.0
     #: This user's team record; None = team.json in config_dir (companion.team.local). No file: no team.
     team_file: Path | None = None
     #: The team link's waits (poll interval, lock retry, backoff); None: the defaults.
@@ -215,6 +221,8 @@ class Companion:
         self._closed = False
         #: The start-up connection check, while it runs (tests await it).
         self.check_task: asyncio.Task[None] | None = None
+        #: Looks for the key again while the keyring is locked, so an unlock is picked up alone.
+        self.unlock_task: asyncio.Task[None] | None = None
         #: The link to this user's team database, None without team.json (then nothing changes).
         self.team: TeamLink | None = None
         #: The shared company cache's side of this companion (with `team`).
@@ -303,6 +311,8 @@ class Companion:
         self._started = True
         if self.client is not None and self.config.check_connection:
             self.check_task = asyncio.create_task(self.check_connection(), name="cats-connection-check")
+        if self.client is None and self.monitor.status.state == "keyring_locked":
+            self.unlock_task = asyncio.create_task(self._await_unlock(), name="keyring-unlock")
         if self.team_policy is not None:
             await self.team_policy.start()
         if self.team_budget is not None:
@@ -320,6 +330,11 @@ class Companion:
         if self._closed:
             return
         self._closed = True
+        if self.unlock_task is not None:
+            self.unlock_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.unlock_task
+            self.unlock_task = None
         if self.check_task is not None:
             self.check_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -401,6 +416,11 @@ class Companion:
             raise
         await self.use_client(client)
         await self.record_connected(info)
+        # A daemon started later without --cats-url (by the native host) comes up on this site.
+        try:
+            await asyncio.to_thread(remember_url, self.cats_base_url, self.config.config_dir)
+        except OSError as exc:
+            log.warning("the CATS URL could not be kept for daemons started later: %s", exc)
         log.info("CATS API key activated for %s", self.cats_base_url)
 
     async def forget_key(self) -> bool:
@@ -567,14 +587,31 @@ class Companion:
             # keyring may block on D-Bus: keep it off the event loop.
             found = await asyncio.to_thread(self.key_source, self.cats_base_url)
         except CompanionError as exc:
+            known = self.monitor.status.state
             self.monitor.record_error(exc)
-            log.warning("no CATS API key available: %s", exc.message)
+            if self.monitor.status.state != known:  # once, not at every retry while the keyring is locked
+                log.warning("no CATS API key available: %s", exc.message)
             return None
         if found is None:
             self.monitor.record_not_configured(
                 f"no API key stored for {self.cats_base_url}; run `cats-companion key set`"
             )
         return found
+
+    async def _await_unlock(self) -> None:
+        """Read the key again every keyring_retry_seconds while the keyring stays locked; once it
+        opens, use the key (and check it with CATS) as a start-up would."""
+        while self.client is None and self.monitor.status.state == "keyring_locked":
+            await asyncio.sleep(self.config.keyring_retry_seconds)
+            if self.client is not None:
+                return  # a key was activated from the settings window meanwhile
+            found = await self._load_key()
+            if found is not None:
+                log.info("the keyring was unlocked: using the stored CATS API key")
+                await self.use_client(self.new_client(found))
+                if self.config.check_connection:
+                    await self.check_connection()
+                return
 
     async def _open_team(self, record: team_local.TeamRecord) -> None:
         """The team link of this user's team (team.json, read and checked by CompanionConfig.team_record)."""
@@ -640,17 +677,23 @@ class Companion:
                 },
             )
 
+        def publish_cache() -> None:
+            self.events.publish(CACHE_STATE_EVENT, self.lookup.cache_info())
+
         def on_error(error: CompanionError) -> None:
             self._sync_rate_limited = isinstance(error, CatsRateLimitedError)
             if state_for(error) in ("unreachable", "bad_key"):
                 self.monitor.record_error(error)
+            publish_cache()
 
         def on_success(_: SyncOutcome) -> None:
             self._sync_rate_limited = False
             if shared is not None:
                 shared.publish_marks()
-            if self.monitor.status.state in ("unreachable", "bad_key"):
-                self.monitor.record_connected("CATS answered the company sync")
+            if self.monitor.status.state in ("unreachable", "bad_key", "connected"):
+                # Each successful sync is a fresh answer from CATS with this key (the card's green dot).
+                self.monitor.record_answered("CATS answered the company sync")
+            publish_cache()
 
         engine.on_progress(publish)
         return SyncScheduler(engine, self.sync_policy, on_error=on_error, on_success=on_success)
@@ -671,6 +714,7 @@ def _describe(info: ConnectionInfo) -> str:
 
 
 __all__ = [
+    "CACHE_STATE_EVENT",
     "SYNC_PROGRESS_EVENT",
     "ClientFactory",
     "Companion",

@@ -47,6 +47,12 @@ class KeyringUnavailableError(CompanionError):
     http_status = 503
 
 
+class KeyringLockedError(KeyringUnavailableError):
+    """The keyring is there but locked: unlocking it (not adding a key) is the fix."""
+
+    code = "key.keyring_locked"
+
+
 # --- talking to CATS ------------------------------------------------------------------------
 
 

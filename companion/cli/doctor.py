@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Final, Literal, TextIO
 
 from companion import __version__, paths
+from companion.cats_url import configured_url
 from companion.cli import host
 from companion.cli.daemon_client import CALLER, DaemonClient, DaemonRefusal
 from companion.errors import CompanionError, ConfigError, DaemonTimeoutError
@@ -108,9 +109,7 @@ def manifest_problems(manifest: Path) -> tuple[list[str], Path | None]:
         return ["is not a JSON object"], None
     problems = []
     if raw.get("name") != host.HOST_NAME:
-        problems.append(
-            f"its name is {raw.get('name')!r}, not {host.HOST_NAME!r} (Chrome will not find it)"
-        )
+        problems.append(f"its name is {raw.get('name')!r}, not {host.HOST_NAME!r} (Chrome will not find it)")
     if raw.get("type") != "stdio":
         problems.append('its type is not "stdio"')
     origins = raw.get("allowed_origins")
@@ -306,6 +305,15 @@ def daemon_checks() -> tuple[list[Check], dict[str, Any] | None, dict[str, Any] 
                 "run `cats-companion key set` with a valid key",
             )
         )
+    elif state == "keyring_locked":
+        checks.append(
+            Check(
+                "FAIL",
+                "CATS connection",
+                str(cats.get("detail")),
+                "unlock the keyring (log in to the desktop, or `gnome-keyring-daemon --unlock`)",
+            )
+        )
     else:
         checks.append(Check("WARN", "CATS connection", f"{state}: {cats.get('detail')}"))
     return checks, status, sync
@@ -417,7 +425,14 @@ def run_checks(options: Options) -> list[Check]:
         checks += launcher_checks(launcher, run=options.run_launchers)
     daemon, status, sync = daemon_checks()
     checks += daemon
-    base_url = options.cats_url or (status or {}).get("cats", {}).get("base_url") or DEFAULT_BASE_URL
+    base_url = options.cats_url or (status or {}).get("cats", {}).get("base_url")
+    if base_url is None:
+        try:
+            # What a daemon started now would use: the URL a key was set up for, else the default.
+            base_url = configured_url()
+        except ConfigError as exc:
+            checks.append(Check("FAIL", "CATS URL", exc.message))
+            base_url = DEFAULT_BASE_URL
     checks += key_checks(base_url, online=options.online)
     checks.append(cache_check(status, sync))
     checks += settings_checks()

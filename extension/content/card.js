@@ -112,8 +112,9 @@ export class Card {
       client: options.client,
       announce: (text) => this.announce(text),
       onCompany: (company) => this.companyChanged(company),
-      onHealth: (tone, text) => {
+      onHealth: (tone, text, state) => {
         this.dot.dataset.tone = tone;
+        this.dot.dataset.state = state ?? tone;
         this.dot.setAttribute("aria-label", text);
         this.dot.title = text;
       },

@@ -12,11 +12,14 @@ from pathlib import Path
 import pytest
 
 from companion import paths
+from companion.cats_url import remember_url, url_file
 from companion.cli import doctor
 from companion.cli.doctor import Options
 from companion.cli.host import MANIFEST_FILE, Environment, install, targets_for
+from companion.errors import KeyringLockedError
 from companion.keystore import SERVICE_NAME, normalize_base_url
 from companion.nmhost import locations
+from companion.secret import ApiKey
 from companion.server.runtime import RuntimeInfo, write_runtime_file
 from tests.fixtures.daemon import DaemonFactory
 from tests.fixtures.keyring import MemoryKeyring
@@ -151,3 +154,30 @@ def test_doctor_is_a_cli_command_that_exits_non_zero_on_failure(
     assert code == 1
     assert out.splitlines()[0].startswith("OK    python: Python ")
     assert out.rstrip().endswith("problem(s) to fix.")
+
+
+async def test_without_a_daemon_the_key_is_looked_for_under_the_url_it_was_set_up_for(
+    tmp_path: Path, memory_keyring: MemoryKeyring
+) -> None:
+    remember_url("http://127.0.0.1:9/v3")
+    _, text = await diagnose(options(tmp_path))
+    assert "no CATS API key stored for http://127.0.0.1:9/v3" in line(text, "API key")
+
+    url_file().write_text("{}")
+    _, text = await diagnose(options(tmp_path))
+    assert line(text, "CATS URL").startswith("FAIL")
+    assert str(url_file()) in line(text, "CATS URL")
+
+
+async def test_a_daemon_that_finds_the_keyring_locked_is_told_to_unlock_it(
+    tmp_path: Path, daemon_factory: DaemonFactory
+) -> None:
+    def locked(base_url: str) -> ApiKey | None:
+        raise KeyringLockedError("Could not read the keyring: it is locked and was not unlocked")
+
+    await daemon_factory(key_source=locked)
+    _, text = await diagnose(options(tmp_path))
+    connection = line(text, "CATS connection")
+    assert connection.startswith("FAIL") and "key.keyring_locked" in connection
+    assert "unlock the keyring" in text
+    assert "key set" not in connection
