@@ -8,6 +8,7 @@ import getpass
 import sys
 from typing import TYPE_CHECKING, Final, TextIO
 
+from companion.cli.demo_state import running_demo
 from companion.errors import (
     CatsAuthError,
     CatsError,
@@ -134,6 +135,15 @@ def run_set(args: argparse.Namespace) -> int:
 
 def run_status(args: argparse.Namespace) -> int:
     url: str = args.cats_url
+    demo = running_demo()
+    if demo is not None and url == DEFAULT_BASE_URL:
+        # The demo's daemon takes the sandbox's demo key directly; the keyring plays no part.
+        print(
+            f"the demo is running: its daemon uses the CATS sandbox at {demo.sandbox_url} with the "
+            "sandbox's demo key (not the keyring). For a real CATS account, stop the demo and run "
+            "`cats-companion key set`."
+        )
+        return EXIT_OK
     keys = KeyringKeyStore()
     try:
         key = keys.get(url)
