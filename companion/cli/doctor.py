@@ -26,6 +26,7 @@ from typing import Any, Final, Literal, TextIO
 from companion import __version__, paths
 from companion.cli import demo_state, host
 from companion.cli.daemon_client import CALLER, DaemonClient, DaemonRefusal
+from companion.cli.lookup import age_text
 from companion.errors import CompanionError, ConfigError, DaemonTimeoutError
 from companion.keystore import DEFAULT_BASE_URL, KeyringKeyStore, normalize_base_url
 from companion.nmhost import locations
@@ -356,7 +357,7 @@ def cache_sentence(sync: dict[str, Any]) -> str:
     text = f"{companies:,} companies" if isinstance(companies, int) else "no companies yet"
     age = sync.get("cache_age_seconds")
     if isinstance(age, int | float):
-        text += f", synced {_ago(age)} ago"
+        text += f", synced {age_text(age)} ago"
     else:
         text += ", never synced"
     sent = sync.get("last_run_requests")
@@ -370,13 +371,6 @@ def cache_sentence(sync: dict[str, Any]) -> str:
     elif sync.get("configured") is False:
         text += "; no sync is scheduled until a CATS API key is set"
     return text + "."
-
-
-def _ago(seconds: float) -> str:
-    seconds = max(0, round(seconds))
-    if seconds < 120:
-        return f"{seconds} s"
-    return f"{seconds // 60} min" if seconds < 7200 else f"{seconds // 3600} h"
 
 
 # --- the API key and settings ---------------------------------------------------------------------

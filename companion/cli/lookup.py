@@ -86,12 +86,13 @@ def _cache_line(cache: dict[str, Any]) -> str:
     text = f"Cache: {cache.get('state', 'unknown')}, {cache.get('companies', 0):,} companies"
     age = cache.get("age_seconds")
     if isinstance(age, (int, float)):
-        text += f", synced {_age(age)} ago"
+        text += f", synced {age_text(age)} ago"
     message = cache.get("message")
     return f"{text}. {message}" if message else text + "."
 
 
-def _age(seconds: float) -> str:
+def age_text(seconds: float) -> str:
+    """An age for people: seconds under two minutes, minutes under two hours, then hours."""
     seconds = max(0, round(seconds))
     if seconds < 120:
         return f"{seconds} s"
