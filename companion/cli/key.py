@@ -9,6 +9,7 @@ import sys
 from typing import TYPE_CHECKING, Final, TextIO
 
 from companion.cats_url import configured_url, remember_url
+from companion.cli.demo_state import running_demo
 from companion.errors import (
     CatsAuthError,
     CatsError,
@@ -149,6 +150,15 @@ def _url(args: argparse.Namespace) -> str:
 
 
 def run_status(args: argparse.Namespace) -> int:
+    demo = running_demo()
+    if demo is not None and args.cats_url is None:
+        # The demo's daemon takes the sandbox's demo key directly; the keyring plays no part.
+        print(
+            f"the demo is running: its daemon uses the CATS sandbox at {demo.sandbox_url} with the "
+            "sandbox's demo key (not the keyring). For a real CATS account, stop the demo and run "
+            "`cats-companion key set`."
+        )
+        return EXIT_OK
     try:
         url = _url(args)
     except ConfigError as exc:

@@ -10,10 +10,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from keyring.errors import InitError
 
 from companion import paths
 from companion.cats_url import remember_url, url_file
-from companion.cli import doctor
+from companion.cli import demo_state, doctor
 from companion.cli.doctor import Options
 from companion.cli.host import MANIFEST_FILE, Environment, install, targets_for
 from companion.errors import KeyringLockedError
@@ -22,7 +23,7 @@ from companion.nmhost import locations
 from companion.secret import ApiKey
 from companion.server.runtime import RuntimeInfo, write_runtime_file
 from tests.fixtures.daemon import DaemonFactory
-from tests.fixtures.keyring import MemoryKeyring
+from tests.fixtures.keyring import FailingKeyring, MemoryKeyring, install_keyring
 from tests.fixtures.sandbox import SandboxHandle
 
 pytestmark = [
@@ -74,7 +75,7 @@ async def test_a_healthy_installation_passes(
     assert line(text, "API key").startswith("OK")
     assert line(text, "runtime dir").startswith("OK")
     # The daemon's sync state, read through the CLI's client like its status.
-    assert line(text, "company cache").startswith("OK") and "configured=True" in line(text, "company cache")
+    assert line(text, "company cache").startswith("OK") and "never synced" in line(text, "company cache")
     assert sandbox.api_key not in text
 
 
@@ -181,3 +182,50 @@ async def test_a_daemon_that_finds_the_keyring_locked_is_told_to_unlock_it(
     assert connection.startswith("FAIL") and "key.keyring_locked" in connection
     assert "unlock the keyring" in text
     assert "key set" not in connection
+
+
+async def test_while_the_demo_runs_doctor_says_what_it_uses_instead_of_failing_on_the_keyring(
+    tmp_path: Path, daemon_factory: DaemonFactory, sandbox: SandboxHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    installed(tmp_path)
+    install_keyring(monkeypatch, FailingKeyring(InitError("Prompt dismissed")), explicit=True)
+    await daemon_factory(key=sandbox.key, cats_base_url=sandbox.url)
+    with demo_state.recorded(sandbox.url, paths.data_dir() / "demo"):
+        code, text = await diagnose(options(tmp_path))
+    assert code == 0, text
+    assert "FAIL" not in text
+    assert line(text, "API key").startswith("OK") and f"the CATS sandbox at {sandbox.url}" in text
+    # The same daemon without the demo's note: the keyring is needed, and it fails.
+    code, text = await diagnose(options(tmp_path))
+    assert code == 1 and line(text, "keyring").startswith("FAIL")
+
+
+async def test_with_no_browser_installed_the_missing_manifest_is_a_warning_with_the_fix(
+    tmp_path: Path,
+) -> None:
+    home = tmp_path / "empty-home"
+    home.mkdir()
+    bare = Options(machine=Environment(platform=sys.platform, home=home, env={"HOME": str(home)}))
+    _, text = await diagnose(bare)
+    manifest = line(text, "host manifest:")
+    assert manifest.startswith("WARN") and "no Chrome, Chromium" in manifest
+    assert "run `cats-companion install-host`" in text
+
+
+def test_the_cache_line_is_a_sentence() -> None:
+    state = {
+        "configured": True,
+        "running": False,
+        "companies_in_cache": 2000,
+        "cache_age_seconds": 94.07,
+        "last_run_requests": 1,
+        "next_run_at": "2026-12-06T04:13:37.745339Z",
+        "full_scan_pending": False,
+    }
+    assert doctor.cache_sentence(state) == (
+        "2,000 companies, synced 94 s ago (the last sync cost 1 CATS request); "
+        "the next sync is due at 2026-12-06 04:13:37 UTC."
+    )
+    assert doctor.cache_sentence({"configured": False}) == (
+        "no companies yet, never synced; no sync is scheduled until a CATS API key is set."
+    )
