@@ -3,8 +3,9 @@
 One row per (kind, key): confirming a key again, to the same or another company, replaces the row. There
 is no foreign key to `companies` (an alias may name a company the cache has not seen yet), so readers
 ignore aliases to companies the cache does not hold, and the sync's change hook removes the aliases of
-companies deleted from CATS (`forget_companies`). The lookup and the push's choice of a Contact's
-company read aliases through `CacheReader.confirmed_company`; every write is here.
+companies deleted from CATS (`forget_companies`). A name alias keeps the name it was confirmed for
+(`raw_name`), so that a new normaliser re-keys it (`rekey_names`). The lookup and the push's choice
+of a Contact's company read aliases through `CacheReader.confirmed_company`; every write is here.
 
 In a team, aliases other members confirmed are replicated into the same table with who confirmed
 them (`apply_team`), and this companion's own confirmations and undos wait in `team_alias_outbox`
