@@ -257,9 +257,7 @@ class Companion:
         record, team_error = config.team_record()
         policy = None
         if record is not None:
-            policy = TeamPolicyFollower.for_record(
-                record, config.team_password_source(record), cache_path=config.data_path() / CACHE_FILE
-            )
+            policy = TeamPolicyFollower.for_record(record, cache_path=config.data_path() / CACHE_FILE)
             # The last policy received is in force from the first settings read on, its locks with it,
             # whether or not the team database can be reached now.
             policy.load_cache()
@@ -303,8 +301,6 @@ class Companion:
         self._started = True
         if self.client is not None and self.config.check_connection:
             self.check_task = asyncio.create_task(self.check_connection(), name="cats-connection-check")
-        if self.team_policy is not None:
-            await self.team_policy.start()
         if self.team_budget is not None:
             self.team_budget.start()
         if self.team is not None:
@@ -328,9 +324,6 @@ class Companion:
         if self.team is not None:
             # First: releases the syncer lock (stopping this companion's sync) for another to take over.
             await self.team.close()
-        if self.team_policy is not None:
-            # The policy held stays in force (and in its cache) until the settings are gone.
-            await self.team_policy.stop()
         # Before the client and database close; an item mid-send stays in flight, checked next time.
         await self.outbox.close()
         if self.team_claims is not None:
@@ -597,7 +590,8 @@ class Companion:
             tuning=self.config.team_tuning,
             may_sync=lambda: self.sync is not None,
             version=self.version,
-            followers=[aliases],
+            # The team policy first: an admin's change is in force on every member within a second.
+            followers=[aliases] if self.team_policy is None else [self.team_policy, aliases],
         )
         # Confirmations made here go to the team; the team's come back into the same alias table.
         aliases.wake, aliases.connect = self.team.wake, self.team.connection
