@@ -326,14 +326,15 @@ class Companion:
             await self.team.close()
         # Before the client and database close; an item mid-send stays in flight, checked next time.
         await self.outbox.close()
-        if self.team_claims is not None:
-            await self.team_claims.close()
         if self.sync is not None:
             # Before the database closes: a page being stored is rolled back, never half-written.
             await self.sync.close()
         if self.team_budget is not None:
             # After the last CATS request of the outbox and the sync: the team sees them all.
             await self.team_budget.close()
+        if self.team_claims is not None:
+            # After the budget, which logs its last requests on this connection.
+            await self.team_claims.close()
         # Open event streams never end by themselves: end them, or a server's stop waits for them.
         self.events.close()
         if self.client is not None:
@@ -596,8 +597,9 @@ class Companion:
         # Confirmations made here go to the team; the team's come back into the same alias table.
         aliases.wake, aliases.connect = self.team.wake, self.team.connection
         self.lookup.aliases.shared = aliases.queued
+        # On the claims' connection: one session for both (why it is safe: companion.team.claims_link).
         self.team_budget = TeamBudget(
-            self.team.lasting_connection,
+            self.team_claims.borrowed,
             tuning=self.config.team_budget_tuning,
             backoff=self.team.tuning.backoff,
         )

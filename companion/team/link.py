@@ -287,12 +287,6 @@ class TeamLink:
 
     # --- shared --------------------------------------------------------------------------------------
 
-    def lasting_connection(self) -> contextlib.AbstractAsyncContextManager[asyncpg.Connection]:
-        """A connection of its own to the team as this member, kept open by a loop that bounds each
-        of its statements itself (the team rate budget's); `connection()` is for one bounded operation.
-        """
-        return self._connection()
-
     @contextlib.asynccontextmanager
     async def connection(self) -> AsyncIterator[asyncpg.Connection]:
         """A connection of its own to the team's database, as this member, for one bounded operation.
