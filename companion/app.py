@@ -529,6 +529,22 @@ class Companion:
             },
             "aliases": None if self.team_aliases is None else self.team_aliases.status(),
             "policy": self.team_policy_status(),
+            "claims": self.team_claims_status(),
+        }
+
+    def team_claims_status(self) -> dict[str, object] | None:
+        """The person claims' connection and the outbox items still to send by their claim, as the
+        worker's last plan read them: waiting for a teammate's create, going without a claim."""
+        claims = self.team_claims
+        if claims is None:
+            return None
+        states = self.outbox.claim_states
+        return {
+            "state": claims.state,
+            "reason": claims.reason,
+            "waiting_for_teammate": states.get("waiting", 0),
+            "unavailable": states.get("unavailable", 0),
+            "claimed": states.get("claimed", 0),
         }
 
     def team_policy_status(self) -> dict[str, object]:

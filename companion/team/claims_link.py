@@ -87,6 +87,14 @@ class TeamClaimsLink:
     def member(self) -> str:
         return self._dsn.user
 
+    @property
+    def state(self) -> str:
+        """`offline` since an operation could not reach the database (`reason` says why) until one
+        does, `connected` while the connection is open, else `idle` (not opened yet, or closed)."""
+        if self.reason is not None:
+            return "offline"
+        return "connected" if self._conn is not None and not self._conn.is_closed() else "idle"
+
     def on_change(self, callback: ClaimChanged | None) -> None:
         self._callback = callback
 
