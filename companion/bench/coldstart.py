@@ -125,3 +125,4 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"host_cold_start_ms": host["p50_ms"], "host": host, "bare_python": bare}))
     return 0
+

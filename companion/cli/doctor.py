@@ -108,7 +108,9 @@ def manifest_problems(manifest: Path) -> tuple[list[str], Path | None]:
         return ["is not a JSON object"], None
     problems = []
     if raw.get("name") != host.HOST_NAME:
-        problems.append(f"its name is {raw.get('name')!r}, not {host.HOST_NAME!r} (Chrome will not find it)")
+        problems.append(
+            f"its name is {raw.get('name')!r}, not {host.HOST_NAME!r} (Chrome will not find it)"
+        )
     if raw.get("type") != "stdio":
         problems.append('its type is not "stdio"')
     origins = raw.get("allowed_origins")
