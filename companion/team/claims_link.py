@@ -143,6 +143,8 @@ class TeamClaimsLink:
                 raise await self._failed(f"no answer within {self.tuning.operation_timeout:g} s") from None
             except _CONNECTION_LOST as exc:
                 raise await self._failed(f"the connection failed ({type(exc).__name__})") from None
+            # The database answered: the claims may use it again too (the status says so at once).
+            self.reason = None
 
     # --- the connection -----------------------------------------------------------------------------
 
