@@ -265,9 +265,7 @@ class Companion:
         record, team_error = config.team_record()
         policy = None
         if record is not None:
-            policy = TeamPolicyFollower.for_record(
-                record, config.team_password_source(record), cache_path=config.data_path() / CACHE_FILE
-            )
+            policy = TeamPolicyFollower.for_record(record, cache_path=config.data_path() / CACHE_FILE)
             # The last policy received is in force from the first settings read on, its locks with it,
             # whether or not the team database can be reached now.
             policy.load_cache()
@@ -313,8 +311,6 @@ class Companion:
             self.check_task = asyncio.create_task(self.check_connection(), name="cats-connection-check")
         if self.client is None and self.monitor.status.state == "keyring_locked":
             self.unlock_task = asyncio.create_task(self._await_unlock(), name="keyring-unlock")
-        if self.team_policy is not None:
-            await self.team_policy.start()
         if self.team_budget is not None:
             self.team_budget.start()
         if self.team is not None:
@@ -343,19 +339,17 @@ class Companion:
         if self.team is not None:
             # First: releases the syncer lock (stopping this companion's sync) for another to take over.
             await self.team.close()
-        if self.team_policy is not None:
-            # The policy held stays in force (and in its cache) until the settings are gone.
-            await self.team_policy.stop()
         # Before the client and database close; an item mid-send stays in flight, checked next time.
         await self.outbox.close()
-        if self.team_claims is not None:
-            await self.team_claims.close()
         if self.sync is not None:
             # Before the database closes: a page being stored is rolled back, never half-written.
             await self.sync.close()
         if self.team_budget is not None:
             # After the last CATS request of the outbox and the sync: the team sees them all.
             await self.team_budget.close()
+        if self.team_claims is not None:
+            # After the budget, which logs its last requests on this connection.
+            await self.team_claims.close()
         # Open event streams never end by themselves: end them, or a server's stop waits for them.
         self.events.close()
         if self.client is not None:
@@ -555,6 +549,22 @@ class Companion:
             },
             "aliases": None if self.team_aliases is None else self.team_aliases.status(),
             "policy": self.team_policy_status(),
+            "claims": self.team_claims_status(),
+        }
+
+    def team_claims_status(self) -> dict[str, object] | None:
+        """The person claims' connection and the outbox items still to send by their claim, as the
+        worker's last plan read them: waiting for a teammate's create, going without a claim."""
+        claims = self.team_claims
+        if claims is None:
+            return None
+        states = self.outbox.claim_states
+        return {
+            "state": claims.state,
+            "reason": claims.reason,
+            "waiting_for_teammate": states.get("waiting", 0),
+            "unavailable": states.get("unavailable", 0),
+            "claimed": states.get("claimed", 0),
         }
 
     def team_policy_status(self) -> dict[str, object]:
@@ -634,13 +644,15 @@ class Companion:
             tuning=self.config.team_tuning,
             may_sync=lambda: self.sync is not None,
             version=self.version,
-            followers=[aliases],
+            # The team policy first: an admin's change is in force on every member within a second.
+            followers=[aliases] if self.team_policy is None else [self.team_policy, aliases],
         )
         # Confirmations made here go to the team; the team's come back into the same alias table.
         aliases.wake, aliases.connect = self.team.wake, self.team.connection
         self.lookup.aliases.shared = aliases.queued
+        # On the claims' connection: one session for both (why it is safe: companion.team.claims_link).
         self.team_budget = TeamBudget(
-            self.team.lasting_connection,
+            self.team_claims.borrowed,
             tuning=self.config.team_budget_tuning,
             backoff=self.team.tuning.backoff,
         )

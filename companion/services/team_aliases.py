@@ -87,6 +87,9 @@ class TeamAliases:
             await self._catch_up(conn)
             self.head = await alias_log.head(conn)
 
+    def lost(self, reason: str) -> None:
+        """The link's connection ended: nothing to undo, what waits is sent on the next connection."""
+
     def status(self) -> dict[str, object]:
         """The status's `team.aliases` section."""
         return {

@@ -239,7 +239,15 @@ async def test_a_member_joining_late_gets_every_alias_of_the_team(team: Team) ->
     started = time.monotonic()
     bob = await team.companion("bob", key=False)
     await until(
-        holds(lambda: bob.team_aliases is not None and bob.team_aliases.replicated >= count), "bob has all"
+        # Until the head is read too: it is read once the last batch is applied.
+        holds(
+            lambda: (
+                bob.team_aliases is not None
+                and bob.team_aliases.replicated >= count
+                and bob.team_aliases.head is not None
+            )
+        ),
+        "bob has all",
     )
     took = time.monotonic() - started
     found = bob.lookup.lookup(CompanyQuery(name="Late Joiner 1999"))
