@@ -26,6 +26,7 @@ from pathlib import Path
 from companion import __version__, paths
 from companion.cats.client import CatsClient, ConnectionInfo
 from companion.cats.profile import AccountProfile
+from companion.cats_url import remember_url
 from companion.errors import CatsRateLimitedError, CompanionError, ConfigError, KeyMissingError, TeamError
 from companion.keystore import DEFAULT_BASE_URL, KeyringKeyStore, KeyStore
 from companion.secret import ApiKey, DatabasePassword
@@ -76,6 +77,9 @@ ClientFactory = Callable[[str, ApiKey], CatsClient]
 
 #: Published on the event hub after every page a company sync stores.
 SYNC_PROGRESS_EVENT = "sync.progress"
+#: Published after every company sync that ends, with the cache as lookups report it (`offline` with
+#: why, or `ready` again): the card and the popup follow it without asking.
+CACHE_STATE_EVENT = "cache.state"
 
 
 @dataclass(frozen=True)
@@ -100,6 +104,8 @@ class CompanionConfig:
     check_connection: bool = True
     #: Probe a newly activated key's account once, read-only, when it has no profile yet (5 requests).
     probe_on_activation: bool = True
+    #: While the keyring is locked, how often to look for the key again (a local read, no CATS request).
+    keyring_retry_seconds: float = 30.0
     #: This user's team record; None = team.json in config_dir (companion.team.local). No file: no team.
     team_file: Path | None = None
     #: The team link's waits (poll interval, lock retry, backoff); None: the defaults.
@@ -224,6 +230,8 @@ class Companion:
         self.profile: AccountProfile | None = None
         #: The read-only probe a key activation starts, while it runs (tests await it).
         self.probe_task: asyncio.Task[None] | None = None
+        #: Looks for the key again while the keyring is locked, so an unlock is picked up alone.
+        self.unlock_task: asyncio.Task[None] | None = None
         #: The link to this user's team database, None without team.json (then nothing changes).
         self.team: TeamLink | None = None
         #: The shared company cache's side of this companion (with `team`).
@@ -266,9 +274,7 @@ class Companion:
         record, team_error = config.team_record()
         policy = None
         if record is not None:
-            policy = TeamPolicyFollower.for_record(
-                record, config.team_password_source(record), cache_path=config.data_path() / CACHE_FILE
-            )
+            policy = TeamPolicyFollower.for_record(record, cache_path=config.data_path() / CACHE_FILE)
             # The last policy received is in force from the first settings read on, its locks with it,
             # whether or not the team database can be reached now.
             policy.load_cache()
@@ -312,8 +318,8 @@ class Companion:
         self._started = True
         if self.client is not None and self.config.check_connection:
             self.check_task = asyncio.create_task(self.check_connection(), name="cats-connection-check")
-        if self.team_policy is not None:
-            await self.team_policy.start()
+        if self.client is None and self.monitor.status.state == "keyring_locked":
+            self.unlock_task = asyncio.create_task(self._await_unlock(), name="keyring-unlock")
         if self.team_budget is not None:
             self.team_budget.start()
         if self.team is not None:
@@ -329,6 +335,11 @@ class Companion:
         if self._closed:
             return
         self._closed = True
+        if self.unlock_task is not None:
+            self.unlock_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.unlock_task
+            self.unlock_task = None
         if self.check_task is not None:
             self.check_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -342,19 +353,17 @@ class Companion:
         if self.team is not None:
             # First: releases the syncer lock (stopping this companion's sync) for another to take over.
             await self.team.close()
-        if self.team_policy is not None:
-            # The policy held stays in force (and in its cache) until the settings are gone.
-            await self.team_policy.stop()
         # Before the client and database close; an item mid-send stays in flight, checked next time.
         await self.outbox.close()
-        if self.team_claims is not None:
-            await self.team_claims.close()
         if self.sync is not None:
             # Before the database closes: a page being stored is rolled back, never half-written.
             await self.sync.close()
         if self.team_budget is not None:
             # After the last CATS request of the outbox and the sync: the team sees them all.
             await self.team_budget.close()
+        if self.team_claims is not None:
+            # After the budget, which logs its last requests on this connection.
+            await self.team_claims.close()
         # Open event streams never end by themselves: end them, or a server's stop waits for them.
         self.events.close()
         if self.client is not None:
@@ -419,6 +428,11 @@ class Companion:
             raise
         await self.use_client(client)
         await self.record_connected(info)
+        # A daemon started later without --cats-url (by the native host) comes up on this site.
+        try:
+            await asyncio.to_thread(remember_url, self.cats_base_url, self.config.config_dir)
+        except OSError as exc:
+            log.warning("the CATS URL could not be kept for daemons started later: %s", exc)
         log.info("CATS API key activated for %s", self.cats_base_url)
         if self.profile is None and self.config.probe_on_activation and self.probe_task is None:
             self.probe_task = asyncio.create_task(self._probe_account(key), name="cats-account-probe")
@@ -587,6 +601,22 @@ class Companion:
             },
             "aliases": None if self.team_aliases is None else self.team_aliases.status(),
             "policy": self.team_policy_status(),
+            "claims": self.team_claims_status(),
+        }
+
+    def team_claims_status(self) -> dict[str, object] | None:
+        """The person claims' connection and the outbox items still to send by their claim, as the
+        worker's last plan read them: waiting for a teammate's create, going without a claim."""
+        claims = self.team_claims
+        if claims is None:
+            return None
+        states = self.outbox.claim_states
+        return {
+            "state": claims.state,
+            "reason": claims.reason,
+            "waiting_for_teammate": states.get("waiting", 0),
+            "unavailable": states.get("unavailable", 0),
+            "claimed": states.get("claimed", 0),
         }
 
     def team_policy_status(self) -> dict[str, object]:
@@ -619,14 +649,31 @@ class Companion:
             # keyring may block on D-Bus: keep it off the event loop.
             found = await asyncio.to_thread(self.key_source, self.cats_base_url)
         except CompanionError as exc:
+            known = self.monitor.status.state
             self.monitor.record_error(exc)
-            log.warning("no CATS API key available: %s", exc.message)
+            if self.monitor.status.state != known:  # once, not at every retry while the keyring is locked
+                log.warning("no CATS API key available: %s", exc.message)
             return None
         if found is None:
             self.monitor.record_not_configured(
                 f"no API key stored for {self.cats_base_url}; run `cats-companion key set`"
             )
         return found
+
+    async def _await_unlock(self) -> None:
+        """Read the key again every keyring_retry_seconds while the keyring stays locked; once it
+        opens, use the key (and check it with CATS) as a start-up would."""
+        while self.client is None and self.monitor.status.state == "keyring_locked":
+            await asyncio.sleep(self.config.keyring_retry_seconds)
+            if self.client is not None:
+                return  # a key was activated from the settings window meanwhile
+            found = await self._load_key()
+            if found is not None:
+                log.info("the keyring was unlocked: using the stored CATS API key")
+                await self.use_client(self.new_client(found))
+                if self.config.check_connection:
+                    await self.check_connection()
+                return
 
     async def _open_team(self, record: team_local.TeamRecord) -> None:
         """The team link of this user's team (team.json, read and checked by CompanionConfig.team_record)."""
@@ -649,13 +696,15 @@ class Companion:
             tuning=self.config.team_tuning,
             may_sync=lambda: self.sync is not None,
             version=self.version,
-            followers=[aliases],
+            # The team policy first: an admin's change is in force on every member within a second.
+            followers=[aliases] if self.team_policy is None else [self.team_policy, aliases],
         )
         # Confirmations made here go to the team; the team's come back into the same alias table.
         aliases.wake, aliases.connect = self.team.wake, self.team.connection
         self.lookup.aliases.shared = aliases.queued
+        # On the claims' connection: one session for both (why it is safe: companion.team.claims_link).
         self.team_budget = TeamBudget(
-            self.team.lasting_connection,
+            self.team_claims.borrowed,
             tuning=self.config.team_budget_tuning,
             backoff=self.team.tuning.backoff,
         )
@@ -693,17 +742,23 @@ class Companion:
                 },
             )
 
+        def publish_cache() -> None:
+            self.events.publish(CACHE_STATE_EVENT, self.lookup.cache_info())
+
         def on_error(error: CompanionError) -> None:
             self._sync_rate_limited = isinstance(error, CatsRateLimitedError)
             if state_for(error) in ("unreachable", "bad_key"):
                 self.monitor.record_error(error)
+            publish_cache()
 
         def on_success(_: SyncOutcome) -> None:
             self._sync_rate_limited = False
             if shared is not None:
                 shared.publish_marks()
-            if self.monitor.status.state in ("unreachable", "bad_key"):
-                self.monitor.record_connected("CATS answered the company sync")
+            if self.monitor.status.state in ("unreachable", "bad_key", "connected"):
+                # Each successful sync is a fresh answer from CATS with this key (the card's green dot).
+                self.monitor.record_answered("CATS answered the company sync")
+            publish_cache()
 
         engine.on_progress(publish)
         return SyncScheduler(engine, self.sync_policy, on_error=on_error, on_success=on_success)
@@ -724,6 +779,7 @@ def _describe(info: ConnectionInfo) -> str:
 
 
 __all__ = [
+    "CACHE_STATE_EVENT",
     "SYNC_PROGRESS_EVENT",
     "ClientFactory",
     "Companion",

@@ -21,7 +21,7 @@ from keyring.backend import KeyringBackend
 from keyring.backends import chainer, fail, null
 from keyring.util import platform_
 
-from companion.errors import ConfigError, KeyringUnavailableError
+from companion.errors import ConfigError, KeyringLockedError, KeyringUnavailableError
 from companion.secret import ApiKey, Secret
 
 #: The keyring "service"; the normalised CATS base URL is the keyring "username".
@@ -245,14 +245,12 @@ def _unavailable(action: str, exc: Exception, key: Secret | None) -> KeyringUnav
     if isinstance(exc, keyring.errors.NoKeyringError):
         return KeyringUnavailableError(f"{what}: no keyring backend is available. {_FIX}")
     if isinstance(exc, keyring.errors.InitError):
-        return KeyringUnavailableError(
+        return KeyringLockedError(
             f"{what}: the keyring service could not open its collection ({_detail(exc, key)}); "
             f"without a desktop session nobody can answer its unlock prompt. {_FIX}"
         )
     if isinstance(exc, keyring.errors.KeyringLocked):
-        return KeyringUnavailableError(
-            f"{what}: it is locked and was not unlocked ({_detail(exc, key)}). {_FIX}"
-        )
+        return KeyringLockedError(f"{what}: it is locked and was not unlocked ({_detail(exc, key)}). {_FIX}")
     return KeyringUnavailableError(f"{what}: {_detail(exc, key)}. {_FIX}")
 
 

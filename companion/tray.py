@@ -175,6 +175,8 @@ def _state_text(view: TrayView) -> str:
         return f"Connected to {view.site}" if view.site else "Connected to CATS"
     if view.connection == "not_configured":
         return "No API key yet: Open settings to add one"
+    if view.connection == "keyring_locked":
+        return "The keyring is locked: unlock it to use the stored API key"
     if view.connection == "bad_key":
         return "CATS refused the API key: Open settings to change it"
     if view.connection == "unreachable":

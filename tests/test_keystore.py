@@ -285,16 +285,28 @@ def test_chain_writing_first_to_an_os_key_store_is_used(
 
 
 @pytest.mark.parametrize(
-    ("error", "expected"),
+    ("error", "expected", "code"),
     [
-        (InitError("Failed to create the collection: Prompt dismissed.."), "Prompt dismissed"),
-        (KeyringLocked("Failed to unlock the collection!"), "locked and was not unlocked"),
-        (PasswordSetError("Failed to unlock the keyring!"), "Failed to unlock the keyring"),
-        (OSError("org.freedesktop.DBus.Error.NoReply"), "NoReply"),
+        (
+            InitError("Failed to create the collection: Prompt dismissed.."),
+            "Prompt dismissed",
+            "key.keyring_locked",
+        ),
+        (
+            KeyringLocked("Failed to unlock the collection!"),
+            "locked and was not unlocked",
+            "key.keyring_locked",
+        ),
+        (
+            PasswordSetError("Failed to unlock the keyring!"),
+            "Failed to unlock the keyring",
+            "key.keyring_unavailable",
+        ),
+        (OSError("org.freedesktop.DBus.Error.NoReply"), "NoReply", "key.keyring_unavailable"),
     ],
 )
 def test_backend_failures_become_keyring_unavailable_with_the_fix(
-    error: Exception, expected: str, monkeypatch: pytest.MonkeyPatch
+    error: Exception, expected: str, code: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     install_keyring(monkeypatch, FailingKeyring(error), explicit=True)
 
@@ -307,6 +319,8 @@ def test_backend_failures_become_keyring_unavailable_with_the_fix(
             attempt()
         assert expected in caught.value.message
         assert "gnome-keyring" in caught.value.message
+        # A locked keyring is told apart: the fix is to unlock it, not to add a key.
+        assert caught.value.code == code
 
 
 def test_backend_error_quoting_the_key_does_not_leak_it(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -10,6 +10,12 @@ as the daemon does, and every query goes through `CompanyLookupService.lookup` e
 - hit@5: the right company is among the match and its look-alikes (brute force: the five best);
 - on names not in the cache: a confident match (the card says "Match" or stronger), any match, and any
   look-alike; for brute force, a best score of at least `BRUTE_ANY` (what a fuzzy scan would call a match).
+
+The look-alike threshold's trade-off is printed too: the lookups run once with look-alikes from
+`SWEEP_FLOOR`, and each threshold of `SWEEP` keeps the look-alikes scoring at least that much (the
+card's look-alikes at a threshold are exactly those: the closest first, at most five). The calibrated
+threshold is the lowest one at which at most `LOOKALIKE_TARGET` of the names not in the cache get a
+look-alike (hit@5 only falls as the threshold rises); `MatchThresholds.similar_warning` is set to it.
 """
 
 from __future__ import annotations
@@ -33,8 +39,8 @@ from rapidfuzz.utils import default_process
 
 from companion.bench.devset import KINDS, DevSet, load_devset
 from companion.bench.lookup import _positive
-from companion.matching import CompanyQuery, Confidence, WarningKind, normalize_name
-from companion.services.company_lookup import CompanyLookupService, LookupResult
+from companion.matching import CompanyQuery, Confidence, MatchThresholds, WarningKind, normalize_name
+from companion.services.company_lookup import CompanyLookupService, LookupResult, LookupSettings
 from companion.store import open_database
 from companion.store.companies import CompanyCache, CompanyRow
 
@@ -46,6 +52,12 @@ BRUTE_ANY: Final = 90.0
 CONFIDENT: Final = frozenset({Confidence.CONFIRMED, Confidence.HIGH})
 SCORERS: Final = ("companion", "wratio", "token_set_ratio")
 _LOOKALIKE_KINDS: Final = frozenset({WarningKind.SIMILAR_NAME, WarningKind.SAME_NAME_LEGAL_FORM})
+#: At most this share of the names not in the cache may get a look-alike (a false warning) at the
+#: calibrated look-alike threshold: about what the card showed before the match score's calibration.
+LOOKALIKE_TARGET: Final = 0.15
+#: The look-alike thresholds tried, and the lowest score the lookups report look-alikes from.
+SWEEP: Final = tuple(float(t) for t in range(70, 96))
+SWEEP_FLOOR: Final = SWEEP[0]
 
 
 @dataclass
@@ -68,18 +80,43 @@ class MatchQualityResult:
     scorers: dict[str, ScorerFigures]
     lookup_p50_ms: float
     seconds: float
+    #: The look-alike threshold in use (`MatchThresholds.similar_warning`), which the figures are at.
+    lookalike_threshold: float = 0.0
+    #: (threshold, companion hit@5, share of names not in the cache with a look-alike) per `SWEEP` step.
+    lookalike_sweep: list[tuple[float, float, float]] = field(default_factory=list)
+    lookalike_target: float = LOOKALIKE_TARGET
+    #: The lowest threshold of `SWEEP` meeting `LOOKALIKE_TARGET`; None when none does.
+    calibrated_lookalike: float | None = None
 
 
-def _ranked(result: LookupResult) -> tuple[int | None, list[int]]:
-    """The match, and the match then its look-alikes in the card's order, as company ids."""
-    ids: list[int] = []
+@dataclass(frozen=True)
+class _Seen:
+    """What the card showed for one query with look-alikes from `SWEEP_FLOOR`."""
+
+    match: int | None
+    confident: bool
+    #: The match, then the companies warned about in the card's order, each with its look-alike score
+    #: (None: not a similar-name look-alike, so shown whatever the threshold).
+    shown: list[tuple[int, float | None]]
+
+    def ranked(self, threshold: float) -> list[int]:
+        """The match and its look-alikes as the card shows them at this look-alike threshold."""
+        ids: list[int] = []
+        for company_id, score in self.shown:
+            if (score is None or score >= threshold) and company_id not in ids:
+                ids.append(company_id)
+        return ids[:TOP]
+
+
+def _seen(result: LookupResult) -> _Seen:
     match = result.match.company_id if result.match is not None else None
-    if match is not None:
-        ids.append(match)
+    shown: list[tuple[int, float | None]] = [] if match is None else [(match, None)]
     for warning in result.warnings:
         if warning.kind in _LOOKALIKE_KINDS or warning.kind is WarningKind.SAME_DOMAIN:
-            ids += [company_id for company_id in warning.company_ids if company_id not in ids]
-    return match, ids[:TOP]
+            score = (warning.score or 0.0) if warning.kind is WarningKind.SIMILAR_NAME else None
+            shown += [(company_id, score) for company_id in warning.company_ids]
+    confident = result.match is not None and result.match.confidence in CONFIDENT
+    return _Seen(match, confident, shown)
 
 
 async def _write_cache(path: Path, devset: DevSet) -> None:
@@ -140,16 +177,21 @@ async def run_match_quality(
         await _write_cache(path, devset)
         db = await open_database(path)
         try:
-            service = await CompanyLookupService.open(db)
+            sweep = LookupSettings(thresholds=MatchThresholds(similar_warning=SWEEP_FLOOR))
+            service = await CompanyLookupService.open(db, settings=lambda: sweep)
             try:
                 say(f"looking up {len(devset.queries):,} names through the lookup service ...")
-                companion, timings = _measure_companion(service, devset)
+                seen, timings = _look_up(service, devset)
             finally:
                 service.close()
         finally:
             await db.close()
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+    threshold = MatchThresholds().similar_warning
+    companion = _companion_figures(devset, seen, threshold)
+    trade_off = [(t, *_lookalike_trade_off(devset, seen, t)) for t in SWEEP]
+    meeting = [t for t, _, false_warnings in trade_off if false_warnings <= LOOKALIKE_TARGET]
     ids = [company_id for company_id, _ in devset.companies]
     choices = [default_process(name) for _, name in devset.companies]
     scorers = {"companion": companion}
@@ -165,6 +207,9 @@ async def run_match_quality(
         scorers=scorers,
         lookup_p50_ms=timings[len(timings) // 2] * 1e3 if timings else 0.0,
         seconds=time.perf_counter() - started,
+        lookalike_threshold=threshold,
+        lookalike_sweep=trade_off,
+        calibrated_lookalike=min(meeting) if meeting else None,
     )
 
 
@@ -174,30 +219,43 @@ def _summarise(tally: _Tally, figures: ScorerFigures) -> ScorerFigures:
     return figures
 
 
-def _measure_companion(service: CompanyLookupService, devset: DevSet) -> tuple[ScorerFigures, list[float]]:
-    tally = _Tally()
-    confident = any_match = lookalike = negatives = 0
+def _look_up(service: CompanyLookupService, devset: DevSet) -> tuple[list[_Seen], list[float]]:
+    seen: list[_Seen] = []
     timings: list[float] = []
     for query in devset.queries:
         begin = time.perf_counter()
         result = service.lookup(CompanyQuery(name=query.text))
         timings.append(time.perf_counter() - begin)
-        match, ranked = _ranked(result)
+        seen.append(_seen(result))
+    return seen, timings
+
+
+def _lookalike_trade_off(devset: DevSet, seen: list[_Seen], threshold: float) -> tuple[float, float]:
+    """(hit@5, share of names not in the cache with a look-alike) at this look-alike threshold."""
+    figures = _companion_figures(devset, seen, threshold)
+    return figures.hit_at_5, figures.negative_lookalike or 0.0
+
+
+def _companion_figures(devset: DevSet, seen: list[_Seen], threshold: float) -> ScorerFigures:
+    tally = _Tally()
+    confident = any_match = lookalike = negatives = 0
+    for query, card in zip(devset.queries, seen, strict=True):
+        ranked = card.ranked(threshold)
         if query.target is None:
             negatives += 1
-            confident += result.match is not None and result.match.confidence in CONFIDENT
-            any_match += match is not None
+            confident += card.confident
+            any_match += card.match is not None
             lookalike += bool(ranked)
             continue
         hit = any(devset.right(query, company_id) for company_id in ranked)
-        tally.positive(query.kind, match is not None and devset.right(query, match), hit)
+        tally.positive(query.kind, card.match is not None and devset.right(query, card.match), hit)
     share = (lambda n: n / negatives) if negatives else (lambda n: 0.0)
     figures = ScorerFigures(
         negative_confident=share(confident),
         negative_any_match=share(any_match),
         negative_lookalike=share(lookalike),
     )
-    return _summarise(tally, figures), timings
+    return _summarise(tally, figures)
 
 
 def _measure_brute(
@@ -226,6 +284,7 @@ def _percent(value: float | None) -> str:
 
 def format_report(result: MatchQualityResult) -> str:
     r = result
+    calibrated = "none tried" if r.calibrated_lookalike is None else f"{r.calibrated_lookalike:.0f}"
     header = f"{'':<34}" + "".join(f"{name:>17}" for name in SCORERS)
     lines = [
         f"cache            {r.companies:,} real organisation names (SEC, IETF, IEEE)",
@@ -250,6 +309,14 @@ def format_report(result: MatchQualityResult) -> str:
         row("not in cache: confident match", lambda f: _percent(f.negative_confident)),
         row(f"not in cache: any match (bf >= {BRUTE_ANY:.0f})", lambda f: _percent(f.negative_any_match)),
         row("not in cache: any look-alike", lambda f: _percent(f.negative_lookalike)),
+        "",
+        f"look-alike threshold: {r.lookalike_threshold:.0f} in use; target: at most "
+        f"{r.lookalike_target * 100:.0f}% of names not in the cache warned; calibrated: {calibrated}",
+        f"{'threshold':>11}{'hit@5':>9}{'not in cache: any look-alike':>31}",
+        *(
+            f"{t:>11.0f}{hit:>9.3f}{_percent(false):>31}{'  <- in use' if t == r.lookalike_threshold else ''}"
+            for t, hit, false in r.lookalike_sweep
+        ),
         "",
         f"lookup p50       {r.lookup_p50_ms:.3f} ms through the service; run took {r.seconds:.0f} s",
     ]

@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "companion.cli.host",
     "companion.cli.doctor",
     "companion.cli.sync",
+    "companion.cli.lookup",
     "companion.cli.bench",
     "companion.cli.settings",
     "companion.cli.outbox",

@@ -3,9 +3,12 @@
 This is the README's main command. It needs no CATS account and no keyring: the sandbox's demo
 key is not a secret, so it is handed to the daemon directly (a real key only ever comes from the
 OS keyring). The daemon keeps its data in a `demo` directory of its own, so a demo never mixes
-sandbox companies into the cache of a real CATS account; it records itself in the usual runtime
-dir, so (being this user's one daemon while it runs) the browser and every CLI command in another
-terminal reach it with no extra setting, and see the demo's data.
+sandbox companies into the cache of a real CATS account. The sandbox keeps its data in that
+directory too (sandbox.sqlite3, seeded only when empty), so what the outbox says it pushed is
+still in CATS after a restart; `--reset` deletes both and starts afresh. The daemon records itself
+in the usual runtime dir, so (being this user's one daemon while it runs) the browser and every
+CLI command in another terminal reach it with no extra setting, and see the demo's data; a note
+beside it (companion.cli.demo_state) tells `doctor` and `key status` that the demo runs.
 
 Once the daemon listens, it also registers the native host with every Chromium-family browser
 found for this user (what `cats-companion install-host` does; running it again rewrites the same
@@ -21,16 +24,22 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
 
 import companion
 from companion import paths
-from companion.cli import host
+from companion.cli import demo_state, host
 from companion.errors import CompanionError
 
 DEFAULT_SEED = 2000
+#: The sandbox's database, in the demo's data dir beside the daemon's: what the outbox sent stays.
+SANDBOX_DB_NAME = "sandbox.sqlite3"
+#: Names to try with `cats-companion lookup` in the default demo data (seed_random=1): two plain
+#: matches and one with a look-alike ("LUTRON ELECTRONICS CO., INC."), checked by tests/cli/test_demo.py.
+TRY_LOOKUPS: tuple[str, ...] = ("Wonder Workshop", "Laird Connectivity", "Lutron Electronics")
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
@@ -55,6 +64,11 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         action="store_true",
         help="a team instead: a private PostgreSQL cluster, the sandbox and three daemons (alice the admin, "
         "bob, carol); needs PostgreSQL's server binaries installed",
+    )
+    parser.add_argument(
+        "--reset",
+        action="store_true",
+        help="start afresh: forget the sandbox's data and the demo daemon's (kept between demos otherwise)",
     )
     parser.add_argument(
         "--stop-after",
@@ -109,6 +123,21 @@ def extension_lines(folder: Path | None = None) -> list[str]:
     ]
 
 
+def lookup_lines(seed: int) -> list[str]:
+    """What to try first in another terminal; the names are in the default data only."""
+    if seed < DEFAULT_SEED:
+        return []
+    first, *others = (f'`cats-companion lookup "{name}"`' for name in TRY_LOOKUPS)
+    lines = [f"Try            {first} (add --json for the card's data)"]
+    return lines + [f"               {other}" for other in others]
+
+
+def reset(demo_dir: Path) -> None:
+    """Forget the demo's data: the sandbox's and the daemon's (their database files and journals)."""
+    if demo_dir.is_dir():
+        shutil.rmtree(demo_dir)
+
+
 def run(args: argparse.Namespace) -> int:
     if args.stop_after is not None and args.stop_after <= 0:
         print("cats-companion demo: --stop-after must be positive", file=sys.stderr)
@@ -130,11 +159,18 @@ async def _demo(args: argparse.Namespace) -> int:
     from companion.server.daemon import DaemonConfig, start_daemon, wait_for_stop_signal
     from companion.services.sync_scheduler import SyncPolicy
 
+    demo_dir = paths.data_dir() / "demo"
+    if args.reset:
+        reset(demo_dir)
+    demo_dir.mkdir(parents=True, exist_ok=True)
+    # Seeded only into an empty database: a restarted demo finds what the last one left there.
     sandbox = await start_sandbox(
-        SandboxConfig(seed=args.seed, seed_random=1, rate_limit=args.rate_limit), port=args.sandbox_port
+        SandboxConfig(
+            seed=args.seed, seed_random=1, rate_limit=args.rate_limit, db_path=str(demo_dir / SANDBOX_DB_NAME)
+        ),
+        port=args.sandbox_port,
     )
     try:
-        demo_dir = paths.data_dir() / "demo"
         daemon = await start_daemon(
             # The demo fills its company cache at once (a real daemon waits 30 s after start-up).
             DaemonConfig(
@@ -149,6 +185,7 @@ async def _demo(args: argparse.Namespace) -> int:
                 f"  API key        {sandbox.api_key} (the sandbox's demo key, not a secret)\n"
                 f"  data           {counts['companies']} companies, {counts['contacts']} contacts, "
                 f"{counts['candidates']} candidates\n"
+                f"                 in {demo_dir / SANDBOX_DB_NAME} (kept; `--reset` starts afresh)\n"
                 f"  control API    {sandbox.control_url}/\n"
                 f"  control token  {sandbox.control_token} (header X-Sandbox-Control)\n"
                 f"Companion daemon {daemon.url}\n"
@@ -161,8 +198,11 @@ async def _demo(args: argparse.Namespace) -> int:
             )
             # After the daemon listens: a browser connecting now finds it instead of starting another.
             extra = host_lines() if args.install_host else []
-            print("\n".join([*extra, *extension_lines(), "Press Ctrl-C to stop."]), flush=True)
-            with contextlib.suppress(TimeoutError):
+            print(
+                "\n".join([*extra, *extension_lines(), *lookup_lines(args.seed), "Press Ctrl-C to stop."]),
+                flush=True,
+            )
+            with demo_state.recorded(sandbox.url, demo_dir), contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wait_for_stop_signal(), args.stop_after)
         finally:
             await daemon.close()

@@ -24,8 +24,10 @@ from pathlib import Path
 from typing import Any, Final, Literal, TextIO
 
 from companion import __version__, paths
-from companion.cli import host
+from companion.cats_url import configured_url
+from companion.cli import demo_state, host
 from companion.cli.daemon_client import CALLER, DaemonClient, DaemonRefusal
+from companion.cli.lookup import age_text
 from companion.errors import CompanionError, ConfigError, DaemonTimeoutError
 from companion.keystore import DEFAULT_BASE_URL, KeyringKeyStore, normalize_base_url
 from companion.nmhost import locations
@@ -108,9 +110,7 @@ def manifest_problems(manifest: Path) -> tuple[list[str], Path | None]:
         return ["is not a JSON object"], None
     problems = []
     if raw.get("name") != host.HOST_NAME:
-        problems.append(
-            f"its name is {raw.get('name')!r}, not {host.HOST_NAME!r} (Chrome will not find it)"
-        )
+        problems.append(f"its name is {raw.get('name')!r}, not {host.HOST_NAME!r} (Chrome will not find it)")
     if raw.get("type") != "stdio":
         problems.append('its type is not "stdio"')
     origins = raw.get("allowed_origins")
@@ -131,9 +131,10 @@ def manifest_problems(manifest: Path) -> tuple[list[str], Path | None]:
 def manifest_checks(options: Options) -> tuple[list[Check], list[Path]]:
     checks: list[Check] = []
     launchers: list[Path] = []
-    found_any = False
+    found_any = browser_seen = False
     reinstall = "run `cats-companion install-host` again"
     for label, manifest, browser_present in manifest_locations(options):
+        browser_seen = browser_seen or browser_present
         if not manifest.exists():
             if browser_present:
                 checks.append(
@@ -155,7 +156,19 @@ def manifest_checks(options: Options) -> tuple[list[Check], list[Path]]:
             checks.append(Check("OK", f"host manifest ({label})", str(manifest)))
         if launcher is not None and launcher.exists() and launcher not in launchers:
             launchers.append(launcher)
-    if not found_any:
+    if not found_any and not browser_seen:
+        # Nothing is broken yet: there is no browser to register with.
+        checks.append(
+            Check(
+                "WARN",
+                "host manifest",
+                "no Chrome, Chromium, Edge, Brave or Vivaldi profile found for this user, so no browser "
+                "can reach the companion yet",
+                "install one and start it once, then run `cats-companion install-host` "
+                "(or add --browser NAME / --user-data-dir DIR)",
+            )
+        )
+    elif not found_any:
         checks.append(
             Check(
                 "FAIL",
@@ -306,6 +319,15 @@ def daemon_checks() -> tuple[list[Check], dict[str, Any] | None, dict[str, Any] 
                 "run `cats-companion key set` with a valid key",
             )
         )
+    elif state == "keyring_locked":
+        checks.append(
+            Check(
+                "FAIL",
+                "CATS connection",
+                str(cats.get("detail")),
+                "unlock the keyring (log in to the desktop, or `gnome-keyring-daemon --unlock`)",
+            )
+        )
     else:
         checks.append(Check("WARN", "CATS connection", f"{state}: {cats.get('detail')}"))
     return checks, status, sync
@@ -333,13 +355,32 @@ def cache_check(status: dict[str, Any] | None, sync: Any) -> Check:
     if not isinstance(sync, dict):
         return Check("SKIP", "company cache", "this daemon does not report its sync state")
     error = sync.get("last_error")
-    summary = ", ".join(
-        f"{k}={v}" for k, v in sync.items() if not isinstance(v, dict | list) and v is not None
-    )
     if error:
         message = error.get("message") if isinstance(error, dict) else error
         return Check("WARN", "company cache", f"the last sync failed: {message}", "see `cats-companion sync`")
-    return Check("OK", "company cache", summary or "no sync has run yet")
+    return Check("OK", "company cache", cache_sentence(sync))
+
+
+def cache_sentence(sync: dict[str, Any]) -> str:
+    """The daemon's sync state as a sentence: companies, when last synced, at what cost, what next."""
+    companies = sync.get("companies_in_cache")
+    text = f"{companies:,} companies" if isinstance(companies, int) else "no companies yet"
+    age = sync.get("cache_age_seconds")
+    if isinstance(age, int | float):
+        text += f", synced {age_text(age)} ago"
+    else:
+        text += ", never synced"
+    sent = sync.get("last_run_requests")
+    if isinstance(sent, int):
+        text += f" (the last sync cost {sent:,} CATS request{'' if sent == 1 else 's'})"
+    if sync.get("running"):
+        text += f"; a sync is running ({sync.get('pages_done') or 0} pages read)"
+    elif isinstance(sync.get("next_run_at"), str):
+        due = str(sync["next_run_at"])[:19].replace("T", " ")
+        text += f"; the next sync is due at {due} UTC"
+    elif sync.get("configured") is False:
+        text += "; no sync is scheduled until a CATS API key is set"
+    return text + "."
 
 
 # --- the API key and settings ---------------------------------------------------------------------
@@ -362,6 +403,16 @@ def key_checks(base_url: str, *, online: bool) -> list[Check]:
     if online:
         checks.append(_online_check(base_url, key))
     return checks
+
+
+def demo_key_check(demo: demo_state.RunningDemo) -> Check:
+    """While the demo runs, its daemon needs no keyring: say what it uses instead."""
+    return Check(
+        "OK",
+        "API key",
+        f"the demo is running: its daemon uses the CATS sandbox at {demo.sandbox_url} with the sandbox's "
+        "demo key, not the keyring (for a real CATS account: `cats-companion key set` once the demo stops)",
+    )
 
 
 def _online_check(base_url: str, key: Any) -> Check:
@@ -417,8 +468,19 @@ def run_checks(options: Options) -> list[Check]:
         checks += launcher_checks(launcher, run=options.run_launchers)
     daemon, status, sync = daemon_checks()
     checks += daemon
-    base_url = options.cats_url or (status or {}).get("cats", {}).get("base_url") or DEFAULT_BASE_URL
-    checks += key_checks(base_url, online=options.online)
+    base_url = options.cats_url or (status or {}).get("cats", {}).get("base_url")
+    if base_url is None:
+        try:
+            # What a daemon started now would use: the URL a key was set up for, else the default.
+            base_url = configured_url()
+        except ConfigError as exc:
+            checks.append(Check("FAIL", "CATS URL", exc.message))
+            base_url = DEFAULT_BASE_URL
+    demo = demo_state.running_demo()
+    if demo is not None and options.cats_url is None:
+        checks.append(demo_key_check(demo))
+    else:
+        checks += key_checks(base_url, online=options.online)
     checks.append(cache_check(status, sync))
     checks += settings_checks()
     return checks

@@ -413,7 +413,39 @@ def install(
     except InstallError:
         writer.roll_back()
         raise
+    if machine.python == sys.executable:
+        compile_host_modules()
     return InstallResult(launcher=launcher, manifests=written, record=record_path)
+
+
+def host_module_files() -> list[Path]:
+    """The source files the launcher's `python -S -m companion.nmhost` imports (ours, stdlib aside)."""
+    package = Path(companion.__file__).resolve().parent
+    return [package / "__init__.py", package / "errors.py", *sorted((package / "nmhost").glob("*.py"))]
+
+
+def compile_host_modules() -> list[Path]:
+    """Byte-compile the host's modules now, so Chrome's first start of the host reads bytecode.
+
+    Compiling them at each start costs more than the rest of the host's start-up, and Python
+    cannot always keep what it compiled (PYTHONDONTWRITEBYTECODE, a checkout it may not write
+    to): then every start would pay it again. Best effort: returns the files it could not compile.
+    """
+    import compileall
+    import py_compile
+
+    failed: list[Path] = []
+    for source in host_module_files():
+        try:
+            # The default check (the source's time stamp) is the one the import system uses.
+            ok = compileall.compile_file(
+                str(source), quiet=2, invalidation_mode=py_compile.PycInvalidationMode.TIMESTAMP
+            )
+        except OSError:
+            ok = False
+        if not ok:
+            failed.append(source)
+    return failed
 
 
 def uninstall(*, system: bool, machine: Environment) -> tuple[list[str], list[str]]:

@@ -8,6 +8,8 @@ import getpass
 import sys
 from typing import TYPE_CHECKING, Final, TextIO
 
+from companion.cats_url import configured_url, remember_url
+from companion.cli.demo_state import running_demo
 from companion.errors import (
     CatsAuthError,
     CatsError,
@@ -49,9 +51,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     common.add_argument(
         "--cats-url",
         type=_cats_url,
-        default=DEFAULT_BASE_URL,
+        default=None,
         metavar="URL",
-        help=f"the CATS API base URL the key belongs to (default: {DEFAULT_BASE_URL})",
+        help="the CATS API base URL the key belongs to (default: the one a key was last set for, "
+        f"else {DEFAULT_BASE_URL}); `key set` keeps it for the daemon",
     )
     timeout = argparse.ArgumentParser(add_help=False)
     timeout.add_argument(
@@ -107,7 +110,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def run_set(args: argparse.Namespace) -> int:
     if args.argv_key or args.argv_key_option is not None:
         return _fail(_NO_KEY_ON_ARGV, EXIT_USAGE)
-    url: str = args.cats_url
+    try:
+        url = _url(args)
+    except ConfigError as exc:
+        return _fail(f"key not stored: {exc.message}")
     keys = KeyringKeyStore()
     try:
         # Before asking for the key or spending a CATS request: is there anywhere to put it?
@@ -129,11 +135,34 @@ def run_set(args: argparse.Namespace) -> int:
         return _fail(f"key not stored: {exc.message}")
     replaced = " (replacing the previous key)" if previous is not None and previous != key else ""
     print(f"CATS accepted the key ({describe(info)}); stored it for {url} in {backend}{replaced}.")
+    try:
+        # So a daemon started without --cats-url (the native host starts one on demand) uses this site.
+        remember_url(url)
+    except OSError as exc:
+        return _fail(f"the key is stored, but the CATS URL could not be kept for the daemon ({exc})")
     return EXIT_OK
 
 
+def _url(args: argparse.Namespace) -> str:
+    """--cats-url, else the URL the companion was set up with (ConfigError when its file is damaged)."""
+    given: str | None = args.cats_url
+    return given if given is not None else configured_url()
+
+
 def run_status(args: argparse.Namespace) -> int:
-    url: str = args.cats_url
+    demo = running_demo()
+    if demo is not None and args.cats_url is None:
+        # The demo's daemon takes the sandbox's demo key directly; the keyring plays no part.
+        print(
+            f"the demo is running: its daemon uses the CATS sandbox at {demo.sandbox_url} with the "
+            "sandbox's demo key (not the keyring). For a real CATS account, stop the demo and run "
+            "`cats-companion key set`."
+        )
+        return EXIT_OK
+    try:
+        url = _url(args)
+    except ConfigError as exc:
+        return _fail(f"not connected: {exc.message}")
     keys = KeyringKeyStore()
     try:
         key = keys.get(url)
@@ -150,7 +179,10 @@ def run_status(args: argparse.Namespace) -> int:
 
 
 def run_clear(args: argparse.Namespace) -> int:
-    url: str = args.cats_url
+    try:
+        url = _url(args)
+    except ConfigError as exc:
+        return _fail(f"key not removed: {exc.message}")
     try:
         removed = KeyringKeyStore().delete(url)
     except KeyringUnavailableError as exc:

@@ -69,7 +69,11 @@ def _with_json(parser: argparse.ArgumentParser) -> None:
 
 def _register_outbox(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     outbox = subparsers.add_parser(
-        "outbox", help="follow, retry, cancel or send the pushes waiting for CATS", description=__doc__
+        "outbox",
+        help="follow, retry, cancel or send the pushes waiting for CATS",
+        description=__doc__,
+        # The docstring's usage lines are laid out by hand: keep them as written.
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = outbox.add_subparsers(dest="outbox_command", metavar="COMMAND")
     commands.required = True

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
+from companion.cats_url import configured_url
 from companion.errors import CompanionError, ConfigError
 from companion.keystore import DEFAULT_BASE_URL
 from companion.secret import ApiKey, DatabasePassword
@@ -37,7 +38,10 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         ),
     )
     parser.add_argument(
-        "--cats-url", default=DEFAULT_BASE_URL, help=f"CATS API base URL (default {DEFAULT_BASE_URL})"
+        "--cats-url",
+        default=None,
+        help="CATS API base URL (default: the one `cats-companion key set` or the settings window "
+        f"last stored a key for, else {DEFAULT_BASE_URL})",
     )
     parser.add_argument(
         "--port", type=int, default=0, help="TCP port on 127.0.0.1 (default 0: any free port)"
@@ -84,13 +88,14 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from companion.server.daemon import DaemonConfig, extension_origin
 
-    config = DaemonConfig(
-        cats_base_url=args.cats_url,
-        port=args.port,
-        extension_origins=tuple(extension_origin(e) for e in args.extension_id),
-        admin=args.admin,
-    )
     try:
+        config = DaemonConfig(
+            # A daemon the native host starts has no --cats-url: it runs as the companion was set up.
+            cats_base_url=args.cats_url if args.cats_url is not None else configured_url(),
+            port=args.port,
+            extension_origins=tuple(extension_origin(e) for e in args.extension_id),
+            admin=args.admin,
+        )
         key = read_key_file(args.key_file) if args.key_file is not None else None
         if args.team_password_file is not None:
             password = read_team_password_file(args.team_password_file)

@@ -102,6 +102,8 @@ class ProgressPrinter:
         self._clock = clock
         self._first: tuple[float, int] | None = None
         self._last_pages: int | None = None
+        #: The last line drawn: phase, pages total and companies, for `finish`.
+        self._shown: tuple[str, int | None, int] | None = None
         self._drawn = False
 
     def update(self, progress: SyncProgress) -> None:
@@ -111,6 +113,7 @@ class ProgressPrinter:
         if pages_done == self._last_pages:
             return
         self._last_pages = pages_done
+        self._shown = (phase, pages_total, companies_done)
         now = self._clock()
         if self._first is None:
             # A resumed scan starts part-way: the pace counts only the pages seen here.
@@ -131,12 +134,21 @@ class ProgressPrinter:
         else:
             parts.append(f"{done} pages")
         parts.append(f"{companies:,} companies")
-        if total and self._first is not None:
+        if total and done < total and self._first is not None:
             started, first_done = self._first
             pace = (now - started) / (done - first_done) if done > first_done else None
             if pace is not None:
                 parts.append(f"~{_duration(pace * max(0, total - done))} left")
         return "  ".join(parts)
+
+    def finish(self, companies_in_cache: int) -> None:
+        """The run succeeded: draw the bar at its total (polling may have missed the last pages)."""
+        if self._shown is None:
+            return
+        phase, total, seen = self._shown
+        if total and self._last_pages != total:
+            # A full sync writes every company CATS has: the cache's count is the run's.
+            self.show(phase, total, total, max(seen, companies_in_cache) if phase == "full" else seen)
 
     def close(self) -> None:
         """End the redrawn line, so what follows starts on a line of its own."""
@@ -173,6 +185,7 @@ def _follow(daemon: DaemonClient, url: str | None, full: bool, printer: Progress
     error = state.get("last_error")
     if error:
         raise DaemonRefusal(error if isinstance(error, dict) else {"message": str(error)})
+    printer.finish(int(state.get("companies_in_cache") or 0))
     summary = f"company cache synced: {state.get('companies_in_cache', 0):,} companies"
     sent = state.get("last_run_requests")
     if isinstance(sent, int):

@@ -157,14 +157,15 @@ class MatchThresholds(BaseModel):
 
     Calibrated with `cats-companion bench match-quality` on its development set of real pairs and real
     names not in the cache: `similar_match` is the lowest cut-off at which at most 8% of the names not in
-    the cache get a match; `similar_warning` keeps the right company among the look-alikes for most
-    real variants the match cut-off leaves out.
+    the cache get a match; `similar_warning` is the lowest cut-off at which at most 15% of the names
+    not in the cache get a look-alike (`LOOKALIKE_TARGET` in companion/bench/match_quality.py, which
+    prints the trade-off against hit@5 for every cut-off from 70 to 95).
     """
 
     model_config = ConfigDict(frozen=True)
 
     #: A similar name at least this close is warned about.
-    similar_warning: float = Field(default=80.0, ge=0, le=100)
+    similar_warning: float = Field(default=88.0, ge=0, le=100)
     #: A similar name at least this close may be the match (a possible match) when nothing exact matched.
     similar_match: float = Field(default=91.0, ge=0, le=100)
     #: Another CATS company whose name is at least this similar (`scoring.name_similarity`, the look-alike

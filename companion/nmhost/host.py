@@ -17,7 +17,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import BinaryIO, Protocol
 
 from companion.errors import (
     BadRequestError,
@@ -31,7 +30,7 @@ from companion.nmhost import config as host_config
 from companion.nmhost import locations
 from companion.nmhost.http11 import Response
 from companion.nmhost.link import REQUEST_TIMEOUT, Channel, DaemonLocator, Log
-from companion.nmhost.session import DaemonSession, Opener, SessionLink, error_frame, error_from
+from companion.nmhost.session import DaemonSession, error_frame, error_from
 from companion.nmhost.wire import (
     EVENTS_PATH,
     HEARTBEAT_EVENT,
@@ -45,6 +44,8 @@ from companion.nmhost.wire import (
     write_frame,
 )
 
+TYPE_CHECKING = False  # typing stays unimported at run time (the host's cold start): see companion/errors.py
+
 #: The daemon sends a heartbeat every 15 s: three missed mean the stream is dead.
 EVENT_READ_TIMEOUT = 45.0
 EXIT_OK = 0
@@ -56,14 +57,19 @@ MessageId = int | str | None
 __all__ = ["EXIT_CONFIG", "EXIT_FORBIDDEN", "EXIT_OK", "Host", "error_frame", "error_from", "main"]
 
 
-class DaemonChannel(Protocol):
-    """What the host needs of a connection to the daemon (link.Channel; tests pass fakes)."""
+if TYPE_CHECKING:
+    from typing import BinaryIO, Protocol
 
-    def open_session(self, first: bytes) -> SessionLink: ...
+    from companion.nmhost.session import Opener, SessionLink
 
-    def stream(self, path: str) -> Response: ...
+    class DaemonChannel(Protocol):
+        """What the host needs of a connection to the daemon (link.Channel; tests pass fakes)."""
 
-    def close(self) -> None: ...
+        def open_session(self, first: bytes) -> SessionLink: ...
+
+        def stream(self, path: str) -> Response: ...
+
+        def close(self) -> None: ...
 
 
 def inspect_request(body: bytes) -> tuple[MessageId, CompanionError | None]:

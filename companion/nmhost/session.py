@@ -18,7 +18,6 @@ import json
 import threading
 import time
 from collections.abc import Callable
-from typing import Protocol
 
 from companion.errors import CompanionError, DaemonTimeoutError, DaemonUnavailableError, MessageTooLargeError
 from companion.nmhost.link import DaemonRefusal, OversizedReplyError
@@ -31,21 +30,23 @@ Log = Callable[[str], None]
 _ID_SCAN = 1024
 _decoder = json.JSONDecoder()
 
+TYPE_CHECKING = False  # typing stays unimported at run time (the host's cold start): see companion/errors.py
+if TYPE_CHECKING:
+    from typing import Protocol, TypeAlias
 
-class SessionLink(Protocol):
-    """An open session with the daemon (companion.nmhost.link.SessionStream; tests pass fakes)."""
+    class SessionLink(Protocol):
+        """An open session with the daemon (companion.nmhost.link.SessionStream; tests pass fakes)."""
 
-    def send(self, body: bytes) -> None: ...
+        def send(self, body: bytes) -> None: ...
 
-    def wait(self) -> bool: ...
+        def wait(self) -> bool: ...
 
-    def read_frame(self, limit: int) -> bytes | None: ...
+        def read_frame(self, limit: int) -> bytes | None: ...
 
-    def close(self) -> None: ...
+        def close(self) -> None: ...
 
-
-#: Opens a session with its first request already sent; raises CompanionError or DaemonRefusal.
-Opener = Callable[[bytes], SessionLink]
+    #: Opens a session with its first request already sent; raises CompanionError or DaemonRefusal.
+    Opener: TypeAlias = Callable[[bytes], SessionLink]
 
 
 def error_frame(message_id: MessageId | None, code: str, message: str) -> bytes:

@@ -11,7 +11,10 @@ The frame functions take binary file objects, so tests drive them with BytesIO.
 from __future__ import annotations
 
 import struct
-from typing import BinaryIO, Final
+
+TYPE_CHECKING = False  # typing stays unimported at run time (the host's cold start): see companion/errors.py
+if TYPE_CHECKING:
+    from typing import BinaryIO, Final
 
 #: Bumped only for incompatible changes; new message types and new optional fields are not that.
 PROTOCOL_VERSION: Final = 1

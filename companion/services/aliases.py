@@ -80,7 +80,7 @@ class AliasService:
                 "or sync the cache if it was created in CATS since the last sync"
             )
         aliases = await self.store.confirm(
-            keys, company_id, confirmed_at=self._now(), share=self.shared is not None
+            keys, company_id, confirmed_at=self._now(), share=self.shared is not None, raw_name=query.name
         )
         if self.shared is not None:
             self.shared()

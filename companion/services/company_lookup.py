@@ -225,22 +225,36 @@ def prefix_words(text: str) -> list[str]:
 
 #: The `meta` key holding the `NORMALISER_VERSION` the cached name keys were computed with.
 NAME_KEY_VERSION_META: Final = "name_key_version"
+#: The same for the confirmed name aliases: its own key, because caches re-keyed by a version that
+#: did not re-key aliases yet (normaliser 2's first release) must still have their aliases re-keyed.
+ALIAS_KEY_VERSION_META: Final = "alias_key_version"
 
 
 async def refresh_name_keys(db: Database) -> int:
-    """Re-key the cached names when they were normalised by another version; returns how many changed.
+    """Re-key the cached names and confirmed name aliases when another normaliser version keyed them.
 
+    Returns how many company name keys changed.
     The version is written only once every key is fresh, so a stop midway re-keys again at the next
     start (re-keying is idempotent).
     """
-    if await get_meta(db, NAME_KEY_VERSION_META) == str(NORMALISER_VERSION):
-        return 0
-    changed = await CompanyCache(db).rekey_names(normalize_name)
-    await set_meta(db, NAME_KEY_VERSION_META, str(NORMALISER_VERSION))
-    if changed:
-        log.info(
-            "company name keys re-computed for normaliser version %d: %d changed", NORMALISER_VERSION, changed
-        )
+    changed = 0
+    if await get_meta(db, NAME_KEY_VERSION_META) != str(NORMALISER_VERSION):
+        changed = await CompanyCache(db).rekey_names(normalize_name)
+        await set_meta(db, NAME_KEY_VERSION_META, str(NORMALISER_VERSION))
+        if changed:
+            log.info(
+                "company name keys re-computed for normaliser version %d: %d changed",
+                NORMALISER_VERSION,
+                changed,
+            )
+    if await get_meta(db, ALIAS_KEY_VERSION_META) != str(NORMALISER_VERSION):
+        # A confirmed name keyed the old way would no longer meet the lookups' keys either.
+        aliases = await AliasStore(db).rekey_names(normalize_name)
+        await set_meta(db, ALIAS_KEY_VERSION_META, str(NORMALISER_VERSION))
+        if aliases:
+            log.info(
+                "confirmed name aliases re-keyed for normaliser version %d: %d", NORMALISER_VERSION, aliases
+            )
     return changed
 
 

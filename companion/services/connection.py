@@ -21,10 +21,12 @@ from companion.errors import (
     CatsUnavailableError,
     CompanionError,
     KeyMissingError,
+    KeyringLockedError,
     KeyringUnavailableError,
 )
 
-CatsState = Literal["connected", "not_configured", "bad_key", "unreachable", "unknown"]
+#: "keyring_locked": a key may be stored, but the keyring is locked and nobody unlocked it.
+CatsState = Literal["connected", "not_configured", "keyring_locked", "bad_key", "unreachable", "unknown"]
 
 
 class ConnectionStatus(BaseModel):
@@ -40,6 +42,8 @@ class ConnectionStatus(BaseModel):
 
 def state_for(error: CompanionError) -> CatsState:
     """Which connection state an error reveals."""
+    if isinstance(error, KeyringLockedError):
+        return "keyring_locked"
     if isinstance(error, KeyMissingError | KeyringUnavailableError):
         return "not_configured"
     if isinstance(error, CatsAuthError | CatsForbiddenError):
@@ -64,6 +68,15 @@ class ConnectionMonitor:
         # A later success that does not name the site (a sync) keeps the one already known.
         known = self._status.site if self._status.state == "connected" else None
         self._set("connected", detail, site=site or known)
+
+    def record_answered(self, detail: str) -> None:
+        """CATS answered with this key (a sync page): connected as of now. The extension says
+        "Connected" only while that is recent, so a connection already known keeps its detail and
+        only its time moves on."""
+        if self._status.state == "connected":
+            self._status = self._status.model_copy(update={"checked_at": self._clock()})
+        else:
+            self.record_connected(detail)
 
     def record_not_configured(self, detail: str) -> None:
         self._set("not_configured", detail)

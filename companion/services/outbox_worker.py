@@ -47,6 +47,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -231,6 +232,8 @@ class OutboxWorker:
         self._claim_news: set[int] = set()
         #: The teammates' claims pending items wait for (as of the last plan and wait).
         self._waited: set[int] = set()
+        #: The items still to send by their team claim's state, as the last plan read them (status).
+        self.claim_states: dict[str, int] = {}
         self.use_claims(claims)
 
     # --- running -----------------------------------------------------------------------------------
@@ -370,6 +373,7 @@ class OutboxWorker:
 
     async def _plan(self) -> tuple[list[OutboxItem], datetime | None, int]:
         pending = await self._outbox.pending()
+        self.claim_states = dict(Counter(i.team_claim for i in pending if i.team_claim is not None))
         now = self._now()
         next_due: datetime | None = None
         if self._paused():

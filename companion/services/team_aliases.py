@@ -21,6 +21,7 @@ from typing import Final, cast
 import asyncpg
 
 from companion.errors import TeamNotJoinedError, TeamPrivilegeError
+from companion.matching import normalize_name
 from companion.store.aliases import AliasKind, AliasStore, OutboxEntry, TeamAliasChange
 from companion.store.meta import get_meta
 from companion.team import alias_log
@@ -31,6 +32,17 @@ log = logging.getLogger(__name__)
 APPLIED_KEY: Final = "team.aliases.change_no"
 #: Batches applied per follow() at most; the next wake (NOTIFY or poll) goes on from there.
 MAX_BATCHES: Final = 1000
+
+
+def local_key(kind: str, key: str) -> str:
+    """The key a team alias has here: a name key normalised again by this companion's normaliser.
+
+    The team's database carries keys, not the names they were normalised from, and members may run
+    different normaliser versions: a key written by an older one ("acme holdings") is re-derived the
+    way AliasStore.rekey_names re-derives an old local key, so it meets today's lookups ("acme").
+    A key written by this version is left as it is (normalising a key again gives the same key).
+    """
+    return (normalize_name(key) or key) if kind == "name" else key
 
 
 class TeamAliases:
@@ -74,6 +86,9 @@ class TeamAliases:
             await self._send(conn)
             await self._catch_up(conn)
             self.head = await alias_log.head(conn)
+
+    def lost(self, reason: str) -> None:
+        """The link's connection ended: nothing to undo, what waits is sent on the next connection."""
 
     def status(self) -> dict[str, object]:
         """The status's `team.aliases` section."""
@@ -150,7 +165,7 @@ class TeamAliases:
                 [
                     TeamAliasChange(
                         kind=cast("AliasKind", c.kind),
-                        key=c.key,
+                        key=local_key(c.kind, c.key),
                         company_id=c.company_id,
                         confirmed_by=c.confirmed_by,
                         confirmed_at=c.confirmed_at,

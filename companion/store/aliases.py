@@ -3,8 +3,9 @@
 One row per (kind, key): confirming a key again, to the same or another company, replaces the row. There
 is no foreign key to `companies` (an alias may name a company the cache has not seen yet), so readers
 ignore aliases to companies the cache does not hold, and the sync's change hook removes the aliases of
-companies deleted from CATS (`forget_companies`). The lookup and the push's choice of a Contact's
-company read aliases through `CacheReader.confirmed_company`; every write is here.
+companies deleted from CATS (`forget_companies`). A name alias keeps the name it was confirmed for
+(`raw_name`), so that a new normaliser re-keys it (`rekey_names`). The lookup and the push's choice
+of a Contact's company read aliases through `CacheReader.confirmed_company`; every write is here.
 
 In a team, aliases other members confirmed are replicated into the same table with who confirmed
 them (`apply_team`), and this companion's own confirmations and undos wait in `team_alias_outbox`
@@ -13,7 +14,7 @@ until the team's database has them (companion.services.team_aliases).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Final, Literal
@@ -97,20 +98,22 @@ class AliasStore:
         *,
         confirmed_at: datetime,
         share: bool = False,
+        raw_name: str | None = None,
     ) -> list[Alias]:
         """Point every (kind, key) at `company_id`, replacing what they pointed at, in one transaction.
 
+        `raw_name`: the name as confirmed, which a "name" key was normalised from (kept for `rekey_names`).
         `share`: also queue the confirmations for the team (in the same transaction).
         """
         stamp = iso(confirmed_at)
         assert stamp is not None
         async with self.db.transaction() as conn:
             await conn.executemany(
-                "INSERT INTO company_aliases (kind, key, company_id, confirmed_at, confirmed_by)"
-                " VALUES (?, ?, ?, ?, NULL) ON CONFLICT (kind, key) DO UPDATE SET"
+                "INSERT INTO company_aliases (kind, key, company_id, confirmed_at, confirmed_by, raw_name)"
+                " VALUES (?, ?, ?, ?, NULL, ?) ON CONFLICT (kind, key) DO UPDATE SET"
                 " company_id = excluded.company_id, confirmed_at = excluded.confirmed_at,"
-                " confirmed_by = NULL",
-                [(kind, key, company_id, stamp) for kind, key in keys],
+                " confirmed_by = NULL, raw_name = excluded.raw_name",
+                [(kind, key, company_id, stamp, raw_name if kind == "name" else None) for kind, key in keys],
             )
             if share:
                 await conn.executemany(
@@ -151,6 +154,63 @@ class AliasStore:
                         [(kind, key, gone_id, iso(share_at)) for gone_id in gone],
                     )
         return removed
+
+    async def rekey_names(self, key: Callable[[str], str]) -> int:
+        """Recompute every "name" alias's key with a new normaliser `key`; how many rows changed.
+
+        An alias with its confirmed name (`raw_name`) is keyed `key(raw_name)`: exactly what a lookup
+        of that name now asks for. One without it (saved before the name was kept, or replicated from
+        a team, whose database carries keys only) is re-derived as `key(old key)`. We chose this over
+        keeping the old key as a second lookup key because no query is normalised the old way any
+        more: the old key would never be asked for, while the re-derived one is. An old key is the
+        old normaliser's output (case-folded ASCII words, no punctuation, no legal form), so a newer
+        normaliser that strips more words ("holdings", "group", "the", a trailing country) re-derives
+        the same key as from the name; what it recognised by punctuation (a "/DE/" tag, a tagline
+        after " - ") was already flattened into words, and such an alias keeps matching only names
+        spelt like its old key (the limit of aliases without their name).
+
+        When two aliases come to share a key, the newer confirmation gets it, as if confirmed again;
+        the older keeps its old key (unless the newer one held that key too, and so replaced it).
+        Queued team confirmations and undos of names are re-keyed too, so the team gets today's keys.
+        One transaction: all or nothing.
+        """
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                f"SELECT {ALIAS_COLUMNS}, raw_name FROM company_aliases WHERE kind = 'name'"  # noqa: S608
+                " ORDER BY confirmed_at DESC, key"
+            )
+            rows = [tuple(row) for row in await cursor.fetchall()]
+            final: dict[str, tuple[object, ...]] = {}
+            later: list[tuple[object, ...]] = []
+            for row in rows:
+                old, raw = str(row[1]), row[5]
+                fresh = key(str(raw)) if raw is not None else key(old)
+                # A name without letters or digits has no key: keep the old one.
+                target = fresh or old
+                if target in final:
+                    later.append(row)
+                else:
+                    final[target] = row
+            for row in later:
+                # The newest confirmation took this row's fresh key; its old key is free unless taken.
+                final.setdefault(str(row[1]), row)
+            kept = {(str(row[1]), target) for target, row in final.items()}
+            changed = len(rows) - sum(1 for old, target in kept if old == target)
+            if changed:
+                await conn.execute("DELETE FROM company_aliases WHERE kind = 'name'")
+                await conn.executemany(
+                    "INSERT INTO company_aliases"
+                    " (kind, key, company_id, confirmed_at, confirmed_by, raw_name)"
+                    " VALUES ('name', ?, ?, ?, ?, ?)",
+                    [(target, row[2], row[3], row[4], row[5]) for target, row in final.items()],
+                )
+            cursor = await conn.execute("SELECT seq, key FROM team_alias_outbox WHERE kind = 'name'")
+            queued = [(int(r[0]), str(r[1])) for r in await cursor.fetchall()]
+            await conn.executemany(
+                "UPDATE team_alias_outbox SET key = ? WHERE seq = ?",
+                [(fresh, seq) for seq, old in queued if (fresh := key(old)) and fresh != old],
+            )
+        return changed
 
     async def forget_companies(self, company_ids: Sequence[int]) -> int:
         """Delete every alias to these companies (deleted from CATS); how many."""
@@ -217,7 +277,10 @@ class AliasStore:
                         "INSERT INTO company_aliases (kind, key, company_id, confirmed_at, confirmed_by)"
                         " VALUES (?, ?, ?, ?, ?) ON CONFLICT (kind, key) DO UPDATE SET"
                         " company_id = excluded.company_id, confirmed_at = excluded.confirmed_at,"
-                        " confirmed_by = excluded.confirmed_by",
+                        " confirmed_by = excluded.confirmed_by,"
+                        # The team carries no name: keep ours when it is our confirmation coming back.
+                        " raw_name = CASE WHEN company_aliases.company_id = excluded.company_id"
+                        " THEN company_aliases.raw_name END",
                         (
                             change.kind,
                             change.key,

@@ -12,8 +12,10 @@ the database goes away:
   `participant.deposed()` when it ends. A companion that dies or goes offline loses its session, so
   PostgreSQL releases the lock and the next elector to try takes over.
 
-Other followers (the shared aliases) ride on the follower's connection: each LISTENs on a channel of
-its own, and is called after the participant whenever it is.
+Other followers (the team policy, the shared aliases) ride on the follower's connection: each
+LISTENs on a channel of its own, is called after the participant whenever it is, and is told when
+the connection is lost. One session serves them all: a small managed PostgreSQL allows only a few
+dozen, shared by the whole team.
 
 What to do with a connection is the participant's business (companion.services.team_companies);
 this module only keeps the connections and the state: not_joined, connecting, connected, offline.
@@ -85,6 +87,9 @@ class Follower(Protocol):
 
     async def follow(self, conn: asyncpg.Connection) -> None: ...
 
+    def lost(self, reason: str) -> None:
+        """The follower's connection ended (`reason`, for the follower's status); it comes back later."""
+
 
 class TeamLink:
     """This companion's connections to its team; `start()` it, `await close()` it."""
@@ -138,6 +143,8 @@ class TeamLink:
                 await task
         self.state = "offline"
         self.reason = "closed"
+        for follower in self._followers:
+            follower.lost("closed")
 
     async def resign(self) -> None:
         """Give up the syncer lock if held (this companion can no longer sync: its CATS key is gone).
@@ -280,12 +287,6 @@ class TeamLink:
 
     # --- shared --------------------------------------------------------------------------------------
 
-    def lasting_connection(self) -> contextlib.AbstractAsyncContextManager[asyncpg.Connection]:
-        """A connection of its own to the team as this member, kept open by a loop that bounds each
-        of its statements itself (the team rate budget's); `connection()` is for one bounded operation.
-        """
-        return self._connection()
-
     @contextlib.asynccontextmanager
     async def connection(self) -> AsyncIterator[asyncpg.Connection]:
         """A connection of its own to the team's database, as this member, for one bounded operation.
@@ -317,3 +318,5 @@ class TeamLink:
             log.warning("team database offline: %s", reason)
         self.state, self.reason = "offline", reason
         self.connected_at = None
+        for follower in self._followers:
+            follower.lost(reason)

@@ -6,9 +6,10 @@ admin's write is validated with the same models as the site file before it is se
 conditional on the revision the admin edited, so two admins cannot overwrite each other unseen.
 Every committed change is announced by NOTIFY on `CHANNEL` (migration 0002) with the new revision.
 
-`TeamPolicyFollower` keeps a member's companion up to date: it LISTENs on a connection of its own,
-reads the row when a newer revision is announced (and every `poll_interval` in case a notification
-was lost), and writes each policy it applies to a cache file, which it loads first on start. So a
+`TeamPolicyFollower` keeps a member's companion up to date: on the team link's follower connection
+(companion.team.link) it reads the row when a newer revision is announced (and at the link's poll in
+case a notification was lost), and writes each policy it applies to a cache file, which it loads
+first on start. So a
 member offline, or whose database is down, keeps the last policy received, locks included.
 """
 
@@ -17,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,10 +31,8 @@ from companion.errors import (
     CompanionError,
     PolicyConflictError,
     PolicyInvalidError,
-    TeamNotJoinedError,
     TeamPrivilegeError,
     TeamSchemaError,
-    TeamUnavailableError,
 )
 from companion.files import write_atomic_json
 from companion.secret import DatabasePassword
@@ -50,17 +49,8 @@ log = logging.getLogger(__name__)
 CHANNEL: Final = "cats_companion_policy"
 CACHE_FILE: Final = "team-policy.json"
 CACHE_FORMAT: Final = 1
-#: How often the follower reads the revision even without a notification: a notification can be
-#: lost (a pooler in between, a connection that died silently), and the read proves the connection.
-POLL_INTERVAL: Final = 30.0
-#: Waits between attempts to reach the database; the last one repeats while it stays away.
-RETRY_DELAYS: Final = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
-#: Connecting and each of the follower's reads; a member must not hang on a database that is away.
+#: Each of the follower's reads; a member must not hang on a database that is away.
 FOLLOW_TIMEOUT: Final = 5.0
-STOP_TIMEOUT: Final = 5.0
-
-#: The password, asked for at each connection (from the keyring), so a changed one is picked up.
-PasswordSource = Callable[[], Awaitable[DatabasePassword | None]]
 
 _SELECT: Final = (
     "SELECT document::text AS document, revision, changed_by, changed_at FROM cats_companion.policy"
@@ -192,37 +182,35 @@ def read_cache(path: Path, team_id: str) -> PolicyRow | None:
 class TeamPolicyFollower:
     """A member's companion's view of the team policy: the cached one at once, then the database's.
 
-    A TeamPolicySource for companion.settings.service.SettingsService. `start()` loads the cache and
-    follows the database in a task until `stop()`; `on_change` is called with each new snapshot.
-    A policy this companion cannot read (a newer companion's setting) is reported and not applied:
-    the one held before stays in force with its locks, rather than no lock at all.
+    A TeamPolicySource for companion.settings.service.SettingsService, and a companion.team.link
+    Follower: it rides on the team link's follower connection (LISTEN on `channel`, `follow(conn)` on
+    each NOTIFY and poll), so it costs the team database no session of its own. `load_cache()` puts
+    the last policy received in force; `lost(reason)` (the link's connection ended) keeps it in force.
+    `on_change` is called with each new snapshot. A policy this companion cannot read (a newer
+    companion's setting) is reported and not applied: the one held before stays in force with its
+    locks, rather than no lock at all.
     """
+
+    channel: Final = CHANNEL
 
     def __init__(
         self,
-        dsn: TeamDsn,
-        password: DatabasePassword | PasswordSource,
         *,
         team_id: str,
         cache_path: Path,
         on_change: Callable[[TeamPolicySnapshot], None] | None = None,
-        poll_interval: float = POLL_INTERVAL,
-        retry_delays: Sequence[float] = RETRY_DELAYS,
         timeout: float = FOLLOW_TIMEOUT,
     ) -> None:
-        self._dsn = dsn
-        self._password = password
         self.team_id = team_id
         self.cache_path = cache_path
         self._on_change = on_change
-        self._poll_interval = poll_interval
-        self._retry_delays = tuple(retry_delays) or (1.0,)
         self._timeout = timeout
         self._snapshot = TeamPolicySnapshot()
         self._changed = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
         #: The last revision read from the database, applied or not (None: none read yet).
         self._seen: int | None = None
+        #: The connection whose database was checked to hold this companion's team.
+        self._checked: asyncpg.Connection | None = None
         self.connected = False
         #: Why the database is not being followed now (None while it is).
         self.last_error: str | None = None
@@ -233,15 +221,12 @@ class TeamPolicyFollower:
     def for_record(
         cls,
         record: TeamRecord,
-        password: DatabasePassword | PasswordSource,
         *,
         cache_path: Path | None = None,
         on_change: Callable[[TeamPolicySnapshot], None] | None = None,
     ) -> TeamPolicyFollower:
         """The follower of the team this companion joined (team.json), caching in the data dir."""
         return cls(
-            record.team_dsn(),
-            password,
             team_id=record.team_id,
             cache_path=cache_path if cache_path is not None else default_cache_path(),
             on_change=on_change,
@@ -258,22 +243,6 @@ class TeamPolicyFollower:
                 self._apply(cached, origin="cache")
         return self._snapshot
 
-    async def start(self) -> None:
-        if self._task is not None:
-            return
-        self.load_cache()
-        self._task = asyncio.create_task(self._run(), name="team-policy-follower")
-
-    async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is None:
-            return
-        task.cancel()
-        done, _ = await asyncio.wait({task}, timeout=STOP_TIMEOUT)
-        if not done:
-            log.warning("the team policy follower did not stop within %.0f s", STOP_TIMEOUT)
-        self.connected = False
-
     async def wait_for_revision(self, revision: int) -> TeamPolicySnapshot:
         """The snapshot once the database's `revision` or a later one was read (applied or refused);
         `wait_for_revision(0)` waits for the first read from the database, whatever the cache held.
@@ -284,81 +253,42 @@ class TeamPolicyFollower:
             await self._changed.wait()
         return self._snapshot
 
-    # --- following -------------------------------------------------------------------------------
+    # --- following (called by the team link) ---------------------------------------------------------
 
-    async def _run(self) -> None:
-        failures = 0
-        while True:
-            try:
-                await self._follow()
-            except asyncio.CancelledError:
-                raise
-            except CompanionError as exc:
-                self._lost(exc.message)
-            except Exception as exc:  # a bug must not end the following for good: log it and retry
-                log.exception("the team policy follower failed")
-                self._lost(f"{type(exc).__name__}: {exc}")
-            if self.connected:
-                failures = 0
-            self.connected = False
-            delay = self._retry_delays[min(failures, len(self._retry_delays) - 1)]
-            failures += 1
-            await asyncio.sleep(delay)
+    async def follow(self, conn: asyncpg.Connection) -> None:
+        """Read the revision on the link's connection, and the row when it is not the one seen last.
 
-    def _lost(self, why: str) -> None:
-        if self.last_error != why:
-            log.warning("team policy: not following the team database (%s); the policy held stays", why)
-        self.last_error = why
-
-    async def _password_now(self) -> DatabasePassword:
-        if isinstance(self._password, DatabasePassword):
-            return self._password
-        password = await self._password()
-        if password is None:
-            raise TeamNotJoinedError(
-                f"no password for the team database {self._dsn.url} is in the keyring; "
-                "join the team again (`cats-companion team join`)"
-            )
-        return password
-
-    async def _follow(self) -> None:
-        password = await self._password_now()
-        async with connect(self._dsn, password, connect_timeout=self._timeout) as conn:
-            events: asyncio.Queue[int | None] = asyncio.Queue()
-
-            def announced(_conn: object, _pid: int, _channel: str, payload: object) -> None:
-                try:
-                    events.put_nowait(int(str(payload)))
-                except ValueError:
-                    events.put_nowait(-1)  # not ours to understand: read the row anyway
-
-            def terminated(_conn: object) -> None:
-                events.put_nowait(None)
-
-            conn.add_termination_listener(terminated)
-            await conn.add_listener(CHANNEL, announced)
-            team_id = await conn.fetchval(
-                "SELECT team_id::text FROM cats_companion.team", timeout=self._timeout
-            )
-            if team_id != self.team_id:
-                raise TeamSchemaError(
-                    f"the team database now holds team {team_id}, not {self.team_id} which this companion "
-                    "joined; its policy is not applied (leave and join the team again)"
+        The link LISTENs on `channel` before its first follow, so a change committed after this read is
+        announced and followed again. A database holding another team refuses the policy here (the
+        link and the other followers go on); driver errors go to the link, which reconnects.
+        """
+        try:
+            if conn is not self._checked:
+                team_id = await conn.fetchval(
+                    "SELECT team_id::text FROM cats_companion.team", timeout=self._timeout
                 )
-            # Read after LISTEN: a change committed in between is in this read or announced, never lost.
-            self._receive(await read_row(conn, seconds=self._timeout))
-            self.connected, self.last_error = True, None
-            while True:
-                try:
-                    revision = await asyncio.wait_for(events.get(), self._poll_interval)
-                except TimeoutError:
-                    revision = await conn.fetchval(
-                        "SELECT revision FROM cats_companion.policy", timeout=self._timeout
+                if team_id != self.team_id:
+                    raise TeamSchemaError(
+                        f"the team database now holds team {team_id}, not {self.team_id} which this "
+                        "companion joined; its policy is not applied (leave and join the team again)"
                     )
-                if revision is None:
-                    raise TeamUnavailableError("the connection to the team database was lost")
-                if revision != self._seen:
-                    self._receive(await read_row(conn, seconds=self._timeout))
+                self._checked = conn
+            revision = await conn.fetchval(
+                "SELECT revision FROM cats_companion.policy", timeout=self._timeout
+            )
+            if revision is None or revision != self._seen:
+                self._receive(await read_row(conn, seconds=self._timeout))
+        except CompanionError as exc:
+            self.lost(exc.message)
+            return
+        self.connected, self.last_error = True, None
+
+    def lost(self, reason: str) -> None:
+        """The link's connection is gone (or the database refused): the policy held stays in force."""
+        if self.last_error != reason:
+            log.warning("team policy: not following the team database (%s); the policy held stays", reason)
+        self.connected, self.last_error = False, reason
+        self._checked = None
 
     def _receive(self, row: PolicyRow) -> None:
         if row.revision == self._seen:

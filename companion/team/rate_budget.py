@@ -32,6 +32,7 @@ from companion.team.link import LinkTuning
 
 log = logging.getLogger(__name__)
 
+#: A connection for one turn (companion.team.claims_link.TeamClaimsLink.borrowed).
 ConnectionSource = Callable[[], AbstractAsyncContextManager[asyncpg.Connection]]
 BudgetLinkState = Literal["connecting", "connected", "offline"]
 #: Longest wait for one batch and read.
@@ -97,6 +98,7 @@ class TeamBudget:
         self._task: asyncio.Task[None] | None = None
         #: The server's clock minus ours, measured on each connection.
         self._offset = 0.0
+        self._measured_on: asyncpg.Connection | None = None
 
     # --- TeamBudgetView: called by the RateBudget on every request, answers from memory ---------------
 
@@ -157,22 +159,26 @@ class TeamBudget:
         failures = 0
         while True:
             try:
-                async with self._connection() as conn:
-                    async with asyncio.timeout(QUERY_TIMEOUT):
-                        self._offset = await rate_ledger.clock_offset(conn, self._clock)
-                    while True:
-                        await self._cycle(conn)
-                        failures = 0
-                        self.state, self.reason = "connected", None
-                        with contextlib.suppress(TimeoutError):
-                            await asyncio.wait_for(self._wake.wait(), self.tuning.interval)
+                while True:
+                    await self._cycle()
+                    failures = 0
+                    self.state, self.reason = "connected", None
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), self.tuning.interval)
             except Exception as exc:
                 # Even a bug must not end the loop: the team would stop seeing this companion's requests.
                 failures += 1
                 self._offline(loop_failure(exc, "the team rate budget"))
             await asyncio.sleep(self._backoff(failures))
 
-    async def _cycle(self, conn: asyncpg.Connection) -> None:
+    async def _measured(self, conn: asyncpg.Connection) -> float:
+        """The server's clock minus ours, measured once per connection (a lost one is replaced)."""
+        if conn is not self._measured_on:
+            self._offset = await rate_ledger.clock_offset(conn, self._clock)
+            self._measured_on = conn
+        return self._offset
+
+    async def _cycle(self) -> None:
         async with self._cycles:
             # Under the lock: a sync_now() asked for after this point wakes the next cycle.
             self._started_cycles += 1
@@ -183,16 +189,19 @@ class TeamBudget:
         self._pending = [note for note in self._pending if note[0] > horizon]
         batch = list(self._pending)
         header = self._header
-        offset = self._offset
-        seen = None if header is None else rate_ledger.Header(header[0], header[1], header[2] + offset)
-        async with asyncio.timeout(QUERY_TIMEOUT):
+        # Two turns on the shared connection, the write and the read, so a claim waits behind one only.
+        async with self._connection() as conn, asyncio.timeout(QUERY_TIMEOUT):
+            offset = await self._measured(conn)
+            seen = None if header is None else rate_ledger.Header(header[0], header[1], header[2] + offset)
             await rate_ledger.record(
                 conn, self.origin, [(at + offset, priority) for at, priority in batch], seen
             )
-            # Logged: notes made meanwhile stay for the next batch.
-            del self._pending[: len(batch)]
-            if self._header == header:
-                self._header = None
+        # Logged: notes made meanwhile stay for the next batch.
+        del self._pending[: len(batch)]
+        if self._header == header:
+            self._header = None
+        async with self._connection() as conn, asyncio.timeout(QUERY_TIMEOUT):
+            offset = await self._measured(conn)
             ledger = await rate_ledger.read(conn)
         self._apply(ledger, offset, self._clock())
         async with self._cycles:

@@ -112,8 +112,9 @@ export class Card {
       client: options.client,
       announce: (text) => this.announce(text),
       onCompany: (company) => this.companyChanged(company),
-      onHealth: (tone, text) => {
+      onHealth: (tone, text, state) => {
         this.dot.dataset.tone = tone;
+        this.dot.dataset.state = state ?? tone;
         this.dot.setAttribute("aria-label", text);
         this.dot.title = text;
       },
@@ -136,6 +137,9 @@ export class Card {
       person.title || person.company
         ? ` · ${[person.title, person.company].filter(Boolean).join(" at ")}`
         : "",
+      // Every job on the profile has ended: say so, so the empty company reads as a fact to act
+      // on (the company section lets the recruiter pick one) rather than as a reading failure.
+      person.betweenJobs ? " · no current job on the profile" : "",
     );
     this.section.setPerson(person);
     this.renderPanel(person);

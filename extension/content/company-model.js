@@ -7,7 +7,7 @@
 
 import { confidenceLabel, formatAge, isStale } from "../shared/format.js";
 import { problemView } from "../shared/problems.js";
-import { teamView } from "../shared/status-model.js";
+import { offlineView, teamView } from "../shared/status-model.js";
 
 export { problemView };
 
@@ -17,8 +17,8 @@ export { problemView };
  *   score: number | null, reason: string, label?: string }} CompanyMatch
  * @typedef {{ kind: string, message: string, company_ids: number[], score: number | null }} DuplicateWarning
  * @typedef {{ key: string, label: string, value: string | null, ref_id?: number | null }} DisplayedField
- * @typedef {{ state: "never_synced" | "empty" | "ready", companies: number, last_success_at: string | null,
- *   age_seconds: number | null, message: string | null }} CacheInfo
+ * @typedef {{ state: "never_synced" | "empty" | "ready" | "offline", companies: number, last_success_at: string | null,
+ *   age_seconds: number | null, message: string | null, offline_reason?: string | null }} CacheInfo
  * @typedef {{ level: string, match: CompanyMatch | null, confirmed: boolean, warnings: DuplicateWarning[],
  *   company: DisplayedField[], cache: CacheInfo, confirmed_by?: string | null,
  *   confirmed_at?: string | null }} LookupResult
@@ -88,7 +88,8 @@ export function companyView(result, catsState = null, teamStatus = null) {
       state: "no-match",
       heading: "Not in CATS yet",
       badge: { text: "No match", tone: "muted" },
-      reason: result.cache.state === "ready" ? "No CATS company matches this profile's company." : null,
+      reason: result.cache.state === "ready" || result.cache.state === "offline"
+        ? "No CATS company matches this profile's company." : null,
       fields: [], warnings, cache, team, canConfirm: true, canUnconfirm: false,
     };
   }
@@ -144,6 +145,9 @@ export function cacheLine(cache, catsState, team = null) {
     return { text: cache.message ?? "The company cache is empty: open the companion's settings, Cache, Sync now.", tone: "bad" };
   }
   const age = formatAge(cache.age_seconds);
+  // The daemon says when its cache cannot be synced, and why (network, key, budget, team database).
+  const down = offlineView(cache);
+  if (down) return { text: `${down.title} (${down.why}).`, tone: cache.offline_reason === "bad_key" ? "bad" : "warn" };
   const offline = catsState === "unreachable";
   if (offline) return { text: `Offline from CATS: showing the cache from ${age}.`, tone: "warn" };
   if (isStale(cache.age_seconds)) return { text: `Cache last synced ${age}; it may be out of date.`, tone: "warn" };

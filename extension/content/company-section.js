@@ -2,6 +2,8 @@
 
 import { h } from "./dom.js";
 import { companyView, hitLine, lookupParams, problemView, sameLookup } from "./company-model.js";
+import { CACHE_EVENT } from "../shared/messages.js";
+import { connectionDot } from "../shared/status-model.js";
 
 /**
  * @typedef {import("./extract.js").Person} Person
@@ -9,13 +11,14 @@ import { companyView, hitLine, lookupParams, problemView, sameLookup } from "./c
  * @typedef {import("./company-model.js").CompanyHit} CompanyHit
  * @typedef {import("./company-model.js").ErrorInfo} ErrorInfo
  * @typedef {import("../shared/status-model.js").TeamStatus} TeamStatus
+ * @typedef {import("../shared/status-model.js").CatsStatus} CatsStatus
  * @typedef {import("../shared/client.js").CompanionClient} CompanionClient
  * @typedef {{ company_id: number, company_name: string, confirmed: boolean } | null} CompanyChoice
  * @typedef {{
  *   client: CompanionClient,
  *   announce: (text: string) => void,
  *   onCompany: (company: CompanyChoice) => void,
- *   onHealth: (tone: "ok" | "warn" | "bad", text: string) => void,
+ *   onHealth: (tone: "ok" | "warn" | "bad" | "muted", text: string, state?: string) => void,
  *   footer: HTMLElement,
  * }} SectionOptions
  */
@@ -24,6 +27,9 @@ import { companyView, hitLine, lookupParams, problemView, sameLookup } from "./c
 const LOOKUP_TIMEOUT_MS = 10_000;
 const SEARCH_DEBOUNCE_MS = 150;
 const PICKER_LIMIT = 8;
+/** While the dot is not green, the section looks again this often (local messages only, no CATS
+ * request), besides following the daemon's `cache.state` event: it goes back to normal by itself. */
+const RECHECK_MS = 30_000;
 
 export class CompanySection {
   /**
@@ -44,6 +50,10 @@ export class CompanySection {
     this.loading = false;
     /** @type {string | null} */
     this.catsState = null;
+    /** @type {CatsStatus | null} the `status` message's cats section, when known */
+    this.cats = null;
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    this.recheckTimer = undefined;
     /** @type {TeamStatus | null} the `status` message's team section, when known */
     this.team = null;
     this.pickerOpen = false;
@@ -58,6 +68,18 @@ export class CompanySection {
     this.generation = 0;
     /** @type {ReturnType<typeof setTimeout> | undefined} */
     this.searchTimer = undefined;
+    // A sync that failed or succeeded again changes what the card says: follow it without polling CATS.
+    options.client.subscribe(CACHE_EVENT, () => this.recheck());
+  }
+
+  /** Look again quietly, unless the recruiter is busy with the picker (then a little later). */
+  recheck() {
+    clearTimeout(this.recheckTimer);
+    if (this.loading || this.pickerOpen || this.busy) {
+      this.recheckTimer = setTimeout(() => this.recheck(), RECHECK_MS);
+      return;
+    }
+    void this.lookup({ quiet: true });
   }
 
   /** @param {Person} person */
@@ -67,11 +89,13 @@ export class CompanySection {
     if (changed) void this.lookup();
   }
 
-  async lookup() {
+  /** @param {{ quiet?: boolean }} [options] quiet: a re-check, shown only once answered (no skeleton) */
+  async lookup({ quiet = false } = {}) {
     const person = this.person;
     if (!person) return;
     const generation = ++this.generation;
     const params = lookupParams(person);
+    clearTimeout(this.recheckTimer);
     this.pickerOpen = false;
     this.error = null;
     if (!params) {
@@ -81,17 +105,21 @@ export class CompanySection {
       this.options.onCompany(null);
       return;
     }
-    this.loading = true;
-    this.render();
+    if (!quiet) {
+      this.loading = true;
+      this.render();
+    }
     try {
       const [result, status] = await Promise.all([
         this.options.client.send("company.lookup", params, { timeoutMs: LOOKUP_TIMEOUT_MS, retry: true }),
-        // In a team the state changes (offline, another syncer): asked again with each lookup.
-        this.catsState === null || this.team?.joined ? this.status() : Promise.resolve(null),
+        // The CATS connection and the team change (offline, a key refused, another syncer): asked
+        // again with each lookup; both answer from the daemon's memory, without asking CATS.
+        this.status(),
       ]);
       if (generation !== this.generation) return;
       if (status) {
-        this.catsState = status.cats;
+        this.cats = status.cats;
+        this.catsState = status.cats?.state ?? null;
         this.team = status.team;
       }
       this.accept(/** @type {LookupResult} */ (result));
@@ -100,7 +128,7 @@ export class CompanySection {
       this.result = null;
       this.error = toError(error);
       const problem = problemView(this.error);
-      this.options.onHealth(problem.tone, problem.title);
+      this.options.onHealth(problem.tone, problem.title, "error");
       this.options.onCompany(null);
     } finally {
       if (generation === this.generation) {
@@ -110,12 +138,12 @@ export class CompanySection {
     }
   }
 
-  /** @returns {Promise<{ cats: string | null, team: TeamStatus | null } | null>} the CATS connection and team states, null when unknown */
+  /** @returns {Promise<{ cats: CatsStatus | null, team: TeamStatus | null } | null>} the CATS connection and team states, null when unknown */
   async status() {
     try {
       const data = await this.options.client.send("status", {}, { timeoutMs: LOOKUP_TIMEOUT_MS });
       return {
-        cats: typeof data?.cats?.state === "string" ? data.cats.state : null,
+        cats: typeof data?.cats?.state === "string" ? data.cats : null,
         team: data?.team && typeof data.team === "object" ? data.team : null,
       };
     } catch {
@@ -131,12 +159,10 @@ export class CompanySection {
     this.options.onCompany(
       match ? { company_id: match.company_id, company_name: match.company_name, confirmed: result.confirmed } : null,
     );
-    const offline = this.catsState === "unreachable";
-    const cacheBad = result.cache.state !== "ready";
-    this.options.onHealth(
-      cacheBad ? "bad" : offline ? "warn" : "ok",
-      cacheBad ? "Company cache not synced" : offline ? "Offline from CATS" : "Connected",
-    );
+    const dot = connectionDot(this.cats, result.cache);
+    this.options.onHealth(dot.tone, dot.text, dot.state);
+    clearTimeout(this.recheckTimer);
+    if (dot.tone !== "ok") this.recheckTimer = setTimeout(() => this.recheck(), RECHECK_MS);
   }
 
   // --- the picker --------------------------------------------------------------------------------------

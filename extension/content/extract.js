@@ -5,15 +5,17 @@
 // found a value, and records which one it was (`sources`), so the card can show where a value came
 // from and the recruiter can correct it. The layouts and anchors are those of
 // ../shared/linkedin-layouts.md: JSON-LD on public pages, the top card of each logged-in era, the
-// contact-info link for the vanity URL, and the first Experience entry for the company link.
+// contact-info link for the vanity URL (else the profile's own `/in/<name>/detail/` links), and the
+// current Experience entry (the first without an end date) for the company link. The rule each
+// fallback follows is written down in test/extract-layouts.test.js.
 
 import { clean, cleanOrNull, decodeLeftoverEntities, visibleText } from "./text.js";
-import { companyPageUrl, profileUrl, searchKeywords } from "./links.js";
+import { companyPageUrl, parseLink, profileUrl, searchKeywords } from "./links.js";
 
 /**
  * @typedef {"name" | "headline" | "title" | "company" | "companyUrl" | "location" | "profileUrl"} PersonField
  * @typedef {"json-ld" | "top-card" | "top-card-2026" | "contact-info" | "experience" | "headline"
- *   | "page-title" | "og-title" | "canonical" | "page-url"} Strategy
+ *   | "page-title" | "og-title" | "canonical" | "detail-links" | "page-url"} Strategy
  * @typedef {{ name: string, url: string | null }} CompanyRef
  * @typedef {{
  *   name: string | null,
@@ -24,9 +26,12 @@ import { companyPageUrl, profileUrl, searchKeywords } from "./links.js";
  *   location: string | null,
  *   profileUrl: string | null,
  *   companies: CompanyRef[],
+ *   betweenJobs?: boolean,
  *   sources: Partial<Record<PersonField, Strategy>>,
- * }} Person
- * @typedef {Partial<Record<PersonField, string | null>> & { companies?: CompanyRef[] }} Reading
+ * }} Person  `betweenJobs` (absent means false): every Experience entry has ended, so the profile
+ *   names no current job (title, company and its link stay empty unless the top card or JSON-LD
+ *   names a current one).
+ * @typedef {Partial<Record<PersonField, string | null>> & { companies?: CompanyRef[], betweenJobs?: boolean }} Reading
  */
 
 /** @type {readonly PersonField[]} */
@@ -43,7 +48,7 @@ const ORDER = {
   title: ["json-ld", "experience", "headline", "page-title", "og-title"],
   company: ["json-ld", "top-card", "top-card-2026", "experience", "headline", "page-title", "og-title"],
   location: ["top-card", "top-card-2026", "json-ld"],
-  profileUrl: ["contact-info", "canonical", "json-ld", "page-url"],
+  profileUrl: ["contact-info", "canonical", "json-ld", "detail-links", "page-url"],
 };
 
 /**
@@ -63,12 +68,13 @@ export function extractPerson(doc, pageUrl = "") {
     "page-title": parsePageTitle(doc.title),
     "og-title": parsePageTitle(decodeLeftoverEntities(meta(doc, "og:title") ?? "")),
     canonical: readCanonical(doc),
+    "detail-links": readDetailLinks(doc),
     "page-url": { profileUrl: profileUrl(pageUrl) },
   };
   /** @type {Person} */
   const person = {
     name: null, headline: null, title: null, company: null, companyUrl: null, location: null,
-    profileUrl: null, companies: [], sources: {},
+    profileUrl: null, companies: [], betweenJobs: false, sources: {},
   };
   for (const field of /** @type {(keyof typeof ORDER)[]} */ (Object.keys(ORDER))) {
     if (field === "title" || field === "company") continue;
@@ -76,9 +82,20 @@ export function extractPerson(doc, pageUrl = "") {
   }
   // The headline is read by then, so the "title at company" rule can serve as a fallback.
   readings.headline = parseHeadline(person.headline);
+  person.betweenJobs = readings.experience?.betweenJobs === true;
+  if (person.betweenJobs) {
+    // Every job on the profile has ended: a headline or page title naming a company ("VP Sales at
+    // Acme") is then an old one, and a past job must not become the current company.
+    for (const strategy of /** @type {Strategy[]} */ (["headline", "page-title", "og-title"])) {
+      const reading = readings[strategy];
+      if (reading) readings[strategy] = { ...reading, title: null, company: null };
+    }
+  }
   take(person, "title", readings);
   take(person, "company", readings);
   pickCompanyUrl(person, readings);
+  // The top card or JSON-LD may still name a current company the Experience list shows as ended.
+  person.betweenJobs &&= person.company === null;
   person.companies = readings["json-ld"]?.companies?.length
     ? readings["json-ld"].companies
     : person.company ? [{ name: person.company, url: person.companyUrl }] : [];
@@ -283,12 +300,29 @@ export function readTopCard(doc) {
 
 /** A LinkedIn connection degree as shown beside the name: "· 2nd", "3rd+". */
 const DEGREE = /^[·•]?\s*(?:1st|2nd|3rd\+?|\d+(?:st|nd|rd|th))$/i;
+/** A line of separators only ("·"), which the 2026 top card puts between the location and the contact link. */
+const SEPARATOR = /^[·•|\s]*$/;
+/** A pronouns line shown right after the name: "He/Him", "she / her", "They/Them/Theirs". */
+const PRONOUNS = /^(?:he|him|his|she|her|hers|they|them|theirs|ze|zir|xe|xem|it|its)(?:\s*\/\s*(?:he|him|his|she|her|hers|they|them|theirs|ze|zir|xe|xem|it|its))+$/i;
+
+/**
+ * Whether a line is one of the top card's markers rather than content: the degree, a separator,
+ * or pronouns. None of them is ever a headline or a location.
+ * @param {string} text
+ * @returns {boolean}
+ */
+export function isTopCardMarker(text) {
+  const line = clean(text);
+  return DEGREE.test(line) || SEPARATOR.test(line) || PRONOUNS.test(line);
+}
 
 /**
  * The 2026 server-driven top card: hashed classes, so only structure is read. The name is the h2
- * in `[componentkey$="Topcard"]`; the headline is the first paragraph after it that is not the
- * degree; the company is the paragraph or button holding a logo; the location is the paragraph
- * just before the contact-info link.
+ * in `[componentkey$="Topcard"]`; the headline is the first paragraph after it that is not a
+ * marker (degree, separator, pronouns); the company is the first button or paragraph holding a
+ * logo or a placeholder graphic (img or svg), or else the line under the headline up to " · "
+ * ("Acme · University of X"); the location is the last paragraph before the contact-info link
+ * that neither holds that link nor is a marker.
  * @param {Document} doc
  * @returns {Reading}
  */
@@ -299,27 +333,42 @@ export function readTopCard2026(doc) {
   const name = cleanOrNull(visibleText(nameElement));
   /** @type {Reading} */
   const reading = { name };
+  const contact = card.querySelector('a[href*="/overlay/contact-info/"], a[href*="/detail/contact-info/"]');
+  // Document order by position in the card (compareDocumentPosition is unreliable in DOM shims).
+  const position = new Map(Array.from(card.querySelectorAll("*")).map((element, index) => [element, index]));
+  const before = (/** @type {Element} */ a, /** @type {Element} */ b) => (position.get(a) ?? -1) < (position.get(b) ?? -1);
+  // A placeholder graphic (svg) counts only before the contact-info link: the action buttons after
+  // it ("Message", "More") carry svg icons too.
   const companyHolder = Array.from(card.querySelectorAll('div[role="button"], p, a[href*="/company/"]')).find(
-    (element) => element.querySelector("img") && clean(element.textContent),
+    (element) =>
+      clean(element.textContent)
+      && (element.querySelector("img") || (element.querySelector("svg") && contact && before(element, contact))),
   );
   if (companyHolder) {
     reading.company = cleanOrNull(visibleText(companyHolder));
     const link = companyHolder.closest("a[href]") ?? companyHolder.querySelector("a[href]");
     reading.companyUrl = companyPageUrl(link?.getAttribute("href"));
   }
-  const contact = card.querySelector('a[href*="/overlay/contact-info/"], a[href*="/detail/contact-info/"]');
-  // Document order by position in the card (compareDocumentPosition is unreliable in DOM shims).
-  const position = new Map(Array.from(card.querySelectorAll("*")).map((element, index) => [element, index]));
-  const before = (/** @type {Element} */ a, /** @type {Element} */ b) => (position.get(a) ?? -1) < (position.get(b) ?? -1);
   const paragraphs = Array.from(card.querySelectorAll("p")).filter(
-    (p) => !companyHolder?.contains(p) && !nameElement?.contains(p) && clean(p.textContent),
+    (p) =>
+      !companyHolder?.contains(p) && !nameElement?.contains(p) && !(contact && p.contains(contact))
+      && !isTopCardMarker(visibleText(p)),
   );
   const location = contact ? paragraphs.filter((p) => before(p, contact)).at(-1) : undefined;
   reading.location = location ? cleanOrNull(visibleText(location)) : null;
-  const headline = paragraphs.find(
-    (p) => p !== location && !DEGREE.test(clean(p.textContent)) && (!nameElement || before(nameElement, p)),
-  );
+  const headline = paragraphs.find((p) => p !== location && (!nameElement || before(nameElement, p)));
   reading.headline = headline ? cleanOrNull(visibleText(headline)) : null;
+  if (!reading.company && headline) {
+    // No logo at all: the first line after the headline (and before the location) that reads
+    // "Company · School" names the company before its " · ".
+    const line = Array.from(card.querySelectorAll("p, div")).find(
+      (element) =>
+        before(headline, element) && !element.contains(headline) && (!location || before(element, location))
+        && !(location && element.contains(location)) && !(contact && element.contains(contact))
+        && visibleText(element).includes(" · "),
+    );
+    reading.company = line ? cleanOrNull(visibleText(line).split(" · ")[0]) : null;
+  }
   return reading;
 }
 
@@ -331,6 +380,31 @@ export function readTopCard2026(doc) {
 export function readContactInfo(doc) {
   const link = doc.querySelector('a[href*="/overlay/contact-info/"], a[href*="/detail/contact-info/"]');
   return { profileUrl: profileUrl(link?.getAttribute("href")) };
+}
+
+/**
+ * Older captures without a contact-info link: the profile's own section links
+ * (`/in/<vanity>/detail/skills/`, `/detail/recent-activity/`, later `/details/experience/`) name
+ * it. Other people's links on the page ("People also viewed") point at bare `/in/<vanity>/`, never
+ * at their `/detail/` pages; the vanity most of the `/detail/` links name wins, the first one on a tie.
+ * @param {Document} doc
+ * @returns {Reading}
+ */
+export function readDetailLinks(doc) {
+  /** @type {Map<string, number>} */
+  const counts = new Map();
+  for (const link of Array.from(doc.querySelectorAll('a[href*="/detail/"], a[href*="/details/"]'))) {
+    const href = link.getAttribute("href") ?? "";
+    if (!/^\/in\/[^/?#]+\/details?\//.test(parseLink(href)?.pathname ?? "")) continue;
+    const url = profileUrl(href);
+    if (url) counts.set(url, (counts.get(url) ?? 0) + 1);
+  }
+  let best = null;
+  let most = 0;
+  for (const [url, count] of counts) {
+    if (count > most) [best, most] = [url, count];
+  }
+  return { profileUrl: best };
 }
 
 /**
@@ -362,23 +436,35 @@ export function experienceSection(doc) {
 }
 
 /**
- * The first Experience entry: the job title, the company and its page link. Handles entries
- * grouping several roles at one company (the company is the entry's heading and the roles are
- * a nested list) and companies without a page (a search link with the name as keywords).
+ * The current Experience entry: the job title, the company and its page link. The current entry
+ * is the first one whose dates have no end ("Jan 2020 - Present", "aug. 2022 - nu") or that shows
+ * no dates at all; when every entry has an end date the person is between jobs and nothing is
+ * read (`betweenJobs`), so that a past job never becomes the current company. Handles entries
+ * grouping several roles at one company (the company is the entry's heading and the roles are a
+ * nested list), companies without a page (a search link with the name as keywords), and the
+ * 2016 public layout (`.item-title` / `.item-subtitle` headings).
  * @param {Document} doc
  * @returns {Reading}
  */
 export function readExperience(doc) {
   const section = experienceSection(doc);
-  const entry = section?.querySelector("li, [componentkey*='entity-collection-item']");
-  if (!entry) return {};
+  if (!section) return {};
+  const candidates = Array.from(section.querySelectorAll("li, [componentkey*='entity-collection-item']"));
+  const entries = candidates.filter((c) => !candidates.some((other) => other !== c && other.contains(c)));
+  if (entries.length === 0) return {};
+  const entry = entries.find((e) => !hasEnded(e));
+  if (!entry) return { betweenJobs: true };
   const link = entry.querySelector('a[href*="/company/"], a[href*="/search/results/"]');
   const href = link?.getAttribute("href");
   const url = companyPageUrl(href);
   const fromSearch = searchKeywords(href);
-  // A nested list holds either the roles of a grouped entry (each with its own title) or, in a
-  // single-role entry, the description and skills (no title): only the first kind is a role.
-  const firstRole = Array.from(entry.querySelectorAll("ul li")).find((li) => li.querySelector("h3, .t-bold")) ?? null;
+  // A nested list holds either the roles of a grouped entry or, in a single-role entry, the
+  // description, skills and media attachments. A role has a title and its own dates; a media
+  // attachment's bold caption has a thumbnail and no dates, so it is never taken for a role.
+  const firstRole =
+    Array.from(entry.querySelectorAll("ul li")).find(
+      (li) => li.querySelector("h3, .t-bold") && dateRangeEnd(li) !== null && !li.querySelector("img"),
+    ) ?? null;
   let title = null;
   let company = null;
   if (firstRole) {
@@ -387,14 +473,16 @@ export function readExperience(doc) {
     const heading = Array.from(entry.querySelectorAll("h3, .t-bold, p")).find((element) => !firstRole.contains(element));
     company = heading ? cleanOrNull(visibleText(heading)) : null;
   } else {
-    title = firstText(entry, ["h3", ".t-bold"]);
+    title = firstText(entry, ["h3", ".t-bold", ".item-title"]);
     const line = firstText(entry, [
       ".pv-entity__secondary-title",
       "span.t-14.t-normal:not(.t-black--light)",
+      ".item-subtitle",
     ]);
     company = line ? cleanOrNull(line.split(" · ")[0]) : null;
-    if (!title || !company) {
+    if ((!title || !company) && entry.matches("[componentkey*='entity-collection-item']")) {
       // 2026: no usable classes; the paragraphs are title, "Company · Employment type", dates.
+      // Only there: elsewhere the first paragraph is the job's description, never its title.
       const paragraphs = Array.from(entry.querySelectorAll("p")).map((p) => visibleText(p)).filter(Boolean);
       title ??= cleanOrNull(paragraphs[0]);
       company ??= paragraphs[1] ? cleanOrNull(paragraphs[1].split(" · ")[0]) : null;
@@ -402,6 +490,40 @@ export function readExperience(doc) {
   }
   company ??= fromSearch ?? logoName(entry);
   return { title, company, companyUrl: url };
+}
+
+/** A date range as an Experience entry shows it: "Jan 2020 - Present · 5 yrs", "2014 – 2016", "thg 1 2020 - nay". */
+const DATE_RANGE = /^(?:[\p{L}\d.]+\s+){0,2}(?:19|20)\d{2}\s*[-–—]\s*(\S.*)$/u;
+const YEAR = /\b(?:19|20)\d{2}\b/;
+
+/**
+ * The end of the first date range shown in `root` ("Present · 5 yrs", "Jun 2016 (2 years)"), or
+ * null when it shows none. The innermost element holding a range is read, so that a title or
+ * description around it cannot add a year.
+ * @param {Element} root
+ * @returns {string | null}
+ */
+function dateRangeEnd(root) {
+  const holders = Array.from(root.querySelectorAll("*")).filter((element) =>
+    /(?:19|20)\d{2}\s*[-–—]/.test(element.textContent ?? ""),
+  );
+  const innermost = holders.filter((element) => !holders.some((other) => other !== element && element.contains(other)));
+  for (const element of innermost) {
+    const match = DATE_RANGE.exec(visibleText(element));
+    if (match) return match[1];
+  }
+  return null;
+}
+
+/**
+ * Whether an Experience entry's (first) date range has an end: a year after the dash. "Present"
+ * in any language has none, and an entry without dates is not known to have ended.
+ * @param {Element} entry
+ * @returns {boolean}
+ */
+function hasEnded(entry) {
+  const end = dateRangeEnd(entry);
+  return end !== null && YEAR.test(end);
 }
 
 /**
@@ -443,17 +565,32 @@ export function parsePageTitle(title) {
   return reading;
 }
 
+/** Segments that name a past job ("ex-Google", "Formerly at Acme"), never the current one. */
+const PAST = /^(?:ex\b|ex-|former|formerly|previously|prev\b|past\b)/i;
+/** Titles people write before a comma and their company: "Co-Founder, Acme (YC S25)". */
+const LEAD_TITLE =
+  /^((?:co-?\s?)?founder(?:\s*(?:&|and)\s*(?:ceo|cto|coo|cpo))?|(?:ceo|cto|coo|cfo|cpo|president|owner|managing director|managing partner|general partner|partner)(?:\s*(?:&|and)\s*co-?founder)?)\s*,\s*(.+)$/i;
+/** An accelerator batch tag after a company name: "(YC S25)", "(YC W24)". */
+const BATCH = /\s*\((?:yc|y combinator)\s+[swf]\d{2}\)$/i;
+
 /**
- * The "title at company" rule for headlines: "Senior Engineer at Acme | ex-Foo" gives the title
- * "Senior Engineer" and the company "Acme"; "@ MavenAGI" gives only the company.
+ * The "title at company" rule for headlines. The headline's segments (split on " | ", " · ",
+ * " - " and the like) are read in order and the first that names a current job wins:
+ * "Senior Engineer at Acme | ex-Foo" gives "Senior Engineer" at "Acme"; "Building tools |
+ * founder @ acme" gives "founder" at "acme" from its second segment; "@ MavenAGI" gives only the company;
+ * "Co-Founder, Acme (YC S25)" gives "Co-Founder" at "Acme" (the comma form only after a founder or
+ * executive title, since "Engineer, Data Platform" names a team, not a company; the batch tag is
+ * dropped). Segments naming a past job ("ex-Foo", "Formerly at Bar") are skipped.
  * @param {string | null | undefined} headline
  * @returns {Reading}
  */
 export function parseHeadline(headline) {
-  const first = clean(headline).split(/\s+[|·•–—]\s+|\s+-\s+/)[0] ?? "";
-  const match = /^(.*?)(?:\s+at\s+|\s*@\s*)(.+)$/i.exec(first);
-  if (!match) return {};
-  return { title: cleanOrNull(match[1]), company: cleanOrNull(match[2]) };
+  for (const segment of clean(headline).split(/\s+[|·•–—]\s+|\s+-\s+/)) {
+    if (PAST.test(segment)) continue;
+    const match = /^(.*?)(?:\s+at\s+|\s*@\s*)(.+)$/i.exec(segment) ?? LEAD_TITLE.exec(segment);
+    if (match) return { title: cleanOrNull(match[1]), company: cleanOrNull(match[2].replace(BATCH, "")) };
+  }
+  return {};
 }
 
 // --- DOM helpers --------------------------------------------------------------------------------------

@@ -53,14 +53,28 @@ export function decodeLeftoverEntities(value) {
  */
 export function visibleText(element) {
   if (!element) return "";
-  if (element.getAttribute("aria-hidden") === "true") return clean(element.textContent);
+  if (element.getAttribute("aria-hidden") === "true") return textWithBreaks(element);
   // Icons are aria-hidden too, but empty: only copies with text count.
   const shown = Array.from(element.querySelectorAll('[aria-hidden="true"]')).filter((node) => clean(node.textContent));
   const outer = shown.filter((node) => !shown.some((other) => other !== node && other.contains(node)));
-  if (outer.length > 0) return clean(outer.map((node) => node.textContent ?? "").join(" "));
+  if (outer.length > 0) return clean(outer.map((node) => textWithBreaks(node)).join(" "));
   const copy = /** @type {Element} */ (element.cloneNode(true));
   for (const hidden of Array.from(copy.querySelectorAll(".visually-hidden, .a11y-text, script, style"))) {
     hidden.remove();
   }
+  return textWithBreaks(copy);
+}
+
+/**
+ * An element's cleaned text with each `<br>` read as a space: textContent drops line breaks, so
+ * "Led the team<br>Hired 12" would read "Led the teamHired 12".
+ * @param {Element} element
+ * @returns {string}
+ */
+function textWithBreaks(element) {
+  if (!element.querySelector("br")) return clean(element.textContent);
+  const copy = /** @type {Element} */ (element.cloneNode(true));
+  const doc = copy.ownerDocument;
+  for (const br of Array.from(copy.querySelectorAll("br"))) br.replaceWith(doc.createTextNode(" "));
   return clean(copy.textContent);
 }

@@ -5,7 +5,7 @@ import { cacheLine, companyView } from "../content/company-model.js";
 import { createClient } from "../shared/client.js";
 import { budgetMeter } from "../shared/format.js";
 import { queryFromText } from "../shared/lookup-query.js";
-import { CONNECTION_EVENT } from "../shared/messages.js";
+import { CACHE_EVENT, CONNECTION_EVENT } from "../shared/messages.js";
 import { settingsLink } from "../shared/settings-link.js";
 import { healthView, teamView } from "../shared/status-model.js";
 
@@ -72,7 +72,9 @@ async function refresh() {
   byId("budget-fill").style.width = `${Math.round((meter?.fraction ?? 0) * 100)}%`;
   byId("budget-label").textContent = meter
     ? meter.label
-    : error ? "Unknown while the companion is unreachable." : "No CATS API key: nothing is spent.";
+    : error ? "Unknown while the companion is unreachable."
+    : status?.cats?.state === "keyring_locked" ? "The keyring is locked: nothing is spent."
+    : "No CATS API key: nothing is spent.";
 
   const cache = byId("cache");
   if (error) {
@@ -154,4 +156,6 @@ byId("open-search").addEventListener("click", () => void openTab(async () => chr
 client.subscribe(CONNECTION_EVENT, (state) => {
   if (state?.phase === "connected") void refresh();
 });
+// A company sync that fails (offline) or succeeds again: the popup follows, nobody reopens it.
+client.subscribe(CACHE_EVENT, () => void refresh());
 void refresh();

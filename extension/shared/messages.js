@@ -18,6 +18,8 @@ export const PROTOCOL_VERSION = 1;
 export const EVENTS_PORT = "companion.events";
 /** Event the worker publishes when the native port's state changes (data: ConnectionState). */
 export const CONNECTION_EVENT = "companion.connection";
+/** The daemon's event after every company sync: the cache as lookups report it (offline with why, or ready). */
+export const CACHE_EVENT = "cache.state";
 /** Message-type names, as the daemon checks them. */
 export const TYPE_PATTERN = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$/;
 /** The daemon and the host refuse requests over 1 MiB; refusing them here saves the trip. */

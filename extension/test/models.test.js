@@ -6,9 +6,10 @@ import { cacheLine, companyView, hitLine, lookupParams, problemView, sameLookup 
 import { isProfilePage, personKey } from "../content/watch.js";
 import { budgetMeter, confidenceLabel, formatAge } from "../shared/format.js";
 import { queryFromText } from "../shared/lookup-query.js";
-import { healthView, teamView } from "../shared/status-model.js";
+import { CONNECTED_FRESH_MS, connectionDot, healthView, offlineView, teamView } from "../shared/status-model.js";
 
-const READY = { state: /** @type {const} */ ("ready"), companies: 1200, last_success_at: "2026-01-01T00:00:00Z", age_seconds: 300, message: null };
+/** @type {import("../content/company-model.js").CacheInfo} */
+const READY = { state: "ready", companies: 1200, last_success_at: "2026-01-01T00:00:00Z", age_seconds: 300, message: null };
 
 /** @param {Partial<import("../content/company-model.js").LookupResult>} overrides */
 function result(overrides = {}) {
@@ -127,6 +128,57 @@ describe("formatting and health", () => {
   it("labels confidences", () => {
     assert.equal(confidenceLabel("confirmed"), "Confirmed");
     assert.equal(confidenceLabel("low"), "Possible match");
+  });
+
+  it("says green Connected only when CATS answered with this key recently; every other state in its own words", () => {
+    const now = Date.parse("2026-12-06T10:00:00Z");
+    const at = (/** @type {number} */ ms) => new Date(now - ms).toISOString();
+    const dot = (/** @type {string | null} */ state, checked = at(60_000), cache = READY) =>
+      connectionDot(state ? { state, checked_at: checked } : null, cache, now);
+    assert.deepEqual(dot("connected"), { tone: "ok", state: "connected", text: "Connected" });
+    assert.equal(dot("connected", at(CONNECTED_FRESH_MS + 1000)).tone, "muted");
+    const others = ["not_configured", "keyring_locked", "bad_key", "unreachable", "unknown", null].map((state) => dot(state));
+    assert.ok(others.every((view) => view.tone !== "ok" && view.text !== "Connected"), JSON.stringify(others));
+    // Each known state its own words ("unknown" and no status at all are the same: not known yet).
+    assert.equal(new Set(others.map((view) => view.text)).size, others.length - 1);
+    assert.deepEqual(others.map((view) => view.state), ["no_key", "keyring_locked", "bad_key", "unreachable", "unknown", "unknown"]);
+    assert.match(dot("keyring_locked").text, /Keyring locked: unlock it/);
+    // A connection that answered but whose cache was never filled is not green either.
+    assert.equal(dot("connected", at(1000), { ...READY, state: "never_synced", last_success_at: null }).state, "not_synced");
+    // Offline wins: since when, and why.
+    const offline = { ...READY, state: /** @type {const} */ ("offline"), last_success_at: "2026-12-06T09:05:00Z", offline_reason: "rate_limited" };
+    assert.deepEqual(dot("connected", at(1000), offline), {
+      tone: "warn", state: "offline",
+      text: "Offline — companies as of 2026-12-06 09:05 UTC (the hourly CATS request budget is spent)",
+    });
+    assert.equal(dot("bad_key", at(1000), { ...offline, offline_reason: "bad_key" }).tone, "bad");
+  });
+
+  it("says offline since when and why, for each reason", () => {
+    const base = { ...READY, state: /** @type {const} */ ("offline"), last_success_at: "2026-12-06T09:05:00Z" };
+    assert.deepEqual(
+      ["network", "bad_key", "rate_limited", "team_offline"].map((reason) => offlineView({ ...base, offline_reason: reason })?.why),
+      ["CATS cannot be reached", "CATS refuses the API key", "the hourly CATS request budget is spent", "the team's database cannot be reached"],
+    );
+    assert.equal(offlineView({ ...base, last_success_at: null, offline_reason: "network" })?.title, "Offline — companies as of the first sync");
+    assert.equal(offlineView(READY), null);
+    const line = cacheLine({ ...base, offline_reason: "network" }, "unreachable");
+    assert.deepEqual(line, { text: "Offline — companies as of 2026-12-06 09:05 UTC (CATS cannot be reached).", tone: "warn" });
+  });
+
+  it("tells a locked keyring from a missing key in the popup, with how to unlock it", () => {
+    const locked = healthView({ cats: { state: "keyring_locked", detail: "key.keyring_locked: locked" } }, null);
+    assert.equal(locked.tone, "bad");
+    assert.equal(locked.title, "The keyring is locked");
+    assert.match(String(locked.fix), /Unlock it: .*gnome-keyring-daemon --unlock/);
+    assert.doesNotMatch(`${locked.title} ${locked.detail} ${locked.fix}`, /add the key/i);
+    const offline = healthView({
+      cats: { state: "unreachable" },
+      cache: { state: "offline", last_success_at: "2026-12-06T09:05:00Z", offline_reason: "network" },
+    }, null);
+    assert.equal(offline.tone, "warn");
+    assert.equal(offline.title, "Offline — companies as of 2026-12-06 09:05 UTC");
+    assert.match(offline.detail, /^CATS cannot be reached\. Lookups answer from this computer's cache/);
   });
 
   it("reads the health from the status message or the failure", () => {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import pytest
@@ -29,6 +30,16 @@ def test_bench_match_quality_reports_the_companion_beside_brute_force(
     report = "\n".join(out[:-1])
     for label in ("top-1", "hit@5", "not in cache: confident match", "wratio", "token_set_ratio"):
         assert label in report
+    # The look-alike threshold's trade-off: a higher threshold warns less and finds no more.
+    sweep = summary["lookalike_sweep"]
+    assert [row[0] for row in sweep] == sorted(row[0] for row in sweep) and len(sweep) > 10
+    assert all(a[1] >= b[1] and a[2] >= b[2] for a, b in itertools.pairwise(sweep))
+    [in_use] = [row for row in sweep if row[0] == summary["lookalike_threshold"]]
+    assert in_use[1:] == [companion["hit_at_5"], companion["negative_lookalike"]]
+    calibrated = summary["calibrated_lookalike"]
+    if calibrated is not None:
+        assert next(row[0] for row in sweep if row[2] <= summary["lookalike_target"]) == calibrated
+    assert "<- in use" in report
 
 
 def test_the_development_set_is_real_pairs_and_names_absent_from_the_cache() -> None:

@@ -48,6 +48,8 @@ def test_a_short_run_in_chromium_ends_with_the_json_line(tmp_path: Path) -> None
             "roundtrip",
             "--samples",
             "8",
+            "--batch",
+            "3",
             "--warmup",
             "2",
             "--companies",
@@ -65,8 +67,10 @@ def test_a_short_run_in_chromium_ends_with_the_json_line(tmp_path: Path) -> None
     assert done.returncode == 0, done.stderr[-2000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert set(result) >= REQUIRED_KEYS
-    assert result["samples"] == 8
+    assert result["samples"] == 8 and result["batch"] == 3
     for key in ("lookup_p50_ms", "lookup_p99_ms", "echo_p50_ms", "host_cold_start_ms", "card_lookup_p50_ms"):
         assert isinstance(result[key], int | float) and result[key] > 0
     assert result["ratio"] == pytest.approx(result["lookup_p50_ms"] / result["echo_p50_ms"], rel=0.05)
     assert "lookup / echo" in done.stdout
+    # The headline is the ratio to the echo host, first.
+    assert done.stdout.startswith(f"Lookup / echo round trip: {result['ratio']:.2f}x")

@@ -10,16 +10,20 @@ import sys
 from pathlib import Path
 
 import pytest
+from keyring.errors import InitError
 
 from companion import paths
-from companion.cli import doctor
+from companion.cats_url import remember_url, url_file
+from companion.cli import demo_state, doctor
 from companion.cli.doctor import Options
 from companion.cli.host import MANIFEST_FILE, Environment, install, targets_for
+from companion.errors import KeyringLockedError
 from companion.keystore import SERVICE_NAME, normalize_base_url
 from companion.nmhost import locations
+from companion.secret import ApiKey
 from companion.server.runtime import RuntimeInfo, write_runtime_file
 from tests.fixtures.daemon import DaemonFactory
-from tests.fixtures.keyring import MemoryKeyring
+from tests.fixtures.keyring import FailingKeyring, MemoryKeyring, install_keyring
 from tests.fixtures.sandbox import SandboxHandle
 
 pytestmark = [
@@ -71,7 +75,7 @@ async def test_a_healthy_installation_passes(
     assert line(text, "API key").startswith("OK")
     assert line(text, "runtime dir").startswith("OK")
     # The daemon's sync state, read through the CLI's client like its status.
-    assert line(text, "company cache").startswith("OK") and "configured=True" in line(text, "company cache")
+    assert line(text, "company cache").startswith("OK") and "never synced" in line(text, "company cache")
     assert sandbox.api_key not in text
 
 
@@ -151,3 +155,77 @@ def test_doctor_is_a_cli_command_that_exits_non_zero_on_failure(
     assert code == 1
     assert out.splitlines()[0].startswith("OK    python: Python ")
     assert out.rstrip().endswith("problem(s) to fix.")
+
+
+async def test_without_a_daemon_the_key_is_looked_for_under_the_url_it_was_set_up_for(
+    tmp_path: Path, memory_keyring: MemoryKeyring
+) -> None:
+    remember_url("http://127.0.0.1:9/v3")
+    _, text = await diagnose(options(tmp_path))
+    assert "no CATS API key stored for http://127.0.0.1:9/v3" in line(text, "API key")
+
+    url_file().write_text("{}")
+    _, text = await diagnose(options(tmp_path))
+    assert line(text, "CATS URL").startswith("FAIL")
+    assert str(url_file()) in line(text, "CATS URL")
+
+
+async def test_a_daemon_that_finds_the_keyring_locked_is_told_to_unlock_it(
+    tmp_path: Path, daemon_factory: DaemonFactory
+) -> None:
+    def locked(base_url: str) -> ApiKey | None:
+        raise KeyringLockedError("Could not read the keyring: it is locked and was not unlocked")
+
+    await daemon_factory(key_source=locked)
+    _, text = await diagnose(options(tmp_path))
+    connection = line(text, "CATS connection")
+    assert connection.startswith("FAIL") and "key.keyring_locked" in connection
+    assert "unlock the keyring" in text
+    assert "key set" not in connection
+
+
+async def test_while_the_demo_runs_doctor_says_what_it_uses_instead_of_failing_on_the_keyring(
+    tmp_path: Path, daemon_factory: DaemonFactory, sandbox: SandboxHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    installed(tmp_path)
+    install_keyring(monkeypatch, FailingKeyring(InitError("Prompt dismissed")), explicit=True)
+    await daemon_factory(key=sandbox.key, cats_base_url=sandbox.url)
+    with demo_state.recorded(sandbox.url, paths.data_dir() / "demo"):
+        code, text = await diagnose(options(tmp_path))
+    assert code == 0, text
+    assert "FAIL" not in text
+    assert line(text, "API key").startswith("OK") and f"the CATS sandbox at {sandbox.url}" in text
+    # The same daemon without the demo's note: the keyring is needed, and it fails.
+    code, text = await diagnose(options(tmp_path))
+    assert code == 1 and line(text, "keyring").startswith("FAIL")
+
+
+async def test_with_no_browser_installed_the_missing_manifest_is_a_warning_with_the_fix(
+    tmp_path: Path,
+) -> None:
+    home = tmp_path / "empty-home"
+    home.mkdir()
+    bare = Options(machine=Environment(platform=sys.platform, home=home, env={"HOME": str(home)}))
+    _, text = await diagnose(bare)
+    manifest = line(text, "host manifest:")
+    assert manifest.startswith("WARN") and "no Chrome, Chromium" in manifest
+    assert "run `cats-companion install-host`" in text
+
+
+def test_the_cache_line_is_a_sentence() -> None:
+    state = {
+        "configured": True,
+        "running": False,
+        "companies_in_cache": 2000,
+        "cache_age_seconds": 94.07,
+        "last_run_requests": 1,
+        "next_run_at": "2026-12-06T04:13:37.745339Z",
+        "full_scan_pending": False,
+    }
+    assert doctor.cache_sentence(state) == (
+        "2,000 companies, synced 94 s ago (the last sync cost 1 CATS request); "
+        "the next sync is due at 2026-12-06 04:13:37 UTC."
+    )
+    assert doctor.cache_sentence({"configured": False}) == (
+        "no companies yet, never synced; no sync is scheduled until a CATS API key is set."
+    )

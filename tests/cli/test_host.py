@@ -235,3 +235,16 @@ def test_a_malformed_extension_id_is_refused(capsys: pytest.CaptureFixture[str])
         cli("install-host", "--extension-id", "ABC")
     assert exited.value.code == 2
     assert "not an extension id" in capsys.readouterr().err
+
+
+def test_install_byte_compiles_the_hosts_modules_so_its_first_start_compiles_nothing(tmp_path: Path) -> None:
+    import importlib.util
+
+    sources = hostinstall.host_module_files()
+    assert {source.name for source in sources} >= {"__init__.py", "errors.py", "host.py", "wire.py"}
+    for source in sources:
+        Path(importlib.util.cache_from_source(str(source))).unlink(missing_ok=True)
+    assert run_install(cli("install-host", "--user-data-dir", str(tmp_path / "profile"))) == 0
+    for source in sources:
+        compiled = Path(importlib.util.cache_from_source(str(source)))
+        assert compiled.is_file() and compiled.stat().st_mtime >= source.stat().st_mtime, source

@@ -14,10 +14,12 @@ from dataclasses import dataclass
 import pytest
 from keyring.errors import InitError
 
-from companion import cli
+from companion import cli, paths
+from companion.cli import demo_state
 from companion.cli import key as keycli
 from companion.keystore import DEFAULT_BASE_URL, SERVICE_NAME, KeyringKeyStore
 from companion.secret import ApiKey
+from tests.fixtures.daemon import DaemonFactory
 from tests.fixtures.keyring import FailingKeyring, MemoryKeyring, install_keyring
 from tests.fixtures.sandbox import SandboxFactory, SandboxHandle
 
@@ -376,3 +378,17 @@ async def test_status_with_a_refused_key_says_so(sandbox_factory: SandboxFactory
 
     assert result.code == 1
     assert f"not connected: CATS at {sandbox.url} refused the API key" in result.err
+
+
+async def test_status_while_the_demo_runs_names_the_sandbox_and_its_demo_key_not_the_keyring(
+    run: Runner, monkeypatch: pytest.MonkeyPatch, daemon_factory: DaemonFactory, sandbox: SandboxHandle
+) -> None:
+    install_keyring(monkeypatch, FailingKeyring(InitError("Prompt dismissed")), explicit=True)
+    await daemon_factory(key=sandbox.key, cats_base_url=sandbox.url)
+    with demo_state.recorded(sandbox.url, paths.data_dir() / "demo"):
+        result = await run.run_async(["key", "status"], secrets=(SECRET, sandbox.api_key))
+    assert result.code == 0, result.err
+    assert f"the CATS sandbox at {sandbox.url}" in result.out and "demo key" in result.out
+    # Once the demo is gone, the keyring is what counts again.
+    result = await run.run_async(["key", "status"])
+    assert result.code == 1 and "Prompt dismissed" in result.err

@@ -326,3 +326,15 @@ def test_outbox_send_with_nothing_ever_queued_creates_no_database(
     status, out, _ = run(capsys, "outbox", "send", "--cats-url", "https://cats.example/v3", "--json")
     assert status == 0 and out == {"counts": {}}
     assert not own_database().exists()
+
+
+def test_outbox_help_keeps_its_usage_lines_one_per_line(capsys: pytest.CaptureFixture[str]) -> None:
+    from companion import cli
+
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["outbox", "--help"])
+    assert exited.value.code == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "    cats-companion outbox list [--status failed,waiting] [--limit N] [--json]" in lines
+    assert "    cats-companion outbox show ID | retry ID... | cancel ID..." in lines
+    assert any(line.startswith("    cats-companion campaign list | create NAME") for line in lines)

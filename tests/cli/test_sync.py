@@ -247,3 +247,16 @@ async def test_a_daemon_killed_mid_scan_resumes_it_without_fetching_stored_pages
     # Only the pages the killed daemon had not stored; users and statuses were stored with page 1.
     requests = (await sandbox.control.counters())["requests"]
     assert requests.get("GET /v3/companies") == 10 - stored
+
+
+def test_a_finished_run_ends_the_bar_at_its_total_even_when_polling_missed_the_last_pages() -> None:
+    out = io.StringIO()
+    printer = ProgressPrinter(out, tty=False, clock=FakeClock())
+    printer.update(progress(7, companies=700))
+    printer.finish(1000)
+    printer.say("done")
+    lines = out.getvalue().splitlines()
+    assert lines[-2] == "full sync  [########################] 10/10 pages  1,000 companies"
+    # Already at its total: nothing drawn again.
+    printer.finish(1000)
+    assert out.getvalue().splitlines() == lines

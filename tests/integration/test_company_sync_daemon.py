@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 from datetime import UTC, datetime
 from typing import Any
@@ -10,10 +11,12 @@ from typing import Any
 import aiohttp
 import pytest
 
+from companion.app import CACHE_STATE_EVENT
 from companion.errors import BudgetReservedError, CatsNetworkError
 from companion.sandbox.app import start_sandbox
 from companion.secret import ApiKey
 from companion.server.daemon import RunningDaemon
+from companion.services.events import Subscription
 from companion.services.sync_scheduler import SyncPolicy, retry_delay
 from tests.fixtures.daemon import DaemonFactory, auth_headers
 from tests.fixtures.sandbox import SandboxHandle
@@ -202,6 +205,18 @@ async def sync_once(daemon: RunningDaemon) -> dict[str, Any]:
     return await until_idle(daemon)
 
 
+async def cache_event(events: Subscription) -> dict[str, Any]:
+    """The next cache.state event (the sync that sends it is asked for before)."""
+    async with asyncio.timeout(10):
+        while True:
+            raw = await events.next()
+            assert raw is not None, "the event stream ended"
+            message = json.loads(raw)
+            if message["event"] == CACHE_STATE_EVENT:
+                data: dict[str, Any] = message["data"]
+                return data
+
+
 async def test_with_cats_unreachable_lookups_say_offline_as_of_when_and_why_and_recover_by_themselves(
     daemon_factory: DaemonFactory, sandbox: SandboxHandle
 ) -> None:
@@ -216,7 +231,11 @@ async def test_with_cats_unreachable_lookups_say_offline_as_of_when_and_why_and_
     port = int(sandbox.url.split(":")[2].split("/")[0])
     config = sandbox.running.config
     await sandbox.running.close()
-    failed = await sync_once(daemon)
+    with daemon.companion.events.subscribe() as events:
+        failed = await sync_once(daemon)
+        # Told to the extension as it happens: the card and the popup follow without asking.
+        told = await cache_event(events)
+    assert (told["state"], told["offline_reason"]) == ("offline", "network")
     assert failed["last_error"]["code"] == "cats.network"
     offline = await lookup_cache(daemon, name)
     assert (offline["state"], offline["offline_reason"]) == ("offline", "network")
@@ -230,7 +249,10 @@ async def test_with_cats_unreachable_lookups_say_offline_as_of_when_and_why_and_
     # CATS answers again at the same address: the next sync puts everything back, with nobody's help.
     back = await start_sandbox(config, port=port)
     try:
-        await sync_once(daemon)
+        with daemon.companion.events.subscribe() as events:
+            await sync_once(daemon)
+            told = await cache_event(events)
+        assert (told["state"], told["offline_reason"]) == ("ready", None)
         assert (await lookup_cache(daemon, name))["state"] == "ready"
         assert (await status_cache(daemon))["offline_reason"] is None
     finally:

@@ -8,6 +8,8 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 
+from companion.cats_url import configured_url
+from companion.keystore import DEFAULT_BASE_URL
 from companion.sandbox.quirks import Quirk
 from companion.server.daemon import RunningDaemon
 from tests.fixtures.daemon import DaemonFactory, auth_headers
@@ -77,6 +79,17 @@ async def test_the_sync_schedule_follows_the_cache_settings(
         180,
         6 * 3600,
     )
+
+
+async def test_a_key_activated_in_the_window_keeps_its_cats_url_for_daemons_started_later(
+    keyless: RunningDaemon, http: aiohttp.ClientSession, sandbox: SandboxHandle
+) -> None:
+    config_dir = keyless.companion.config.config_dir
+    assert configured_url(config_dir) == DEFAULT_BASE_URL
+    async with http.post("/api/connection", json={"api_key": sandbox.api_key}) as response:
+        assert response.status == 200
+    # What `serve` without --cats-url (the native host's on-demand daemon) reads.
+    assert configured_url(config_dir) == sandbox.url
 
 
 async def test_a_key_activated_at_run_time_probes_the_account_once_read_only_and_follows_it(

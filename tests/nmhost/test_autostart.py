@@ -5,11 +5,15 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from companion.nmhost import locations
+from tests.fixtures import file_keyring
+from tests.fixtures.sandbox import SandboxHandle
 from tests.nmhost.frames import HostProcess, host_env
 
 pytestmark = [
@@ -36,15 +40,20 @@ async def stop(pid: int) -> None:
             await asyncio.sleep(0.05)
 
 
+async def status_and_daemon(host: HostProcess, env: dict[str, str]) -> tuple[Any, int]:
+    """The first `status` through the host (which starts the daemon) and the started daemon's pid."""
+    reply = await host.request({"id": 1, "type": "status"})
+    info = locations.read_daemon_info(locations.runtime_dir(env))
+    assert info is not None
+    return reply, info.pid
+
+
 async def test_the_host_starts_a_detached_daemon_and_relays_to_it() -> None:
     env = host_env(CATS_COMPANION_HOST_AUTOSTART="1")
     host = await HostProcess.start(env)
     pid = None
     try:
-        reply = await host.request({"id": 1, "type": "status"})
-        info = locations.read_daemon_info(locations.runtime_dir(env))
-        assert info is not None
-        pid = info.pid
+        reply, pid = await status_and_daemon(host, env)
         assert reply["id"] == 1 and reply["ok"] is True
         assert reply["data"]["cats"]["state"] == "not_configured"
         assert os.getsid(pid) == pid  # its own session: Chrome closing the host's group spares it
@@ -84,3 +93,42 @@ async def test_a_daemon_that_cannot_start_is_reported_and_not_retried_at_once(tm
     finally:
         host.kill()
         await host.process.wait()
+
+
+async def test_a_daemon_started_on_demand_runs_on_the_cats_url_and_key_set_up_with_key_set(
+    tmp_path: Path, sandbox: SandboxHandle
+) -> None:
+    env = host_env(
+        CATS_COMPANION_HOST_AUTOSTART="1",
+        PYTHON_KEYRING_BACKEND=file_keyring.CLASS_PATH,
+        **{file_keyring.FILE_ENV: str(tmp_path / "keyring.json")},
+    )
+    # Set up as a recruiter would: the sandbox's URL (not the default) and its key, through the CLI.
+    setup = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "companion", "key", "set", "--cats-url", sandbox.url,
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        env=env,
+    )  # fmt: skip
+    async with asyncio.timeout(60):
+        out, err = await setup.communicate(sandbox.key.reveal().encode() + b"\n")
+    assert setup.returncode == 0, err.decode()
+    assert sandbox.key.reveal().encode() not in out + err
+
+    host = await HostProcess.start(env)
+    pid = None
+    try:
+        reply, pid = await status_and_daemon(host, env)
+        assert reply["data"]["cats"]["base_url"] == sandbox.url
+        # Its start-up check with the key from the keyring: connected, as soon as it has answered.
+        cats = reply["data"]["cats"]
+        for attempt in range(200):
+            if cats["state"] != "unknown":
+                break
+            await asyncio.sleep(0.05)
+            cats = (await host.request({"id": 2 + attempt, "type": "status"}))["data"]["cats"]
+        assert cats["state"] == "connected", cats
+    finally:
+        host.kill()
+        await host.process.wait()
+        if pid is not None:
+            await stop(pid)

@@ -61,6 +61,20 @@ def test_the_host_skips_asyncio_and_subprocess_at_start_up() -> None:
     assert b"asyncio" not in loaded and b"subprocess" not in loaded and b"logging" not in loaded
 
 
+def test_the_host_leaves_typing_unimported_as_the_launcher_starts_it() -> None:
+    # typing is a tenth of the host's own imports; its annotations and protocols are for checkers only.
+    probe = "import sys, companion.nmhost.host; print('typing' in sys.modules)"
+    done = subprocess.run(
+        [sys.executable, "-S", "-c", probe],
+        capture_output=True,
+        check=True,
+        timeout=30,
+        text=True,
+        env={"PYTHONPATH": str(REPO)},
+    )
+    assert done.stdout.strip() == "False"
+
+
 def test_the_fixed_extension_id_is_the_one_chrome_derives_from_the_manifest_key() -> None:
     manifest = json.loads((REPO / "extension" / "manifest.json").read_text())
     assert extension_id_from_key(manifest["key"]) == EXTENSION_ID

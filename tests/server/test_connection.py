@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import asyncio
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
+from companion.app import Companion, CompanionConfig
 from companion.errors import (
     CatsAuthError,
     CatsBadResponseError,
@@ -15,9 +18,13 @@ from companion.errors import (
     CatsUnavailableError,
     CompanionError,
     KeyMissingError,
+    KeyringLockedError,
     KeyringUnavailableError,
 )
+from companion.secret import ApiKey
 from companion.services.connection import CatsState, ConnectionMonitor
+from companion.services.sync_scheduler import SyncPolicy
+from tests.fixtures.sandbox import SandboxHandle
 
 NOON = datetime(2026, 1, 2, 12, 0, tzinfo=UTC)
 
@@ -26,7 +33,8 @@ NOON = datetime(2026, 1, 2, 12, 0, tzinfo=UTC)
     ("error", "state"),
     [
         (KeyMissingError("no key"), "not_configured"),
-        (KeyringUnavailableError("locked"), "not_configured"),
+        (KeyringUnavailableError("no keyring"), "not_configured"),
+        (KeyringLockedError("locked"), "keyring_locked"),
         (CatsAuthError("refused", status=401), "bad_key"),
         (CatsForbiddenError("read-only user", status=403), "bad_key"),
         (CatsNetworkError("connection refused"), "unreachable"),
@@ -60,3 +68,58 @@ def test_a_connection_names_its_site_and_a_later_success_keeps_it() -> None:
     assert monitor.status.site == "acme"
     monitor.record_not_configured("disconnected")
     assert monitor.status.site is None
+
+
+def test_each_answer_from_cats_moves_the_connected_time_on_and_keeps_what_was_said() -> None:
+    now = [NOON]
+    monitor = ConnectionMonitor(clock=lambda: now[0])
+    monitor.record_connected("connected to the CATS site 'acme'", site="acme")
+    now[0] = NOON + timedelta(minutes=10)
+    monitor.record_answered("CATS answered the company sync")
+    status = monitor.status
+    assert (status.state, status.detail, status.site, status.checked_at) == (
+        "connected",
+        "connected to the CATS site 'acme'",
+        "acme",
+        NOON + timedelta(minutes=10),
+    )
+    monitor.record_error(CatsNetworkError("offline"))
+    monitor.record_answered("CATS answered the company sync")
+    assert (monitor.status.state, monitor.status.detail) == ("connected", "CATS answered the company sync")
+
+
+async def test_a_locked_keyring_says_so_and_the_stored_key_is_used_once_it_is_unlocked(
+    tmp_path: Path, sandbox: SandboxHandle
+) -> None:
+    unlocked = asyncio.Event()
+
+    def keyring(base_url: str) -> ApiKey | None:
+        if not unlocked.is_set():
+            raise KeyringLockedError("Could not read the keyring: it is locked and was not unlocked")
+        return sandbox.key if base_url == sandbox.url else None
+
+    config = CompanionConfig(
+        cats_base_url=sandbox.url,
+        data_dir=tmp_path / "data",
+        config_dir=tmp_path / "config",
+        team_file=tmp_path / "no-team.json",
+        send_outbox=False,
+        sync=SyncPolicy(automatic=False),
+        keyring_retry_seconds=0.05,
+    )
+    companion = await Companion.open(config, key_source=keyring)
+    try:
+        await companion.start()
+        cats = companion.status()["cats"]
+        assert isinstance(cats, dict)
+        assert cats["state"] == "keyring_locked"
+        assert "key.keyring_locked" in cats["detail"]
+        assert companion.client is None
+
+        unlocked.set()
+        assert companion.unlock_task is not None
+        await asyncio.wait_for(companion.unlock_task, 10)
+        assert companion.client is not None
+        assert companion.monitor.status.state == "connected"
+    finally:
+        await companion.close()

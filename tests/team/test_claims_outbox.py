@@ -274,6 +274,7 @@ async def test_with_the_team_database_unreachable_the_create_goes_ahead_and_the_
         with alice.events.subscribe() as subscription:
             await alice.push.push(PushRequest(person=ada()))
             await until(lambda: all_synced(alice, 1), "alice's record created without the team", bound=30)
+            claims_status = alice.status()["team"]["claims"]  # type: ignore[index]
             published = [
                 event["data"] for event in await drained(subscription) if event["event"] == "push.state"
             ]
@@ -287,6 +288,9 @@ async def test_with_the_team_database_unreachable_the_create_goes_ahead_and_the_
     assert (published[-1]["status"], published[-1]["team_claim"]) == ("synced", "unavailable")
     assert MEMBER_PASSWORD not in str(item.public())
     assert claims_in(team) == []
+    # The status said the claims were unavailable, and why, while the database refused connections.
+    assert claims_status["state"] == "offline" and claims_status["reason"]
+    assert MEMBER_PASSWORD not in str(claims_status)
 
 
 async def test_a_push_accepted_offline_is_claimed_when_the_companion_reconnects(team: Team) -> None:
@@ -341,7 +345,10 @@ async def test_a_claim_abandoned_after_cats_refused_the_create_lets_the_waiting_
     await until(lambda: claimed(alice), "alice claimed Ada")
     await bob.push.push(PushRequest(person=ada("https://m.linkedin.com/in/ada-lovelace/details/skills/")))
     await until(lambda: bob_waits(bob), "bob waits for alice's claim")
+    # The status says so while it lasts (the settings window and the tray show it).
+    await until(lambda: claims_status_is(bob, waiting_for_teammate=1, state="connected"), "bob's status")
     await until(lambda: all_synced(bob, 1), "bob created Ada once alice gave up")
+    await until(lambda: claims_status_is(bob, waiting_for_teammate=0), "bob's status once created")
 
     failed = await record_item(alice)
     assert (failed.status, failed.error_code) == ("failed", "cats.validation")
@@ -352,6 +359,12 @@ async def test_a_claim_abandoned_after_cats_refused_the_create_lets_the_waiting_
         (team.members["bob"], "created", record["id"]),
     ]
     assert await creates(team) == 2  # alice's refused attempt, bob's create
+
+
+async def claims_status_is(companion: Companion, **expected: object) -> bool:
+    """`status.team.claims` has these values now."""
+    claims = companion.status()["team"]["claims"]  # type: ignore[index]
+    return all(claims[key] == value for key, value in expected.items())
 
 
 async def bob_waits(companion: Companion) -> bool:

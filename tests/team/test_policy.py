@@ -8,12 +8,13 @@ import json
 import stat
 import statistics
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 
 from companion.errors import PolicyConflictError, PolicyInvalidError, TeamPrivilegeError
@@ -21,6 +22,7 @@ from companion.secret import DatabasePassword
 from companion.settings.team_policy import TeamPolicySnapshot
 from companion.team import admin
 from companion.team.dsn import TeamDsn
+from companion.team.link import LinkTuning, PasswordSource, TeamLink
 from companion.team.local import TeamRecord
 from companion.team.policy import TeamPolicyFollower, read_policy, write_policy
 from companion.team.roles import roles_for
@@ -58,12 +60,78 @@ class Team:
         )
         return row.revision
 
-    def follower(self, cache: Path, **options: Any) -> TeamPolicyFollower:
-        """Alice's follower: her login role and password, as her companion would run it."""
-        options.setdefault("retry_delays", (0.1, 0.2, 0.5))
-        options.setdefault("timeout", 2.0)
-        password = DatabasePassword(MEMBER_PASSWORD)
-        return TeamPolicyFollower(self.alice_dsn, password, team_id=self.team_id, cache_path=cache, **options)
+    def record(self, team_id: str | None = None) -> TeamRecord:
+        """Alice's team.json, as `team join` writes it."""
+        return TeamRecord(
+            dsn=self.alice_dsn.url,
+            team_id=team_id or self.team_id,
+            cats_base_url=SITE.base_url,
+            cats_subdomain=SITE.subdomain,
+            role=self.alice,
+            access="member",
+            joined_at=datetime.now(UTC),
+        )
+
+    def follower(
+        self,
+        cache: Path,
+        *,
+        poll_interval: float = 30.0,
+        retry_delays: Sequence[float] = (0.1, 0.2, 0.5),
+        team_id: str | None = None,
+        password: PasswordSource | None = None,
+        on_change: Callable[[TeamPolicySnapshot], None] | None = None,
+    ) -> LinkedFollower:
+        """Alice's follower: her login role and password, on a team link as her companion runs it."""
+
+        async def alices() -> DatabasePassword:
+            return DatabasePassword(MEMBER_PASSWORD)
+
+        tuning = LinkTuning(
+            poll_interval=poll_interval,
+            heartbeat=0.2,
+            backoff_first=retry_delays[0],
+            backoff_max=retry_delays[-1],
+            connect_timeout=2.0,
+        )
+        return LinkedFollower(self.record(team_id), password or alices, tuning, cache, on_change)
+
+
+class NoCompanies:
+    """The link's participant when only the policy is followed: no company cache, never the syncer."""
+
+    async def follow(self, conn: asyncpg.Connection) -> None:
+        pass
+
+    async def elected(self, conn: asyncpg.Connection, guard: asyncio.Lock) -> None:
+        raise AssertionError("a follower that may not sync was elected")
+
+    async def deposed(self) -> None:
+        pass
+
+
+class LinkedFollower(TeamPolicyFollower):
+    """The policy follower with the team link it rides on, started and stopped together."""
+
+    def __init__(
+        self,
+        record: TeamRecord,
+        password: PasswordSource,
+        tuning: LinkTuning,
+        cache: Path,
+        on_change: Callable[[TeamPolicySnapshot], None] | None,
+    ) -> None:
+        super().__init__(team_id=record.team_id, cache_path=cache, on_change=on_change, timeout=2.0)
+        self.link = TeamLink(
+            record, password, NoCompanies(), tuning=tuning, may_sync=lambda: False, followers=[self]
+        )
+
+    async def start(self) -> None:
+        self.load_cache()
+        self.link.start()
+
+    async def stop(self) -> None:
+        await self.link.close()
 
 
 @pytest.fixture
@@ -75,7 +143,7 @@ async def team(team_db: TeamDb) -> Team:
 
 
 @pytest.fixture
-async def following(team: Team, tmp_path: Path) -> AsyncIterator[TeamPolicyFollower]:
+async def following(team: Team, tmp_path: Path) -> AsyncIterator[LinkedFollower]:
     # A poll far beyond the test's waits: a change seen in time was seen by NOTIFY, not by polling.
     follower = team.follower(tmp_path / "data" / "team-policy.json", poll_interval=600.0)
     await follower.start()
@@ -272,13 +340,7 @@ async def test_a_cache_of_another_team_is_not_applied(team: Team, tmp_path: Path
         await earlier.wait_for_revision(revision)
     await earlier.stop()
 
-    stranger = TeamPolicyFollower(
-        team.alice_dsn,
-        DatabasePassword(MEMBER_PASSWORD),
-        team_id="00000000-0000-0000-0000-000000000000",
-        cache_path=cache,
-        retry_delays=(5.0,),
-    )
+    stranger = team.follower(cache, team_id="00000000-0000-0000-0000-000000000000", retry_delays=(5.0,))
     await stranger.start()
     try:
         assert stranger.snapshot().policy is None
@@ -310,25 +372,17 @@ async def test_a_policy_this_companion_cannot_read_keeps_the_one_held_and_its_lo
 async def test_the_follower_of_a_joined_team_asks_for_the_password_at_each_connection(
     team: Team, tmp_path: Path
 ) -> None:
-    record = TeamRecord(
-        dsn=team.alice_dsn.url,
-        team_id=team.team_id,
-        cats_base_url=SITE.base_url,
-        cats_subdomain=SITE.subdomain,
-        role=team.alice,
-        access="member",
-        joined_at=datetime.now(UTC),
-    )
+    record = team.record()
     keyring: dict[str, DatabasePassword] = {}
 
     async def stored_password() -> DatabasePassword | None:
         return keyring.get(record.dsn)
 
-    follower = TeamPolicyFollower.for_record(record, stored_password, cache_path=tmp_path / "cache.json")
+    follower = team.follower(tmp_path / "cache.json", password=stored_password)
     await follower.start()
     try:
         await asyncio.sleep(0.2)
-        assert not follower.connected and "no password" in (follower.last_error or "")
+        assert not follower.connected and "password is not in the keyring" in (follower.last_error or "")
         keyring[record.dsn] = DatabasePassword(MEMBER_PASSWORD)
         revision = await team.publish(document("on_add"))
         async with asyncio.timeout(WAIT):

@@ -239,7 +239,15 @@ async def test_a_member_joining_late_gets_every_alias_of_the_team(team: Team) ->
     started = time.monotonic()
     bob = await team.companion("bob", key=False)
     await until(
-        holds(lambda: bob.team_aliases is not None and bob.team_aliases.replicated >= count), "bob has all"
+        # Until the head is read too: it is read once the last batch is applied.
+        holds(
+            lambda: (
+                bob.team_aliases is not None
+                and bob.team_aliases.replicated >= count
+                and bob.team_aliases.head is not None
+            )
+        ),
+        "bob has all",
     )
     took = time.monotonic() - started
     found = bob.lookup.lookup(CompanyQuery(name="Late Joiner 1999"))
@@ -247,3 +255,20 @@ async def test_a_member_joining_late_gets_every_alias_of_the_team(team: Team) ->
     assert found.match.company_id == companies[1999 % len(companies)]
     assert bob.status()["team"]["aliases"]["lag_changes"] == 0  # type: ignore[index]
     print(f"\na member joining late replicated {count} aliases in {took * 1000:.0f} ms (start included)")
+
+
+async def test_an_alias_a_member_on_an_older_normaliser_shared_matches_on_todays_lookup(
+    team: Team,  # noqa: F811
+) -> None:
+    alice_role, _, bob, company = await two_members_synced(team)
+    # Alice's companion is one release behind: its normaliser kept "Holdings" in the key.
+    older_key = "quillon vantage holdings"
+    assert older_key != KEY[1]
+    conn = await asyncpg.connect(team.db.server.dsn(alice_role, team.db.database), password=MEMBER_PASSWORD)
+    try:
+        await alias_log.confirm(conn, "name", older_key, company, datetime.now(UTC))
+    finally:
+        await conn.close()
+    await until(holds(lambda: confirmed_by(bob) == alice_role), "bob's lookup uses alice's older key")
+    result = bob.lookup.lookup(PROFILE)
+    assert result.match is not None and result.match.company_id == company

@@ -299,6 +299,9 @@ def test_the_status_line_follows_the_companions_state() -> None:
         TrayView(
             connection="bad_key", detail="cats.auth"
         ): "CATS refused the API key: Open settings to change it",
+        TrayView(
+            connection="keyring_locked", detail="key.keyring_locked"
+        ): "The keyring is locked: unlock it to use the stored API key",
         TrayView(connection="connected", detail="ok", site="acme", notice="Sync started"): (
             "Connected to acme · Sync started"
         ),

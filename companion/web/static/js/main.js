@@ -43,6 +43,7 @@ function sectionFromHash() {
 const BADGE_TEXT = {
   connected: "Connected",
   not_configured: "Not connected",
+  keyring_locked: "Keyring locked",
   bad_key: "Key refused",
   unreachable: "CATS unreachable",
   unknown: "Checking…",

@@ -8,6 +8,7 @@ import { reloadCatalogue, reloadStatus, reloadView, state } from "../state.js";
 const STATE_TEXT = {
   connected: "Connected",
   not_configured: "Not connected",
+  keyring_locked: "Keyring locked",
   bad_key: "Key refused",
   unreachable: "CATS unreachable",
   unknown: "Not checked yet",

@@ -1,4 +1,4 @@
--- 0006: the CATS account profile (`cats-companion cats probe`): what the probe found out about the
+-- 0007: the CATS account profile (`cats-companion cats probe`): what the probe found out about the
 -- account at `base_url`, as the JSON of companion/cats/profile.py's AccountProfile. One row per
 -- account; a later probe replaces it (keeping the write probes' answers a read-only probe lacks).
 CREATE TABLE cats_profiles (
