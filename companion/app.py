@@ -25,10 +25,12 @@ from pathlib import Path
 
 from companion import __version__, paths
 from companion.cats.client import CatsClient, ConnectionInfo
+from companion.cats.profile import AccountProfile
 from companion.cats_url import remember_url
 from companion.errors import CatsRateLimitedError, CompanionError, ConfigError, KeyMissingError, TeamError
 from companion.keystore import DEFAULT_BASE_URL, KeyringKeyStore, KeyStore
 from companion.secret import ApiKey, DatabasePassword
+from companion.services.account_probe import ProbeReport, probe_account
 from companion.services.cats_site import remember_subdomain
 from companion.services.company_lookup import (
     CompanyLookupService,
@@ -51,6 +53,7 @@ from companion.settings.models import Settings
 from companion.settings.service import SettingsService
 from companion.settings.team_policy import TeamPolicySource
 from companion.store import Database, open_database
+from companion.store.cats_profiles import load_profile, save_profile
 from companion.store.companies import CompanyCache
 from companion.store.db import DB_FILE_NAME
 from companion.store.outbox import OutboxItem
@@ -99,6 +102,8 @@ class CompanionConfig:
     send_outbox: bool = True
     #: Ask CATS once at start whether the key works (one request).
     check_connection: bool = True
+    #: Probe a newly activated key's account once, read-only, when it has no profile yet (5 requests).
+    probe_on_activation: bool = True
     #: While the keyring is locked, how often to look for the key again (a local read, no CATS request).
     keyring_retry_seconds: float = 30.0
     #: This user's team record; None = team.json in config_dir (companion.team.local). No file: no team.
@@ -221,6 +226,10 @@ class Companion:
         self._closed = False
         #: The start-up connection check, while it runs (tests await it).
         self.check_task: asyncio.Task[None] | None = None
+        #: What the account probe found out about this CATS account (`cats probe`); None: never probed.
+        self.profile: AccountProfile | None = None
+        #: The read-only probe a key activation starts, while it runs (tests await it).
+        self.probe_task: asyncio.Task[None] | None = None
         #: Looks for the key again while the keyring is locked, so an unlock is picked up alone.
         self.unlock_task: asyncio.Task[None] | None = None
         #: The link to this user's team database, None without team.json (then nothing changes).
@@ -336,6 +345,11 @@ class Companion:
             with contextlib.suppress(asyncio.CancelledError):
                 await self.check_task
             self.check_task = None
+        if self.probe_task is not None:
+            self.probe_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.probe_task
+            self.probe_task = None
         if self.team is not None:
             # First: releases the syncer lock (stopping this companion's sync) for another to take over.
             await self.team.close()
@@ -391,6 +405,10 @@ class Companion:
         if old is not None and old is not client:
             await old.close()
         if client is not None:
+            # The account's profile (`cats probe`) shapes the client before anything uses it.
+            self.profile = await load_profile(self.db, self.cats_base_url)
+            if self.profile is not None:
+                self.profile.apply_to(client)
             self.sync = self._build_sync(client)
             if self._started and (self.team is None or self.team.is_syncer):
                 self.sync.start()
@@ -416,6 +434,40 @@ class Companion:
         except OSError as exc:
             log.warning("the CATS URL could not be kept for daemons started later: %s", exc)
         log.info("CATS API key activated for %s", self.cats_base_url)
+        if self.profile is None and self.config.probe_on_activation and self.probe_task is None:
+            self.probe_task = asyncio.create_task(self._probe_account(key), name="cats-account-probe")
+
+    async def check_account(self, *, write_probes: bool = False) -> ProbeReport:
+        """The account probe on demand (the window's "Check this CATS account"), stored and applied."""
+        client = self.require_client("to check the CATS account")
+        report = await probe_account(self.cats_base_url, None, write_probes=write_probes, client=client)
+        self.profile = await save_profile(
+            self.db, self.cats_base_url, report.answers, requests=report.requests, write_probes=write_probes
+        )
+        self._follow_profile(client)
+        return report
+
+    def _follow_profile(self, client: CatsClient) -> None:
+        if self.profile is not None and self.client is client:
+            self.profile.apply_to(client)
+            if self.sync is not None:
+                self.sync.engine.date_filter = self.profile.date_modified_filter
+
+    async def _probe_account(self, key: ApiKey) -> None:
+        """The read-only account probe, once, on the client's own budget; its answers apply at once."""
+        client = self.client
+        if client is None:
+            return
+        try:
+            report = await probe_account(self.cats_base_url, key, client=client)
+            self.profile = await save_profile(
+                self.db, self.cats_base_url, report.answers, requests=report.requests, write_probes=False
+            )
+        except CompanionError as exc:
+            log.warning("the CATS account probe failed: %s", exc.code)
+            return
+        self._follow_profile(client)
+        log.info("CATS account probed in %d requests", report.requests)
 
     async def forget_key(self) -> bool:
         """Delete the stored key and stop using it; True when there was one."""
@@ -672,6 +724,7 @@ class Companion:
         connection monitor; a later success clears them.
         """
         engine = CompanySync(client, CompanyCache(self.db))
+        engine.date_filter = None if self.profile is None else self.profile.date_modified_filter
         engine.on_change(self.lookup.apply_changes)
         shared = self.team_companies
         if shared is not None:

@@ -319,6 +319,9 @@ class SoakConfig:
     seed: int = DEFAULT_SEED
     #: Seconds for the whole run, drain included.
     deadline: float = DEFAULT_DEADLINE
+    #: Sandbox quirks (`companion.sandbox.quirks`); with any, the account is probed (read-only) and
+    #: its profile stored for the daemon before it starts, as `cats-companion cats probe` would.
+    quirks: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -633,6 +636,25 @@ def _done(counts: dict[str, int]) -> int:
     return sum(counts.values()) - sum(counts.get(status, 0) for status in _PENDING)
 
 
+async def _store_profile(home: Path, url: str, api_key: str) -> None:
+    """The read-only account probe, its answers stored in the database the daemon under `home` opens."""
+    from companion.keystore import normalize_base_url
+    from companion.secret import ApiKey
+    from companion.services.account_probe import probe_account
+    from companion.store import open_database
+    from companion.store.cats_profiles import save_profile
+    from companion.store.db import DB_FILE_NAME
+
+    report = await probe_account(url, ApiKey(api_key))
+    db = await open_database(home / "data" / DB_FILE_NAME)
+    try:
+        await save_profile(
+            db, normalize_base_url(url), report.answers, requests=report.requests, write_probes=False
+        )
+    finally:
+        await db.close()
+
+
 async def soak(config: SoakConfig, *, say: Callable[[str], None] | None = None) -> SoakResult:
     """Run the scenario (module docstring) and reconcile it against the sandbox's store."""
     from companion.sandbox.app import SandboxConfig, start_sandbox
@@ -641,8 +663,15 @@ async def soak(config: SoakConfig, *, say: Callable[[str], None] | None = None) 
     tell = say or (lambda _: None)
     started = time.monotonic()
     rng = random.Random(config.seed)
+    from companion.sandbox.quirks import parse_quirks
+
     sandbox = await start_sandbox(
-        SandboxConfig(seed=SEED_COMPANIES, seed_random=config.seed, rate_limit=SANDBOX_RATE_LIMIT)
+        SandboxConfig(
+            seed=SEED_COMPANIES,
+            seed_random=config.seed,
+            rate_limit=SANDBOX_RATE_LIMIT,
+            quirks=parse_quirks(",".join(config.quirks)),
+        )
     )
     result = SoakResult(pushes=config.pushes, fault_rate=config.fault_rate, seed=config.seed)
     try:
@@ -656,6 +685,8 @@ async def soak(config: SoakConfig, *, say: Callable[[str], None] | None = None) 
             home = Path(scratch)
             _write_settings(home, owner)
             key_file = write_key_file(home / "cats.key", sandbox.api_key)
+            if config.quirks:
+                await _store_profile(home, sandbox.url, sandbox.api_key)
             daemon = DaemonProcess(home, cats_url=sandbox.url, key_file=key_file)
             state = _Run(config, daemon, people, tell)
             await daemon.start()

@@ -212,6 +212,11 @@ class RateBudget:
             if self.team is not None:
                 self.team.observed(limit, remaining, now)
 
+    def assume_limit(self, limit: int) -> None:
+        """The account's limit as its profile knows it, until a response's header says otherwise."""
+        if limit >= 1 and self._observed is None:
+            self._limit = limit
+
     def block(self, retry_after: float) -> None:
         """CATS said 429: send nothing for `retry_after` seconds."""
         if retry_after > 0:

@@ -38,9 +38,9 @@ from companion.cats.pages import (
     parse_page,
     walk_pages,
 )
-from companion.cats.record_urls import id_from_location, resolve_href
+from companion.cats.record_urls import id_from_location, parse_id, resolve_href
 from companion.cats.retry import RetryPolicy, is_safe_to_repeat
-from companion.errors import CatsBadResponseError, CatsUnavailableError
+from companion.errors import CatsBadResponseError, CatsDuplicateError, CatsUnavailableError
 from companion.secret import ApiKey
 
 logger = logging.getLogger("companion.cats")
@@ -137,6 +137,7 @@ class CatsClient:
         budget: RateBudget | None = None,
         retry: RetryPolicy | None = None,
         session: aiohttp.ClientSession | None = None,
+        auth_scheme: str = "Token",
     ) -> None:
         if not isinstance(key, ApiKey):
             # A bare str would be printable everywhere the client is; insist on the wrapper.
@@ -148,7 +149,12 @@ class CatsClient:
             raise ValueError("the CATS address must not carry a query or fragment")
         if timeout <= 0:
             raise ValueError("the timeout must be positive")
+        if auth_scheme not in ("Token", "Bearer"):
+            raise ValueError("the authorization scheme is Token or Bearer")
         self._base = base
+        self._scheme = auth_scheme
+        #: Records asked for per page; the account profile lowers it where CATS caps pages lower.
+        self.per_page = PER_PAGE
         self._key = key
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self.budget = budget or RateBudget()
@@ -163,6 +169,16 @@ class CatsClient:
 
     def __repr__(self) -> str:
         return f"CatsClient({str(self._base)!r})"
+
+    def sibling(self, *, auth_scheme: str) -> CatsClient:
+        """A client of the same account and key sending another authorization scheme (the probe's
+        Bearer check); its own session and budget, so what it sees teaches this client nothing."""
+        return CatsClient(
+            str(self._base),
+            self._key,
+            timeout=self._timeout.total or DEFAULT_TIMEOUT,
+            auth_scheme=auth_scheme,
+        )
 
     @property
     def base_url(self) -> str:
@@ -292,7 +308,7 @@ class CatsClient:
     ) -> CatsResponse:
         url = self._base.with_path(self._base.path.rstrip("/") + path, encoded=False)
         # The only place the key is revealed; these headers never reach a log or an error message.
-        headers = {"Authorization": f"Token {self._key.reveal()}", "Accept": "application/json"}
+        headers = {"Authorization": f"{self._scheme} {self._key.reveal()}", "Accept": "application/json"}
         data: bytes | None = None
         if json_body is not None:
             data = json.dumps(json_body, ensure_ascii=False).encode()
@@ -368,6 +384,14 @@ class CatsClient:
             expect=(200, 201),
             check_duplicate=check_duplicate,
         )
+        if check_duplicate and response.status == 200 and isinstance(response.body, dict):
+            # Some accounts answer a duplicate hit with 200 and the existing record rather than
+            # a 409 (the duplicate-200 quirk): that is no create, whatever the Location says.
+            raise CatsDuplicateError(
+                "CATS already holds a matching record",
+                status=200,
+                existing_id=_existing_id(response),
+            )
         return _created_id(response, path)
 
     async def update_record(
@@ -460,7 +484,7 @@ class CatsClient:
         path = f"/{_resource(resource)}/search"
         if max_pages < 1:
             raise ValueError("max_pages must be at least 1")
-        params: Params = {"per_page": str(PER_PAGE)}
+        params: Params = {"per_page": str(self.per_page)}
         if query is not None:
             params["query"] = query
         body = dict(filter_body)
@@ -538,13 +562,13 @@ class CatsClient:
     ) -> tuple[str, Params]:
         if start_href is not None:
             path, query = self._resolve(start_href)
-            query.setdefault("per_page", str(PER_PAGE))
+            query.setdefault("per_page", str(self.per_page))
             return path, query
         path = "/" + resource_path.strip("/")
         if not all(_RESOURCE.fullmatch(part) or part.isdigit() for part in path[1:].split("/")):
             raise ValueError(f"not a CATS collection path: {resource_path!r}")
         query = dict(params or {})
-        query.setdefault("per_page", str(PER_PAGE))
+        query.setdefault("per_page", str(self.per_page))
         return path, query
 
     def _resolve(self, href: str) -> tuple[str, Params]:
@@ -588,6 +612,15 @@ def _created_id(response: CatsResponse, path: str) -> int:
             status=response.status,
         )
     return new_id
+
+
+def _existing_id(response: CatsResponse) -> int | None:
+    """The id of the record a duplicate hit answered with: its Location, else its body's `id`."""
+    found = id_from_location(response.headers.get("Location"))
+    if found is None and isinstance(response.body, dict):
+        with contextlib.suppress(ValueError):
+            found = parse_id(response.body.get("id"))
+    return found
 
 
 def _model(model: type[M], row: object, path: str) -> M:

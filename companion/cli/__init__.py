@@ -28,6 +28,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "companion.cli.settings",
     "companion.cli.outbox",
     "companion.cli.team",
+    "companion.cli.cats",
 )
 
 Handler = Callable[[argparse.Namespace], int]

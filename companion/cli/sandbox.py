@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from companion.sandbox.faults import FaultKind, FaultSettings
+from companion.sandbox.quirks import Quirk, describe, parse_quirks
 
 if TYPE_CHECKING:
     from companion.sandbox.app import SandboxConfig
@@ -35,6 +36,13 @@ def _fault_kinds(text: str) -> list[FaultKind]:
             choices = ", ".join(kind.value for kind in FaultKind)
             raise argparse.ArgumentTypeError(f"unknown fault kind {part!r} (choose from {choices})") from None
     return kinds
+
+
+def _quirks(text: str) -> frozenset[Quirk]:
+    try:
+        return parse_quirks(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -72,6 +80,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--slow-seconds", type=float, default=2.0, help="delay of a 'slow' fault")
     parser.add_argument(
+        "--quirks",
+        type=_quirks,
+        default=frozenset(),
+        metavar="LIST",
+        help="comma-separated quirks a real CATS account may show: " + ", ".join(q.value for q in Quirk),
+    )
+    parser.add_argument(
         "--control-token", default=None, help="X-Sandbox-Control token of the control API (default: random)"
     )
 
@@ -101,6 +116,7 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         "db_path": args.db,
         "seed": args.seed,
         "seed_random": args.seed_random,
+        "quirks": args.quirks,
         "faults": FaultSettings.uniform(
             args.fault_rate,
             kinds,
@@ -135,6 +151,8 @@ async def serve(config: SandboxConfig, host: str, port: int) -> int:
             f"Control API: {sandbox.control_url}  (header X-Sandbox-Control: {config.control_token})",
             flush=True,
         )
+        if config.quirks:
+            print(f"Quirks: {describe(config.quirks)}", flush=True)
         counts = sandbox.store.record_counts()
         print(
             f"Records: {counts.get('companies', 0)} companies, {counts.get('contacts', 0)} contacts, "

@@ -17,6 +17,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from companion.sandbox.control import ControlApi, control_guard
 from companion.sandbox.faults import FaultInjector, FaultSettings
 from companion.sandbox.middleware import Counters, cats_middlewares
+from companion.sandbox.quirks import (
+    DATE_FILTERS,
+    QUIRKS_KEY,
+    RAISED_LIMIT,
+    Quirk,
+    ids_as_strings,
+)
 from companion.sandbox.ratelimit import DEFAULT_LIMIT, RollingWindowLimiter, SandboxClock
 from companion.sandbox.routes import add_cats_routes
 from companion.sandbox.search import refuse_filters
@@ -61,6 +68,14 @@ class SandboxConfig(BaseModel):
     #: Filter fields `POST /{r}/search` refuses with 400 although the sandbox supports them, as
     #: "resource.field" (e.g. "companies.date_modified", which CATS may not allow [INFERRED]).
     unfilterable: frozenset[str] = frozenset()
+    #: Switchable differences from the reference a real account may show (`companion.sandbox.quirks`).
+    quirks: frozenset[Quirk] = frozenset()
+
+    def effective_rate_limit(self) -> int:
+        """`limit-1500` raises the default limit (an explicit other one, or 0 = off, is kept)."""
+        if Quirk.LIMIT_1500 in self.quirks and self.rate_limit == DEFAULT_LIMIT:
+            return RAISED_LIMIT
+        return self.rate_limit
 
 
 @dataclass(frozen=True)
@@ -82,11 +97,12 @@ def create_sandbox_app(config: SandboxConfig) -> web.Application:
     """The whole sandbox as an aiohttp app: middlewares, CATS routes under /v3, control API."""
     clock = SandboxClock(config.clock)
     store = SandboxStore(config.db_path, duplicate_status=config.duplicate_status, clock=clock.now)
+    store.put_clears_omitted = Quirk.PUT_CLEARS_OMITTED in config.quirks
     parts = SandboxParts(
         config=config,
         store=store,
         clock=clock,
-        limiter=RollingWindowLimiter(config.rate_limit, clock=clock.timestamp),
+        limiter=RollingWindowLimiter(config.effective_rate_limit(), clock=clock.timestamp),
         faults=FaultInjector(config.faults),
         counters=Counters(),
     )
@@ -108,11 +124,18 @@ def create_sandbox_app(config: SandboxConfig) -> web.Application:
         counters=parts.counters,
         control_guard=control_guard(config.control_token),
         clock=clock.now,
+        bearer_accepted=Quirk.BEARER_ACCEPTED in config.quirks,
     )
-    if config.unfilterable:
-        middlewares.append(refuse_filters(config.unfilterable))
+    unfilterable = config.unfilterable
+    if Quirk.DATE_FILTER_UNSUPPORTED in config.quirks:
+        unfilterable = unfilterable | DATE_FILTERS
+    if unfilterable:
+        middlewares.append(refuse_filters(unfilterable))
+    if Quirk.IDS_AS_STRINGS in config.quirks:
+        middlewares.append(ids_as_strings())
     app = web.Application(middlewares=middlewares)
     app[SANDBOX_PARTS] = parts
+    app[QUIRKS_KEY] = config.quirks
     add_cats_routes(app, store)
     ControlApi(
         store=store,

@@ -179,17 +179,21 @@ async def require_json(request: web.Request, handler: Handler) -> web.StreamResp
     return await handler(request)
 
 
-def authenticate(api_key: str) -> Middleware:
-    """401 unless ``Authorization: Token <api key>``; runs before routing, so unknown paths 401 too."""
+def authenticate(api_key: str, *, bearer_accepted: bool = False) -> Middleware:
+    """401 unless ``Authorization: Token <api key>``; runs before routing, so unknown paths 401 too.
+
+    `bearer_accepted` (the ``bearer-accepted`` quirk) takes ``Bearer <api key>`` as well.
+    """
+    schemes = {"token", "bearer"} if bearer_accepted else {"token"}
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         if is_control_path(request.path):
             return await handler(request)
         scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
-        # Only the Token scheme: whether CATS accepts Bearer is unknown, and clients must not
-        # come to depend on it here.
-        if scheme.lower() != "token" or not constant_time_equal(credentials.strip(), api_key):
+        # Only the Token scheme by default: whether CATS accepts Bearer is unknown, and clients
+        # must not come to depend on it here.
+        if scheme.lower() not in schemes or not constant_time_equal(credentials.strip(), api_key):
             return json_message(401, "Invalid credentials.")
         return await handler(request)
 
@@ -279,6 +283,7 @@ def cats_middlewares(
     counters: Counters,
     control_guard: Middleware,
     clock: Callable[[], datetime],
+    bearer_accepted: bool = False,
 ) -> list[Middleware]:
     """The whole pipeline, outermost first."""
     return [
@@ -287,7 +292,7 @@ def cats_middlewares(
         control_guard,
         counting(counters),
         require_json,
-        authenticate(api_key),
+        authenticate(api_key, bearer_accepted=bearer_accepted),
         rate_limit(limiter),
         inject_faults(faults),
         json_errors,

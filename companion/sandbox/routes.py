@@ -19,7 +19,8 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from companion.sandbox.errors import SandboxHttpError
+from companion.sandbox.errors import DuplicateRecordError, SandboxHttpError
+from companion.sandbox.quirks import SMALL_PAGE_MAX, Quirk, quirks_of
 from companion.sandbox.store import Page, SandboxStore
 
 PREFIX: Final = "/v3"
@@ -72,7 +73,8 @@ def _paging(request: web.Request) -> tuple[int, int]:
         raise SandboxHttpError(400, "page must be 1 or more.")
     if per_page < 1:
         raise SandboxHttpError(400, "per_page must be between 1 and 100.")
-    return page, min(per_page, MAX_PER_PAGE)
+    cap = SMALL_PAGE_MAX if Quirk.PER_PAGE_MAX_50 in quirks_of(request.app) else MAX_PER_PAGE
+    return page, min(per_page, cap)
 
 
 def _path_id(request: web.Request, name: str = "id") -> int:
@@ -150,9 +152,18 @@ class _CatsApi:
 
     async def create_record(self, request: web.Request) -> web.Response:
         resource = request.match_info["resource"]
-        rid = self.store.create_record(
-            resource, await _body(request), check_duplicate=_flag(request, "check_duplicate")
-        )
+        try:
+            rid = self.store.create_record(
+                resource, await _body(request), check_duplicate=_flag(request, "check_duplicate")
+            )
+        except DuplicateRecordError as exc:
+            if Quirk.DUPLICATE_200 not in quirks_of(request.app):
+                raise
+            # The duplicate-200 quirk: the hit answers 200 with the existing record itself.
+            location = _absolute(request, f"{PREFIX}/{resource}/{exc.existing_id}")
+            return web.json_response(
+                self.store.get_record(resource, exc.existing_id), headers={"Location": location}
+            )
         return _created(request, f"/{resource}/{rid}")
 
     async def update_record(self, request: web.Request) -> web.Response:

@@ -158,6 +158,8 @@ class SandboxStore:
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.duplicate_status = duplicate_status
+        #: The put-clears-omitted quirk: a PUT resets every writable field its body leaves out.
+        self.put_clears_omitted = False
         self._clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
         # The harness may call the store from a worker thread (seeding) while the event loop
         # serves requests: one lock serialises every use of the one connection.
@@ -601,6 +603,11 @@ class SandboxStore:
         self._check_resource(resource)
         with self._write():
             doc, created, _ = self._require(resource, rid)
+            if self.put_clears_omitted:
+                blank = new_document(resource)
+                for key in WRITE_MODELS[(resource, "update")].model_fields:
+                    if key in blank and key in doc and not (isinstance(body, dict) and key in body):
+                        doc[key] = blank[key]
             self._apply_body(resource, rid, doc, body, "update")
             self._touch(resource, rid, doc, created)
 

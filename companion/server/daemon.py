@@ -66,6 +66,8 @@ class DaemonConfig:
     unix_socket: bool = True
     #: Ask CATS once at start-up whether the key works (one request).
     check_connection: bool = True
+    #: Probe a newly activated key's account once, read-only (`CompanionConfig.probe_on_activation`).
+    probe_on_activation: bool = True
     #: A fixed company-sync schedule (tests, benches); None: the cache settings decide it.
     sync: SyncPolicy | None = None
     #: Admin mode: edit and install the team policy. Refused (policy.admin_required) unless this
@@ -92,6 +94,7 @@ class DaemonConfig:
             sync=self.sync,
             send_outbox=self.send_outbox,
             check_connection=self.check_connection,
+            probe_on_activation=self.probe_on_activation,
             team_password=self.team_password,
         )
 

@@ -186,6 +186,9 @@ class CompanySync:
     ) -> None:
         self.client = client
         self.cache = cache
+        #: Whether the account lets companies be searched by `date_modified`, as its profile says
+        #: (None: not known; the first incremental run finds out).
+        self.date_filter: bool | None = None
         self._now = now
         self._options = options or SyncOptions()
         self._lock = asyncio.Lock()
@@ -299,7 +302,7 @@ class CompanySync:
                 pages_done += 1
                 fetched += 1
                 newest = _latest(rows, newest)
-                total = math.ceil(page.total / PER_PAGE) if page.total is not None else None
+                total = math.ceil(page.total / self.client.per_page) if page.total is not None else None
                 batch.add(
                     rows,
                     full_stage="scanning" if page.next_href else "removing",
@@ -378,10 +381,12 @@ class CompanySync:
         return removed
 
     async def _existing(self, ids: list[int]) -> list[CompanyRow]:
-        """Those of `ids` CATS still has (as rows), asked 100 at a time by id; [] when CATS cannot say."""
+        """Those of `ids` CATS still has (as rows), asked a page at a time by id; [] when CATS cannot say."""
         found: list[dict[str, Any]] = []
-        for start in range(0, len(ids), PER_PAGE):
-            chunk = ids[start : start + PER_PAGE]
+        # One page of answers per search: a chunk never asks for more than the account's page holds.
+        size = self.client.per_page
+        for start in range(0, len(ids), size):
+            chunk = ids[start : start + size]
             conditions = [{"field": "id", "filter": "exactly", "value": company_id} for company_id in chunk]
             body = conditions[0] if len(conditions) == 1 else {"or": conditions}
             try:
@@ -397,7 +402,7 @@ class CompanySync:
     # --- incremental ------------------------------------------------------------------------------
 
     async def _incremental(self, record: SyncRecord) -> SyncOutcome:
-        if record.incremental_mode != "events":
+        if record.incremental_mode != "events" and self.date_filter is not False:
             try:
                 return await self._by_search(record)
             except _SearchRefused:
@@ -444,7 +449,7 @@ class CompanySync:
             fetch,
             lambda href: resolve_href(base, href),
             "/companies/search",
-            {"per_page": str(PER_PAGE)},
+            {"per_page": str(self.client.per_page)},
             lambda data: parse_page(data, "companies"),
         )
         async for page in walk:
@@ -561,7 +566,9 @@ class CompanySync:
         self.progress.pages_done += 1
         self.progress.companies_done += changed
         if page.total is not None:
-            self.progress.pages_total = max(math.ceil(page.total / PER_PAGE), self.progress.pages_done)
+            self.progress.pages_total = max(
+                math.ceil(page.total / self.client.per_page), self.progress.pages_done
+            )
         self._notify()
 
     async def _succeeded(self, **changes: Any) -> None:

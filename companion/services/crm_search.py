@@ -215,7 +215,8 @@ class _Formatter:
         cache = CompanyCache(db)
         users = await cache.user_names()
         users.update({user.id: user.name for user in catalogue.users})
-        ids = sorted({cid for item in items if isinstance(cid := item.get("company_id"), int)})
+        # Some accounts send ids as strings: read them as `_named` does, or the names go missing.
+        ids = sorted({cid for item in items if (cid := _company_id(item)) is not None})
         companies = {company.id: company.name for company in await cache.get_many(ids)} if ids else {}
         return cls(catalogue, record_type, users, companies)
 
@@ -257,6 +258,13 @@ class _Formatter:
         except ValueError:
             return str(value)
         return names.get(key, f"#{key}")
+
+
+def _company_id(item: dict[str, Any]) -> int | None:
+    try:
+        return parse_id(item.get("company_id"))
+    except ValueError:
+        return None
 
 
 def _custom_value(item: dict[str, Any], definition_id: int) -> Any:

@@ -28,6 +28,7 @@ from typing import Any, Final, Literal
 from companion.cats.budget import Priority
 from companion.cats.client import CatsClient
 from companion.cats.models import ActivityRead
+from companion.cats.record_urls import parse_id
 from companion.errors import (
     CatsDuplicateError,
     CatsUncertainWriteError,
@@ -211,10 +212,18 @@ async def find_note(
         ]
     for hit in hits:
         if _same_note(hit, record_type, record_id, spec):
-            hit_id = hit.get("id")
-            if isinstance(hit_id, int):
+            hit_id = _hit_id(hit)
+            if hit_id is not None:
                 return hit_id
     return None
+
+
+def _hit_id(hit: dict[str, Any]) -> int | None:
+    """A search hit's id, sent as a number or (by some accounts) as a numeric string."""
+    try:
+        return parse_id(hit.get("id"))
+    except ValueError:
+        return None
 
 
 async def create_company(
@@ -240,7 +249,7 @@ async def create_company(
                     "companies", {"field": "name", "filter": "exactly", "value": name}, priority=priority
                 )
             ]
-            ids = [hit_id for hit in hits if isinstance(hit_id := hit.get("id"), int)]
+            ids = [hit_id for hit in hits if (hit_id := _hit_id(hit)) is not None]
             if ids:
                 return min(ids)
             raise

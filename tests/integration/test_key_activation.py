@@ -10,10 +10,11 @@ import pytest
 
 from companion.cats_url import configured_url
 from companion.keystore import DEFAULT_BASE_URL
+from companion.sandbox.quirks import Quirk
 from companion.server.daemon import RunningDaemon
 from tests.fixtures.daemon import DaemonFactory, auth_headers
 from tests.fixtures.keyring import MemoryKeyring
-from tests.fixtures.sandbox import SandboxHandle
+from tests.fixtures.sandbox import SandboxFactory, SandboxHandle
 
 
 @pytest.fixture
@@ -89,3 +90,32 @@ async def test_a_key_activated_in_the_window_keeps_its_cats_url_for_daemons_star
         assert response.status == 200
     # What `serve` without --cats-url (the native host's on-demand daemon) reads.
     assert configured_url(config_dir) == sandbox.url
+
+
+async def test_a_key_activated_at_run_time_probes_the_account_once_read_only_and_follows_it(
+    daemon_factory: DaemonFactory, sandbox_factory: SandboxFactory, memory_keyring: MemoryKeyring
+) -> None:
+    quirky = await sandbox_factory(
+        seed=60, quirks=frozenset({Quirk.PER_PAGE_MAX_50, Quirk.DATE_FILTER_UNSUPPORTED})
+    )
+    daemon = await daemon_factory(cats_base_url=quirky.url, probe_on_activation=True)
+    companies = quirky.store.record_counts()["companies"]
+    async with aiohttp.ClientSession(base_url=daemon.url, headers=auth_headers(daemon.token)) as http:
+        async with http.post("/api/connection", json={"api_key": quirky.api_key}) as response:
+            assert response.status == 200
+        task = daemon.companion.probe_task
+        assert task is not None
+        await asyncio.wait_for(task, 20)
+        profile = daemon.companion.profile
+        assert profile is not None
+        assert (profile.per_page_max, profile.date_modified_filter) == (50, False)
+        assert profile.duplicate_status is None  # read-only: nothing was written
+        assert quirky.store.record_counts()["companies"] == companies
+        client = daemon.companion.client
+        assert client is not None and client.per_page == 50
+        # Activated again: the account has a profile, so no second probe.
+        daemon.companion.probe_task = None
+        async with http.post("/api/connection", json={"api_key": quirky.api_key}) as response:
+            assert response.status == 200
+        assert daemon.companion.probe_task is None
+        assert daemon.companion.client is not None and daemon.companion.client.per_page == 50

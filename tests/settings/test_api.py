@@ -15,10 +15,11 @@ import pytest
 from companion import paths
 from companion.errors import AdminRequiredError
 from companion.keystore import SERVICE_NAME, normalize_base_url
+from companion.sandbox.quirks import Quirk
 from companion.settings.policy import POLICY_ENV
 from tests.fixtures.daemon import DaemonFactory, auth_headers
 from tests.fixtures.keyring import MemoryKeyring
-from tests.fixtures.sandbox import SandboxHandle
+from tests.fixtures.sandbox import SandboxFactory, SandboxHandle
 from tests.settings.helpers import policy, write_json
 
 TRIGGER = "sync.candidates.campaign_sync_trigger"
@@ -296,3 +297,30 @@ async def test_admin_mode_is_refused_at_start_to_a_user_who_may_not_write_the_si
         pytest.raises(AdminRequiredError),
     ):
         await api(admin=True)
+
+
+# --- the account probe ---------------------------------------------------------------------------
+
+
+async def test_checking_the_cats_account_probes_it_stores_the_profile_and_refuses_a_bad_body(
+    api: Api, sandbox_factory: SandboxFactory
+) -> None:
+    quirky = await sandbox_factory(seed=60, quirks=frozenset({Quirk.PER_PAGE_MAX_50, Quirk.DUPLICATE_200}))
+    session = await api(cats_base_url=quirky.url)
+    async with session.post("/api/cats/probe", json={"write_probes": False}) as response:
+        assert (response.status, (await _json(response))["error"]["code"]) == (409, "key.missing")
+    async with session.post("/api/connection", json={"api_key": quirky.api_key}):
+        pass
+    companies = quirky.store.record_counts()["companies"]
+    async with session.post("/api/cats/probe", json={"write_probes": "yes"}) as response:
+        assert response.status == 400
+    await quirky.control.reset_counters()
+    async with session.post("/api/cats/probe", json={"write_probes": True}) as response:
+        assert response.status == 200
+        report = await _json(response)
+    assert report["answers"]["per_page_max"] == 50
+    assert report["answers"]["duplicate_status"] == 200
+    assert report["writes_left_behind"] == 0
+    assert report["requests"] == (await quirky.control.counters())["requests_total"] <= 22
+    assert any(row["question"] == "largest page (per_page)" for row in report["rows"])
+    assert quirky.store.record_counts()["companies"] == companies

@@ -9,7 +9,17 @@ the feature's module.
 from __future__ import annotations
 
 from companion.protocol import NoParams
-from companion.server.operations import companies, core, crm, person, pushes, sync, team_aliases, team_policy
+from companion.server.operations import (
+    account,
+    companies,
+    core,
+    crm,
+    person,
+    pushes,
+    sync,
+    team_aliases,
+    team_policy,
+)
 from companion.server.operations.base import Call, Operation, Operations
 from companion.services.campaigns import CampaignCreate
 from companion.services.crm_search import FieldsParams
@@ -33,6 +43,7 @@ TABLE = Operations(
         Operation("team.alias_undo", team_aliases.alias_undo, team_aliases.AliasUndoParams, mutates=True),
         Operation("sync.state", sync.state, NoParams),
         Operation("sync.start", sync.start, sync.SyncRequest, mutates=True),
+        Operation("cats.probe", account.probe, account.ProbeParams, mutates=True),
         # The person panel: both may cache the CATS site's subdomain the first time it is learnt.
         Operation("person.form", person.form, person.FormParams, mutates=True),
         Operation("person.status", person.status, person.StatusParams, mutates=True),

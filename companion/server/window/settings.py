@@ -8,6 +8,7 @@
     POST   /api/catalogue/refresh   ask CATS again (four requests)
     POST   /api/connection          {"api_key": ...}: checked with one request, then kept in the keyring
     DELETE /api/connection          forget the key
+    POST   /api/cats/probe          {"write_probes": bool}: probe the CATS account (cats probe)
     GET    /api/policy              (admin) the team policy in force
     PUT    /api/policy              (admin) replace it, installed in the site config dir
     GET    /api/policy/export       (admin) the policy file as a download
@@ -45,6 +46,7 @@ SCHEMA_PATH: Final = "/api/settings/schema"
 CATALOGUE_PATH: Final = "/api/catalogue"
 CATALOGUE_REFRESH_PATH: Final = "/api/catalogue/refresh"
 CONNECTION_PATH: Final = "/api/connection"
+PROBE_PATH: Final = "/api/cats/probe"
 POLICY_PATH: Final = "/api/policy"
 POLICY_EXPORT_PATH: Final = "/api/policy/export"
 
@@ -149,6 +151,17 @@ async def refresh_catalogue(request: web.Request) -> web.Response:
 
 
 @mutating
+async def probe(request: web.Request) -> web.Response:
+    """The account probe; write probes only when the body asks for them (the window confirms first)."""
+    body = await _json_object(request)
+    writes = body.get("write_probes", False)
+    if set(body) - {"write_probes"} or not isinstance(writes, bool):
+        raise BadRequestError('give {"write_probes": true or false}')
+    report = await _companion(request).check_account(write_probes=writes)
+    return web.json_response(report.model_dump(mode="json"))
+
+
+@mutating
 async def activate(request: web.Request) -> web.Response:
     """Check the key with one request; only a key CATS accepts is stored and used."""
     companion = _companion(request)
@@ -216,6 +229,7 @@ def register(routes: ApiRoutes) -> None:
     routes.add("POST", CATALOGUE_REFRESH_PATH, refresh_catalogue)
     routes.add("POST", CONNECTION_PATH, activate)
     routes.add("DELETE", CONNECTION_PATH, disconnect)
+    routes.add("POST", PROBE_PATH, probe)
     routes.add("GET", POLICY_PATH, get_policy)
     routes.add("PUT", POLICY_PATH, put_policy)
     routes.add("GET", POLICY_EXPORT_PATH, export_policy)

@@ -13,6 +13,7 @@ from playwright.async_api import Page, expect
 
 from companion import paths
 from companion.sandbox.faults import FaultSettings
+from companion.sandbox.quirks import Quirk
 from companion.server.daemon import RunningDaemon
 from companion.services.sync_scheduler import SyncPolicy
 from tests.fixtures.daemon import DaemonFactory
@@ -346,3 +347,37 @@ async def test_every_section_renders_and_is_reachable_by_keyboard(
             .map((el) => el.outerHTML)"""
     )
     assert unnamed == []
+
+
+async def test_checking_the_cats_account_shows_the_answers_and_asks_before_writing(
+    page: Page,
+    daemon_factory: DaemonFactory,
+    sandbox_factory: SandboxFactory,
+    window_client: WindowClientFactory,
+) -> None:
+    quirky = await sandbox_factory(seed=60, quirks=frozenset({Quirk.PER_PAGE_MAX_50}))
+    daemon = await connected_daemon(daemon_factory, quirky)
+    await open_window(page, await link(daemon, window_client))
+    await show_section(page, "integrations")
+    companies = quirky.store.record_counts()["companies"]
+
+    await page.click("#probe-account")
+    answers = page.locator("#probe-answers")
+    await expect(answers).to_contain_text("largest page (per_page)")
+    await expect(answers.locator("tr", has_text="largest page")).to_contain_text("50")
+    assert daemon.companion.profile is not None and daemon.companion.profile.duplicate_status is None
+
+    # Write probes are asked for, and confirmed: declined, nothing is sent.
+    await quirky.control.reset_counters()
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    await page.check("input[name='write_probes']")
+    await page.click("#probe-account")
+    await expect(page.locator("#probe-account")).to_be_enabled()
+    assert (await quirky.control.counters())["requests_total"] == 0
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    await page.click("#probe-account")
+    await expect(answers).to_contain_text("status of a duplicate hit")
+    await screenshot(page, "integrations-probe")
+    assert daemon.companion.profile is not None and daemon.companion.profile.duplicate_status == 409
+    assert quirky.store.record_counts()["companies"] == companies

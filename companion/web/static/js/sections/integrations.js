@@ -1,5 +1,5 @@
 // Integrations: the CATS connection (activate a key, the badge with the precise reason, disconnect) and
-// the field catalogue it feeds.
+// the field catalogue it feeds, and "Check this CATS account" (the account probe).
 
 import { del, post } from "../api.js";
 import { alertError, formatWhen, h, toast, uid, fill } from "../dom.js";
@@ -21,7 +21,13 @@ export async function renderIntegrations(container, app) {
   await reloadStatus();
   refusal = null;
   const draw = () => {
-    fill(container, h("h1", {}, "Integrations"), connectionCard(draw, app), catalogueCard(draw));
+    fill(
+      container,
+      h("h1", {}, "Integrations"),
+      connectionCard(draw, app),
+      catalogueCard(draw),
+      state.status.cats.state === "not_configured" ? null : probeCard(draw),
+    );
     app.updateHeader();
   };
   draw();
@@ -165,5 +171,73 @@ function catalogueCard(draw) {
     ),
     catalogue.stale && catalogue.fetched_at ? h("p", { class: "warning" }, "The catalogue is old: refresh it.") : null,
     h("div", { class: "row" }, refresh),
+  );
+}
+
+// The last probe's answers, kept across redraws while the section stays open.
+let lastProbe = null;
+
+function probeCard(draw) {
+  const writesId = uid("writes");
+  const writes = h("input", { type: "checkbox", id: writesId, name: "write_probes" });
+  const check = h(
+    "button",
+    {
+      type: "button",
+      class: "btn",
+      id: "probe-account",
+      onclick: async () => {
+        const withWrites = writes.checked;
+        if (
+          withWrites &&
+          !window.confirm(
+            "This creates one company named \u201cCATS Companion probe - delete me\u201d in CATS, changes it and deletes it (at most 10 more requests). Go ahead?",
+          )
+        ) {
+          return;
+        }
+        check.disabled = true;
+        check.textContent = "Asking CATS…";
+        try {
+          lastProbe = await post("/api/cats/probe", { write_probes: withWrites });
+          toast(`CATS account checked in ${lastProbe.requests} requests`);
+          if (lastProbe.writes_left_behind > 0) {
+            alertError(`${lastProbe.writes_left_behind} probe record(s) could not be deleted: see the table.`);
+          }
+        } catch (failure) {
+          alertError(`Could not check the CATS account: ${failure.message}`);
+        }
+        draw();
+      },
+    },
+    "Check this CATS account",
+  );
+  const table = lastProbe
+    ? h(
+        "table",
+        { class: "table", id: "probe-answers" },
+        h("thead", {}, h("tr", {}, ...["Question", "Answer", "Evidence", "What the companion does"].map((t) => h("th", {}, t)))),
+        h(
+          "tbody",
+          {},
+          ...lastProbe.rows.map((row) =>
+            h("tr", {}, h("td", {}, row.question), h("td", {}, row.answer), h("td", {}, row.evidence), h("td", {}, row.action)),
+          ),
+        ),
+      )
+    : null;
+  return h(
+    "section",
+    { class: "card", "aria-labelledby": "probe-title" },
+    h("h2", { id: "probe-title" }, "This CATS account"),
+    h(
+      "p",
+      { class: "help" },
+      "Finds out what this account does where CATS's documentation is unsure (page size, rate limit, date search, ids), in at most 12 read-only requests, and adapts the companion to it.",
+    ),
+    h("div", { class: "row" }, writes, h("label", { for: writesId }, "Also test writes on one probe company, deleted afterwards (duplicate status, PUT)")),
+    h("div", { class: "row" }, check),
+    lastProbe ? h("p", { class: "muted" }, `${lastProbe.requests} CATS requests; probe records left behind: ${lastProbe.writes_left_behind}`) : null,
+    table,
   );
 }
