@@ -177,7 +177,10 @@ def _joining(args: argparse.Namespace, action: str) -> int:
         return _fail(where, exc.message)
     except _BadPassword as exc:
         return _fail(where, str(exc), EXIT_USAGE)
-    mine = local_site(cats_url)
+    try:
+        mine = local_site(cats_url)
+    except ConfigError as exc:
+        return _fail(where, exc.message)
     try:
         if action == "init":
             outcome = asyncio.run(admin.init_team(dsn, password, mine.site, companion_version=__version__))

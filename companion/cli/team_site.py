@@ -1,6 +1,7 @@
 """This companion's CATS site, as the team commands compare it with a team's: base URL and subdomain.
 
-The base URL is `--cats-url`, else the running daemon's, else the default. The subdomain (what
+The base URL is `--cats-url`, else the running daemon's, else the one a key was set up for
+(companion.cats_url: what a daemon started now would use), else the default. The subdomain (what
 tells CATS accounts on the same API address apart) comes from the running daemon when it has
 connected to that URL (free: it asked GET /site at start), else from one GET /site with the key
 stored for that URL (one request of the hour's budget), else it stays unknown and only the base
@@ -13,9 +14,10 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Final
 
+from companion.cats_url import configured_url
 from companion.cli.daemon_client import CALLER, DaemonClient, DaemonRefusal, running
 from companion.errors import CatsError, CompanionError
-from companion.keystore import DEFAULT_BASE_URL, KeyringKeyStore, normalize_base_url
+from companion.keystore import KeyringKeyStore, normalize_base_url
 from companion.team.site import CatsSite
 
 log = logging.getLogger(__name__)
@@ -34,9 +36,12 @@ class LocalSite:
 
 
 def local_site(cats_url: str | None) -> LocalSite:
-    """This companion's CATS site; `cats_url` (normalised already) overrides the daemon's URL."""
+    """This companion's CATS site; `cats_url` (normalised already) overrides the daemon's URL.
+
+    Raises ConfigError when the URL must come from a damaged cats.json (never another site quietly).
+    """
     daemon = _daemon_cats()
-    base = cats_url or _text(daemon.get("base_url")) or DEFAULT_BASE_URL
+    base = cats_url or _text(daemon.get("base_url")) or configured_url()
     base = normalize_base_url(base)
     known = _text(daemon.get("site"))
     if known and _text(daemon.get("base_url")) == base:

@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from companion import cli, paths
+from companion.cats_url import remember_url, url_file
 from companion.keystore import KeyringKeyStore
 from companion.secret import DatabasePassword
 from companion.team import local
@@ -201,6 +202,39 @@ def test_a_member_joins_with_the_password_the_admin_chose(world: World, team_db:
     )
     assert [tuple(r) for r in row] == [("Alice", True)]
     assert world.files_holding_a_password() == []
+
+
+def test_without_cats_url_a_member_joins_for_the_cats_url_a_key_was_set_up_for(
+    world: World, team_db: TeamDb
+) -> None:
+    site = "https://cats.example.org/v3"
+    admin = init_team(world, team_db, cats_url=site)
+    alice = add_member(world, team_db, admin)
+    member = world.person()
+    # What `key set --cats-url` keeps for daemons started later; no daemon runs here. Without it the
+    # join would compare the default CATS URL with the team's and be refused.
+    remember_url(site)
+
+    joined = world(["team", "join", team_db.dsn(alice).url], stdin=MEMBER_PASSWORD + "\n")
+
+    assert joined.code == 0, joined.err
+    record = member.record()
+    assert record is not None and record.cats_base_url == site
+
+
+def test_a_damaged_cats_url_file_refuses_the_join_naming_it_and_records_nothing(
+    world: World, team_db: TeamDb
+) -> None:
+    admin = init_team(world, team_db)
+    alice = add_member(world, team_db, admin)
+    member = world.person()
+    url_file().parent.mkdir(parents=True, exist_ok=True)
+    url_file().write_text("{")
+
+    joined = world(["team", "join", team_db.dsn(alice).url], stdin=MEMBER_PASSWORD + "\n")
+
+    assert joined.code != 0 and str(url_file()) in joined.err
+    assert member.record() is None and member.keyring.passwords == {}
 
 
 def test_a_wrong_password_is_refused_and_nothing_is_recorded(world: World, team_db: TeamDb) -> None:
