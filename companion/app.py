@@ -410,7 +410,7 @@ class Companion:
             if self.profile is not None:
                 self.profile.apply_to(client)
             self.sync = self._build_sync(client)
-            if self._started and (self.team is None or self.team.is_syncer):
+            if self._started and (self.team is None or self.team.is_syncer or self.team.state == "removed"):
                 self.sync.start()
         elif self.team is not None:
             # Without a key this companion cannot sync: let another member of the team do it.
@@ -564,7 +564,7 @@ class Companion:
 
     def sync_elsewhere(self) -> str | None:
         """Why this companion does not sync companies itself (another member of its team does), else None."""
-        if self.team is None or self.team.is_syncer:
+        if self.team is None or self.team.is_syncer or self.team.state == "removed":
             return None
         syncer = self.team.syncer
         who = f"{syncer!r}'s companion" if syncer else "the member elected next"
@@ -699,6 +699,7 @@ class Companion:
             # The team policy first: an admin's change is in force on every member within a second.
             followers=[aliases] if self.team_policy is None else [self.team_policy, aliases],
         )
+        self.team.on_removed = self._removed_from_team
         # Confirmations made here go to the team; the team's come back into the same alias table.
         aliases.wake, aliases.connect = self.team.wake, self.team.connection
         self.lookup.aliases.shared = aliases.queued
@@ -708,6 +709,25 @@ class Companion:
             tuning=self.config.team_budget_tuning,
             backoff=self.team.tuning.backoff,
         )
+
+    async def _removed_from_team(self) -> None:
+        """The team's admin removed this member (the link stopped): go on alone, on SQLite.
+
+        Pushes stop claiming and the budget stops counting with the team (neither can reach it any
+        more), and this companion syncs its companies from CATS itself, as without a team. The
+        status keeps saying `removed` until `team leave` forgets the team.
+        """
+        self.outbox.use_claims(None)
+        budget, claims = self.team_budget, self.team_claims
+        self.team_budget = self.team_claims = None
+        if self.client is not None:
+            self.client.budget.team = None
+        if budget is not None:
+            await budget.close()
+        if claims is not None:
+            await claims.close()
+        if self.sync is not None and self._started and not self._closed:
+            self.sync.start()
 
     async def _start_team_sync(self) -> None:
         if self.sync is not None and not self._closed:

@@ -385,6 +385,27 @@ class TeamSchemaError(TeamError):
     http_status = 409
 
 
+class TeamUnknownMemberError(TeamError):
+    """A member named in a command is not in the team (no member row, or no such role)."""
+
+    code = "team.unknown_member"
+    http_status = 404
+
+
+class TeamRemovalRefusedError(TeamError):
+    """A removal that would leave the team without its admin: oneself, or the last admin."""
+
+    code = "team.removal_refused"
+    http_status = 409
+
+
+class TeamRemovedError(TeamError):
+    """The team's admin removed this member: the database no longer lets its login role in."""
+
+    code = "team.removed"
+    http_status = 403
+
+
 class LocalClusterError(TeamError):
     """A private PostgreSQL cluster for the demo or a bench could not be made: binaries missing, no start."""
 

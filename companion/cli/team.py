@@ -1,7 +1,9 @@
-"""`cats-companion team init|add-member|join|status|leave`: team mode's set-up, on PostgreSQL.
+"""`cats-companion team init|add-member|members|remove-member|join|status|leave`: team mode, on PostgreSQL.
 
     cats-companion team init postgresql://admin@db.example.com/team [--cats-url URL]
     cats-companion team add-member alice [--name "Alice Smith"]
+    cats-companion team members [--json]
+    cats-companion team remove-member alice
     cats-companion team join postgresql://alice@db.example.com/team [--cats-url URL]
     cats-companion team status [--json]
     cats-companion team leave
@@ -34,7 +36,7 @@ from companion.cli.team_site import LocalSite, local_site
 from companion.errors import CompanionError, ConfigError, TeamNotJoinedError
 from companion.keystore import normalize_base_url
 from companion.secret import DatabasePassword
-from companion.team import admin, local, membership
+from companion.team import admin, local, membership, removal, roster
 from companion.team.credentials import TeamPasswordStore
 from companion.team.dsn import TeamDsn, parse_dsn
 from companion.team.migrations import latest_version
@@ -53,6 +55,11 @@ _ARGV_REFUSAL: Final = (
 )
 
 
+_NOT_IN_A_TEAM: Final = (
+    "this companion belongs to no team: run `cats-companion team join DSN` (the admin: `team init DSN`) first"
+)
+
+
 class _BadPassword(Exception):
     """What was typed or piped cannot be used as a password; the message never quotes it."""
 
@@ -60,7 +67,10 @@ class _BadPassword(Exception):
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     team = subparsers.add_parser(
         "team",
-        help="team mode: share a PostgreSQL database with your team (init, add-member, join, status, leave)",
+        help=(
+            "team mode: share a PostgreSQL database with your team "
+            "(init, add-member, members, remove-member, join, status, leave)"
+        ),
         description=(
             "Team mode keeps a team's shared state in a PostgreSQL database the team runs or rents. "
             "The database password lives in the OS keyring, never on the command line or in a file."
@@ -105,6 +115,33 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add.add_argument("--name", default="", help="the member's name as the team sees it")
     add.add_argument("--password", dest="argv_password", nargs="?", const="", help=argparse.SUPPRESS)
     add.set_defaults(func=run_add_member)
+
+    members = actions.add_parser(
+        "members",
+        help="list who is in the team: role, name, admin or member, when added, whether they can log in",
+        description=(
+            "Every member of the team, removed ones included (the team's history names them): login "
+            "role, display name, admin or member, when added and by whom, whether the role can still "
+            "log in. Admins and members alike may list them."
+        ),
+    )
+    members.add_argument("--json", action="store_true", help="print one JSON object")
+    members.set_defaults(func=run_members)
+
+    remove = actions.add_parser(
+        "remove-member",
+        help="admin: remove a member: no more login or rights, open sessions ended, live claims released",
+        description=(
+            "Remove ROLE from the team at once, whatever client they use: the team's groups and the "
+            "role's LOGIN are taken away, its open sessions ended, its live person claims released for "
+            "teammates. The member row stays, marked removed, so the team's history keeps naming them "
+            "(docs/teams.md, Removing a member). Needs CREATEROLE and the admin group."
+        ),
+    )
+    remove.add_argument(
+        "role", metavar="ROLE", help="the member's PostgreSQL login name (team members lists them)"
+    )
+    remove.set_defaults(func=run_remove_member)
 
     join = actions.add_parser(
         "join",
@@ -211,7 +248,7 @@ def run_add_member(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         return _fail(where, exc.message, EXIT_USAGE)
     if record is None:
-        return _fail(where, "this companion belongs to no team: run `cats-companion team init DSN` first")
+        return _fail(where, _NOT_IN_A_TEAM)
     dsn = record.team_dsn()
     try:
         admin_password = _stored_password(dsn)
@@ -227,6 +264,48 @@ def run_add_member(args: argparse.Namespace) -> int:
         f"  cats-companion team join {member_dsn.url}\n"
         "and the password you chose, which you give them by a private channel."
     )
+    return EXIT_OK
+
+
+def run_members(args: argparse.Namespace) -> int:
+    where = "team members"
+    try:
+        dsn, password = _own_credentials()
+        team, found = asyncio.run(roster.list_members(dsn, password))
+    except CompanionError as exc:
+        return _fail(where, exc.message)
+    listed = [_member_json(member) for member in found]
+    if args.json:
+        print(json.dumps({"team_id": team.team_id, "members": listed}, indent=2, sort_keys=True))
+    else:
+        print(render_members(team.team_id, listed))
+    return EXIT_OK
+
+
+def run_remove_member(args: argparse.Namespace) -> int:
+    where = "team remove-member"
+    try:
+        dsn, password = _own_credentials()
+        done = asyncio.run(removal.remove_member(dsn, password, args.role))
+    except CompanionError as exc:
+        return _fail(where, exc.message)
+    who = f"{done.role_name} ({done.display_name})" if done.display_name else done.role_name
+    when = f"{done.removed_at.isoformat()} by {done.removed_by}"
+    head = (
+        f"Removed {who} from team {done.team.team_id}"
+        if done.newly_removed
+        else f"{who} was removed on {when}"
+    )
+    print(
+        f"{head}.\n"
+        f"  login: refused from now on (the role is kept, NOLOGIN, without the team's groups)\n"
+        f"  open sessions ended: {done.sessions_ended}\n"
+        f"  person claims released for teammates: {done.claims_released}\n"
+        "  their claims, ledger rows and alias confirmations keep naming them"
+    )
+    if done.sessions_problem is not None:
+        print(f"  {done.sessions_left} session(s) still open: {done.sessions_problem}", file=sys.stderr)
+        return EXIT_FAILURE
     return EXIT_OK
 
 
@@ -335,6 +414,33 @@ def render_status(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _member_json(member: roster.TeamMember) -> dict[str, Any]:
+    stamps = ("added_at", "joined_at", "last_seen_at", "removed_at")
+    found = dataclasses.asdict(member)
+    return {**found, **{key: found[key].isoformat() if found[key] else None for key in stamps}}
+
+
+def render_members(team_id: str, members: list[dict[str, Any]]) -> str:
+    """The members as a table: one line each, removed members last with who removed them and when."""
+    header = ("ROLE", "NAME", "ACCESS", "ADDED", "LOGIN")
+    rows = []
+    for member in members:
+        if member["removed_at"]:
+            access = f"removed {member['removed_at'][:16]} by {member['removed_by']}"
+        else:
+            access = member["access"]
+        login = "yes" if member["can_login"] else "no" if member["role_exists"] else "no (role dropped)"
+        rows.append(
+            (member["role_name"], member["display_name"] or "-", access, member["added_at"][:16], login)
+        )
+    widths = [max(len(line[i]) for line in [header, *rows]) for i in range(len(header) - 1)]
+    lines = [f"team {team_id}: {len(members)} member(s)"]
+    for line in [header, *rows]:
+        cells = [cell.ljust(width) for cell, width in zip(line, widths, strict=False)]
+        lines.append("  ".join([*cells, line[-1]]))
+    return "\n".join(lines)
+
+
 # --- passwords ------------------------------------------------------------------------------------------
 
 
@@ -364,6 +470,15 @@ def read_new_password(stdin: TextIO | None, role: str) -> DatabasePassword:
         if again != first:
             raise _BadPassword("the two passwords differ; nothing was changed")
     return first
+
+
+def _own_credentials() -> tuple[TeamDsn, DatabasePassword]:
+    """This companion's team DSN and its password from the keyring; CompanionError when not in a team."""
+    record = local.load()
+    if record is None:
+        raise TeamNotJoinedError(_NOT_IN_A_TEAM)
+    dsn = record.team_dsn()
+    return dsn, _stored_password(dsn)
 
 
 def _stored_password(dsn: TeamDsn) -> DatabasePassword:

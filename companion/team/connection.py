@@ -19,6 +19,7 @@ from companion.errors import (
     TeamAuthError,
     TeamError,
     TeamPrivilegeError,
+    TeamRemovedError,
     TeamSchemaError,
     TeamUnavailableError,
 )
@@ -31,6 +32,9 @@ CONNECT_TIMEOUT: Final = 10.0
 #: Any one statement; migrations are small, the later phases' bulk copies page their work.
 COMMAND_TIMEOUT: Final = 60.0
 CLOSE_TIMEOUT: Final = 5.0
+#: What PostgreSQL answers (SQLSTATE 28000) the right password of a NOLOGIN role. Matched on the
+#: server's English text: a server set to another lc_messages makes it a plain team.auth_failed.
+_NOT_PERMITTED: Final = "is not permitted to log in"
 #: What the driver and the network raise when a statement or a connection fails. InternalClientError
 #: is what asyncpg raises on the next statement of a session the server ended (pg_terminate_backend,
 #: idle_session_timeout) before the client read the news: a lost connection like any other.
@@ -88,6 +92,14 @@ def translate(exc: BaseException, dsn: TeamDsn, password: DatabasePassword | Non
         return TeamAuthError(
             f"PostgreSQL at {dsn.host}:{dsn.port} refused the password for {dsn.user!r} ({detail}). "
             "Check the password the team's admin gave you."
+        )
+    if isinstance(exc, asyncpg.InvalidAuthorizationSpecificationError) and _NOT_PERMITTED in detail:
+        # PostgreSQL says this only after the password was right, so it is the member themselves:
+        # `team remove-member` keeps the role, NOLOGIN, so that its companion can tell (docs/teams.md).
+        return TeamRemovedError(
+            f"{dsn.user!r} was removed from the team in {dsn.database!r} at {dsn.host}:{dsn.port}: the "
+            "database no longer lets that role log in (the team's admin ran `team remove-member`). "
+            "This companion works alone now; `cats-companion team leave` forgets the team."
         )
     if isinstance(exc, asyncpg.InvalidAuthorizationSpecificationError):
         return TeamAuthError(

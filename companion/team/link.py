@@ -18,7 +18,10 @@ the connection is lost. One session serves them all: a small managed PostgreSQL 
 dozen, shared by the whole team.
 
 What to do with a connection is the participant's business (companion.services.team_companies);
-this module only keeps the connections and the state: not_joined, connecting, connected, offline.
+this module only keeps the connections and the state: not_joined, connecting, connected, offline,
+and removed: the team's admin removed this member (companion.team.removal), which the database says
+at the next login; then both loops end for good instead of reconnecting, and `on_removed` lets the
+companion go on alone.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from typing import Final, Literal, Protocol
 
 import asyncpg
 
-from companion.errors import TeamError
+from companion.errors import TeamError, TeamRemovedError
 from companion.secret import DatabasePassword
 from companion.team import company_log, membership
 from companion.team.connection import DRIVER_ERRORS, connect, loop_failure, postgres_errors
@@ -41,7 +44,7 @@ from companion.team.local import TeamRecord
 
 log = logging.getLogger(__name__)
 
-LinkState = Literal["not_joined", "connecting", "connected", "offline"]
+LinkState = Literal["not_joined", "connecting", "connected", "offline", "removed"]
 PasswordSource = Callable[[], Awaitable[DatabasePassword | None]]
 #: Longest wait for one heartbeat or status query before the connection counts as gone.
 QUERY_TIMEOUT: Final = 10.0
@@ -121,6 +124,8 @@ class TeamLink:
         self.syncer: str | None = None
         self.head: int | None = None
         self.connected_at: float | None = None
+        #: Called once when the database says this member was removed, after both loops stopped.
+        self.on_removed: Callable[[], Awaitable[None]] | None = None
         #: How many times the follower's connection was lost (status, tests).
         self.disconnects = 0
         self._wake = asyncio.Event()
@@ -141,10 +146,11 @@ class TeamLink:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        self.state = "offline"
-        self.reason = "closed"
-        for follower in self._followers:
-            follower.lost("closed")
+        if self.state != "removed":
+            self.state = "offline"
+            self.reason = "closed"
+            for follower in self._followers:
+                follower.lost("closed")
 
     async def resign(self) -> None:
         """Give up the syncer lock if held (this companion can no longer sync: its CATS key is gone).
@@ -182,6 +188,9 @@ class TeamLink:
                     failures = 0
                     log.info("connected to the team database %s", self.record.team_id)
                     await self._follow(conn)
+            except TeamRemovedError as exc:
+                await self._removed(exc.message)
+                return
             except Exception as exc:
                 # Even a bug must not end the loop: the cache would silently stop following the team.
                 failures += 1
@@ -222,6 +231,9 @@ class TeamLink:
                     failures = 0
                     await self._bound_silence(conn)
                     await self._campaign(conn)
+            except TeamRemovedError as exc:
+                await self._removed(exc.message)
+                return
             except TeamError as exc:
                 failures += 1
                 log.info("syncer election: %s", exc.message)
@@ -310,6 +322,24 @@ class TeamLink:
             self.record.team_dsn(), password, connect_timeout=self.tuning.connect_timeout
         ) as conn:
             yield conn
+
+    async def _removed(self, reason: str) -> None:
+        """The admin removed this member: stop the other loop (a syncer is deposed first), say so, once."""
+        if self.state == "removed":
+            return
+        log.warning("removed from the team: %s", reason)
+        self.state, self.reason = "removed", reason
+        self.connected_at = None
+        current = asyncio.current_task()
+        for task in self._tasks:
+            if task is not current:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        for follower in self._followers:
+            follower.lost(reason)
+        if self.on_removed is not None:
+            await self.on_removed()
 
     def _offline(self, reason: str) -> None:
         if self.state == "connected":
