@@ -33,7 +33,7 @@ from typing import Any, Final, TextIO
 
 from companion import __version__
 from companion.cli.team_site import LocalSite, local_site
-from companion.errors import CompanionError, ConfigError, TeamNotJoinedError
+from companion.errors import CompanionError, ConfigError, TeamNotJoinedError, TeamRemovedError
 from companion.keystore import normalize_base_url
 from companion.secret import DatabasePassword
 from companion.team import admin, local, membership, removal, roster
@@ -363,6 +363,7 @@ def status_report(record: local.TeamRecord | None) -> tuple[dict[str, Any], int]
         "joined_at": record.joined_at.isoformat(),
         "cats": {"base_url": record.cats_base_url, "subdomain": record.cats_subdomain},
         "known_schema_version": known,
+        "removed": False,
     }
     database: dict[str, Any] = {"reachable": False, "schema_version": None, "access": None, "error": None}
     report["database"] = database
@@ -377,6 +378,8 @@ def status_report(record: local.TeamRecord | None) -> tuple[dict[str, Any], int]
         seen = asyncio.run(membership.look(dsn, password))
     except CompanionError as exc:
         database["error"] = {**exc.to_dict(), "message": _redact(exc.message, password)}
+        # The admin removed this member: said in so many words, with what this companion does now.
+        report["removed"] = isinstance(exc, TeamRemovedError)
         return report, EXIT_FAILURE
     database.update(
         reachable=True,
@@ -409,6 +412,9 @@ def render_status(report: dict[str, Any]) -> str:
         lines.append(
             f"answers:   yes; schema version {version}{match}; your access there: {database['access']}"
         )
+    elif report.get("removed"):
+        lines.append("removed:   yes -- the team's admin removed you; this companion works alone (SQLite)")
+        lines.append(f"           {database['error']['message']}")
     else:
         lines.append(f"answers:   no -- {database['error']['message']}")
     return "\n".join(lines)
@@ -420,18 +426,23 @@ def _member_json(member: roster.TeamMember) -> dict[str, Any]:
     return {**found, **{key: found[key].isoformat() if found[key] else None for key in stamps}}
 
 
+def _minute(stamp: str) -> str:
+    """An ISO 8601 UTC time to the minute, as a table cell: 2026-12-06 09:00."""
+    return stamp[:16].replace("T", " ")
+
+
 def render_members(team_id: str, members: list[dict[str, Any]]) -> str:
     """The members as a table: one line each, removed members last with who removed them and when."""
     header = ("ROLE", "NAME", "ACCESS", "ADDED", "LOGIN")
     rows = []
     for member in members:
         if member["removed_at"]:
-            access = f"removed {member['removed_at'][:16]} by {member['removed_by']}"
+            access = f"removed {_minute(member['removed_at'])} by {member['removed_by']}"
         else:
             access = member["access"]
         login = "yes" if member["can_login"] else "no" if member["role_exists"] else "no (role dropped)"
         rows.append(
-            (member["role_name"], member["display_name"] or "-", access, member["added_at"][:16], login)
+            (member["role_name"], member["display_name"] or "-", access, _minute(member["added_at"]), login)
         )
     widths = [max(len(line[i]) for line in [header, *rows]) for i in range(len(header) - 1)]
     lines = [f"team {team_id}: {len(members)} member(s)"]
