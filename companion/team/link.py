@@ -166,6 +166,11 @@ class TeamLink:
             await elector
         self._tasks[1] = asyncio.create_task(self._elector(), name="team-elector")
 
+    @property
+    def running(self) -> bool:
+        """Whether a loop still runs (False before start, after close, and once removed)."""
+        return any(not task.done() for task in self._tasks)
+
     def wake(self) -> None:
         """Follow the change log now (a NOTIFY arrived, or a test asks)."""
         self._wake.set()
