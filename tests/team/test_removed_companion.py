@@ -6,6 +6,8 @@ tests/team/test_shared_cache.py); the team's admin removes a member with `remove
 
 from __future__ import annotations
 
+import time
+
 from companion.app import Companion
 from companion.secret import DatabasePassword
 from companion.store.companies import CompanyCache
@@ -40,17 +42,23 @@ async def test_removed_syncers_companion_says_so_and_syncs_alone_while_a_teammat
     # Created in CATS now, after alice's run: only a sync of her own can bring it to her from here on.
     added = new_company(team.cats, "Initech After Removal")
 
+    started = time.monotonic()
     done = await remove(team, alice_role)
+    took = time.monotonic() - started
 
     assert done.sessions_ended >= 2  # her follower, elector and claims sessions, as many as were open
-    await until(holds(lambda: removed(alice)), "alice's companion knows it was removed")
+    told = took + await until(holds(lambda: removed(alice)), "alice's companion knows it was removed")
     status = alice.status()["team"]
     assert isinstance(status, dict) and status["state"] == "removed"
     assert "was removed from the team" in str(status["reason"]) and status["claims"] is None
     # No endless reconnect: both of the link's loops end.
     await until(holds(lambda: alice.team is not None and not alice.team.running), "the link's loops ended")
     # Her session held the syncer lock: Bob takes over.
-    await until(holds(lambda: bob.team is not None and bob.team.is_syncer), "bob elected")
+    elected = took + await until(holds(lambda: bob.team is not None and bob.team.is_syncer), "bob elected")
+    print(
+        f"\nremove_member {took * 1000:.0f} ms ({done.sessions_ended} sessions ended); from its start: "
+        f"the removed companion says so {told * 1000:.0f} ms, the teammate syncs {elected * 1000:.0f} ms"
+    )
     # Alice goes on alone: her own CATS sync (nobody else's to wait for), her cache not "offline".
     assert alice.sync_elsewhere() is None and alice.cache_offline() is None
     await until(lambda: has_company(alice, added), "alice synced the new company herself")
