@@ -151,7 +151,7 @@ export function cacheLine(cache, catsState, team = null) {
   const offline = catsState === "unreachable";
   if (offline) return { text: `Offline from CATS: showing the cache from ${age}.`, tone: "warn" };
   if (isStale(cache.age_seconds)) return { text: `Cache last synced ${age}; it may be out of date.`, tone: "warn" };
-  const shared = team?.joined && !team.is_syncer ? " · copied from the team" : "";
+  const shared = team?.joined && !team.is_syncer && team.state !== "removed" ? " · copied from the team" : "";
   return { text: `Cache synced ${age} · ${cache.companies.toLocaleString("en")} companies${shared}`, tone: "muted" };
 }
 

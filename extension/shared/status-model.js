@@ -150,6 +150,16 @@ export function teamView(team) {
     if (!team.reason) return null;
     return { tone: "warn", title: "Team mode off", detail: team.reason, line: "Team mode off" };
   }
+  if (team.state === "removed") {
+    // The admin removed this member: the companion stopped reconnecting and works alone.
+    return {
+      tone: "warn",
+      title: "Removed from the team",
+      detail: "The team's admin removed you from the team. This companion works alone now; "
+        + "cats-companion team leave forgets the team.",
+      line: "Removed from the team: working alone",
+    };
+  }
   if (team.state === "offline") {
     const reason = (team.reason ?? "The team database cannot be reached.").trim();
     const detail = `${/[.!?]$/.test(reason) ? reason : `${reason}.`} Lookups answer from this computer's cache.`;

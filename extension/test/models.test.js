@@ -219,12 +219,17 @@ describe("formatting and health", () => {
     assert.equal(offline?.tone, "warn");
     assert.match(String(offline?.detail), /could not connect to the team database\. Lookups answer from this computer's cache\./);
     assert.equal(teamView({ ...connected, state: "connecting" })?.title, "Connecting to the team…");
+    const removed = teamView({ ...connected, state: "removed", reason: "'bob' was removed from the team" });
+    assert.equal(removed?.title, "Removed from the team");
+    assert.equal(removed?.line, "Removed from the team: working alone");
   });
 
   it("says on the card that the cache is the team's copy, who confirmed a company and the team line", () => {
     const team = { joined: true, state: "connected", syncer: "alice", is_syncer: false };
     assert.equal(cacheLine(READY, "connected", team).text, "Cache synced 5 min ago · 1,200 companies · copied from the team");
     assert.equal(cacheLine(READY, "connected", { ...team, is_syncer: true }).text, "Cache synced 5 min ago · 1,200 companies");
+    // A removed member's cache is its own again.
+    assert.equal(cacheLine(READY, "connected", { ...team, state: "removed" }).text, "Cache synced 5 min ago · 1,200 companies");
     const view = companyView(
       result({ confirmed: true, confirmed_by: "alice", confirmed_at: "2026-12-06T02:51:00+00:00" }), "connected", team,
     );

@@ -6,7 +6,7 @@ import { h, toast, alertError, uid, fill, formatWhen } from "../dom.js";
 import { loadPolicy, loadTeamPolicy, reloadStatus, reloadView, savePolicy, saveTeamPolicy, state } from "../state.js";
 import { select } from "../widgets.js";
 
-const LINK_TEXT = { connected: "Connected", connecting: "Connecting…", offline: "Offline" };
+const LINK_TEXT = { connected: "Connected", connecting: "Connecting…", offline: "Offline", removed: "Removed from the team" };
 const POLICY_TEXT = {
   following: "Following the team database",
   offline: "Holding the last policy received",
@@ -30,7 +30,7 @@ function teamFacts(team) {
   const replication = team.replication || {};
   const policy = team.policy || {};
   const lag = replication.lag_changes;
-  const linkState = h("span", { class: `badge badge-${team.state === "connected" ? "ok" : team.state === "offline" ? "bad" : "unknown"}` }, LINK_TEXT[team.state] || team.state);
+  const linkState = h("span", { class: `badge badge-${team.state === "connected" ? "ok" : team.state === "offline" || team.state === "removed" ? "bad" : "unknown"}` }, LINK_TEXT[team.state] || team.state);
   return [
     h("p", { id: "team-joined", dataset: { joined: "true", state: team.state } }, "This companion is in a team."),
     h(
