@@ -240,9 +240,10 @@ async def test_a_syncer_whose_session_is_killed_hands_over_and_rejoins_as_a_foll
     await until(lambda: synced(bob, team.cats), "bob replicated")
 
     # Alice's laptop drops off the network: her sessions die and she cannot come back for a while
-    # (her role may not log in), so she cannot take the lock again before bob tries.
+    # (her role may open no session; not NOLOGIN, which is how a removed member is told apart),
+    # so she cannot take the lock again before bob tries.
     server = team.db.server
-    server.sql(f'ALTER ROLE "{team.members["alice"]}" NOLOGIN')
+    server.sql(f'ALTER ROLE "{team.members["alice"]}" CONNECTION LIMIT 0')
     try:
         server.sql(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1", team.members["alice"]
@@ -254,7 +255,7 @@ async def test_a_syncer_whose_session_is_killed_hands_over_and_rejoins_as_a_foll
         await until(holds(lambda: alice.team is not None and alice.team.state == "offline"), "alice offline")
         assert alice.team is not None and alice.team.reason and "alice" in alice.team.reason
     finally:
-        server.sql(f'ALTER ROLE "{team.members["alice"]}" LOGIN')
+        server.sql(f'ALTER ROLE "{team.members["alice"]}" CONNECTION LIMIT -1')
     await until(holds(lambda: alice.team is not None and alice.team.state == "connected"), "alice is back")
     assert alice.team is not None and not alice.team.is_syncer
     # Alice follows bob now: a company bob syncs reaches her.
