@@ -20,6 +20,7 @@ from companion.errors import (
 from companion.secret import DatabasePassword
 from companion.team import admin, company_log, membership, removal, roster
 from tests.team.conftest import ADMIN_PASSWORD, MEMBER_PASSWORD, SITE, TeamDb, connect_as
+from tests.team.test_permissions import add
 
 #: Every wait here ends by this many seconds.
 BOUND = 10.0
@@ -59,18 +60,7 @@ class Team:
 async def team(team_db: TeamDb) -> Team:
     """An initialised team (its admin owns the database) with two members, Alice and Bob."""
     await admin.init_team(team_db.dsn(), team_db.admin_password, SITE, companion_version="1")
-    names = []
-    for stem in ("alice", "bob"):
-        name = team_db.server.unique(stem)
-        await admin.add_member(
-            team_db.dsn(),
-            team_db.admin_password,
-            name,
-            DatabasePassword(MEMBER_PASSWORD),
-            display_name=stem.title(),
-        )
-        names.append(name)
-    return Team(team_db, names[0], names[1])
+    return Team(team_db, await add(team_db, "alice"), await add(team_db, "bob"))
 
 
 async def claim(conn: asyncpg.Connection, key: str) -> int:

@@ -4,36 +4,38 @@ cluster as each person's own companion (tests/team/test_cli.py's world: no passw
 from __future__ import annotations
 
 import json
-from pathlib import Path
-
-import pytest
 
 from tests.team.conftest import MEMBER_PASSWORD, TeamDb
-from tests.team.test_cli import CATS_URL, World, add_member, init_team, status
+from tests.team.test_cli import (  # noqa: F401 (world: the fixture)
+    CATS_URL,
+    Person,
+    World,
+    add_member,
+    init_team,
+    status,
+    world,
+)
 
 
-@pytest.fixture
-def world(
-    capsys: pytest.CaptureFixture[str],
-    caplog: pytest.LogCaptureFixture,
-    monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
-) -> World:
-    return World(capsys, caplog, monkeypatch, tmp_path)
+def a_team(people: World, team_db: TeamDb, *stems: str) -> tuple[Person, list[str]]:
+    """The admin's companion with the team made, and the members added (named after `stems`)."""
+    admin = init_team(people, team_db)
+    return admin, [add_member(people, team_db, admin, stem) for stem in stems]
 
 
-def join(world: World, team_db: TeamDb, role: str) -> None:
-    world.person()
-    joined = world(
+def join(people: World, team_db: TeamDb, role: str) -> None:
+    people.person()
+    joined = people(
         ["team", "join", team_db.dsn(role).url, "--cats-url", CATS_URL], stdin=MEMBER_PASSWORD + "\n"
     )
     assert joined.code == 0, joined.err
 
 
-def test_team_members_lists_admins_and_members_readable_and_as_json(world: World, team_db: TeamDb) -> None:
-    admin = init_team(world, team_db)
-    alice = add_member(world, team_db, admin, "alice")
-    bob = add_member(world, team_db, admin, "bob")
+def test_team_members_lists_admins_and_members_readable_and_as_json(
+    world: World,  # noqa: F811
+    team_db: TeamDb,
+) -> None:
+    _, (alice, bob) = a_team(world, team_db, "alice", "bob")
     join(world, team_db, alice)
 
     # A member lists them too.
@@ -55,9 +57,11 @@ def test_team_members_lists_admins_and_members_readable_and_as_json(world: World
     assert lines[3].split()[:3] == [alice, "Alice", "member"] and lines[3].endswith("yes")
 
 
-def test_the_admin_removes_a_member_who_is_then_told_so(world: World, team_db: TeamDb) -> None:
-    admin = init_team(world, team_db)
-    alice = add_member(world, team_db, admin, "alice")
+def test_the_admin_removes_a_member_who_is_then_told_so(
+    world: World,  # noqa: F811
+    team_db: TeamDb,
+) -> None:
+    admin, (alice,) = a_team(world, team_db, "alice")
     join(world, team_db, alice)
     member = world.people[-1]
 
@@ -84,10 +88,11 @@ def test_the_admin_removes_a_member_who_is_then_told_so(world: World, team_db: T
     assert world(["team", "members"]).code == 1
 
 
-def test_removal_refusals_say_why_and_change_nothing(world: World, team_db: TeamDb) -> None:
-    admin = init_team(world, team_db)
-    alice = add_member(world, team_db, admin, "alice")
-    bob = add_member(world, team_db, admin, "bob")
+def test_removal_refusals_say_why_and_change_nothing(
+    world: World,  # noqa: F811
+    team_db: TeamDb,
+) -> None:
+    _, (alice, bob) = a_team(world, team_db, "alice", "bob")
 
     yourself = world(["team", "remove-member", team_db.admin])
     unknown = world(["team", "remove-member", "nobody_here"])
