@@ -116,6 +116,15 @@ async def add_member(
             )
         if not (me.superuser or me.createrole):
             raise TeamPrivilegeError(_needs_createrole(me.name, "create the member's login role"))
+        removed = await conn.fetchrow(
+            "SELECT removed_at, removed_by FROM cats_companion.members WHERE role_name = $1", role_name
+        )
+        if removed is not None and removed["removed_at"] is not None:
+            # Their role may have been dropped by hand since: the team's history still names them.
+            raise TeamPrivilegeError(
+                f"{role_name!r} was a member of the team, removed {removed['removed_at']:%Y-%m-%d %H:%M} UTC "
+                f"by {removed['removed_by']}; their claims and confirmations keep that name: pick another one"
+            )
         if await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", role_name):
             raise TeamPrivilegeError(
                 f"a PostgreSQL role named {role_name!r} already exists; pick another name for the member "

@@ -212,10 +212,20 @@ async def test_removed_members_history_keeps_their_name(team: Team) -> None:
             )
     finally:
         await admin_conn.close()
-    with pytest.raises(TeamPrivilegeError, match="already exists"):
+    # Her name is never given to someone new, even once a superuser dropped her role by hand.
+    with pytest.raises(TeamPrivilegeError, match=r"was a member of the team, removed .*: pick another"):
         await admin.add_member(
             team.db.dsn(), team.db.admin_password, team.alice, DatabasePassword(MEMBER_PASSWORD)
         )
+    team.db.server.sql(f'DROP ROLE "{team.alice}"')
+    with pytest.raises(TeamPrivilegeError, match="was a member of the team"):
+        await admin.add_member(
+            team.db.dsn(), team.db.admin_password, team.alice, DatabasePassword(MEMBER_PASSWORD)
+        )
+    assert not team.db.server.fetch("SELECT 1 FROM pg_roles WHERE rolname = $1", team.alice)
+    _, listed = await roster.list_members(team.db.dsn(), team.db.admin_password)
+    gone = [m for m in listed if m.role_name == team.alice]
+    assert [(m.role_exists, m.can_login, m.access) for m in gone] == [(False, False, "none")]
 
 
 async def test_member_cannot_remove_anyone(team: Team) -> None:
