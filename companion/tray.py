@@ -156,6 +156,8 @@ def team_summary(team: Mapping[str, Any]) -> str | None:
     state = team.get("state")
     if state == "offline":
         return "team offline"
+    if state == "removed":
+        return "removed from the team by its admin: working alone"
     if state != "connected":
         return "connecting to the team"
     syncer = team.get("syncer")

@@ -444,6 +444,7 @@ async def test_the_icon_follows_the_companion_into_a_rate_limit(
         ),
         ({"joined": True, "state": "offline"}, "team offline"),
         ({"joined": True, "state": "connecting"}, "connecting to the team"),
+        ({"joined": True, "state": "removed"}, "removed from the team by its admin: working alone"),
         (
             {"joined": True, "state": "connected", "is_syncer": True, "replication": {"lag_changes": 0}},
             "team connected, this companion syncs",
@@ -453,7 +454,7 @@ async def test_the_icon_follows_the_companion_into_a_rate_limit(
             "team connected, dana syncs, 4 changes behind",
         ),
     ],
-    ids=["solo", "damaged", "offline", "connecting", "syncer", "follower-behind"],
+    ids=["solo", "damaged", "offline", "connecting", "removed", "syncer", "follower-behind"],
 )
 def test_the_team_line_says_the_teams_state_in_a_few_words(team: dict[str, Any], summary: str | None) -> None:
     assert team_summary(team) == summary
