@@ -385,7 +385,17 @@ class Companion:
         if self.team_budget is not None:
             # The account is the team's: its budget counts every member's requests.
             client.budget.team = self.team_budget
+        client.on_answer = self._cats_answered
         return client
+
+    def _cats_answered(self) -> None:
+        """CATS answered this key (a sync page, a push, a note, a search): the card's green dot.
+
+        Only a connection already known, or known broken, moves: while the start-up check is still
+        out ("unknown"), its answer says which site this is, and that is worth waiting for.
+        """
+        if self.monitor.status.state in ("unreachable", "bad_key", "connected"):
+            self.monitor.record_answered("CATS answered")
 
     def require_client(self, purpose: str) -> CatsClient:
         """The CATS client, or KeyMissingError saying what needs one (`purpose`: "to search CATS")."""
@@ -775,9 +785,6 @@ class Companion:
             self._sync_rate_limited = False
             if shared is not None:
                 shared.publish_marks()
-            if self.monitor.status.state in ("unreachable", "bad_key", "connected"):
-                # Each successful sync is a fresh answer from CATS with this key (the card's green dot).
-                self.monitor.record_answered("CATS answered the company sync")
             publish_cache()
 
         engine.on_progress(publish)

@@ -401,4 +401,3 @@ def run(args: argparse.Namespace) -> int:
         }
         print(json.dumps(summary, sort_keys=True))
     return 0 if ok else 1
-

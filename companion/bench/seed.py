@@ -77,4 +77,3 @@ def run(args: argparse.Namespace) -> int:
                 f"{best.cpu_seconds:>6.2f} {best.records_per_second:>10,.0f}"
             )
     return 0
-

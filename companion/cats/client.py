@@ -7,7 +7,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import AsyncIterator, Collection, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Collection, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -166,6 +166,10 @@ class CatsClient:
         #: carried out at this time or later: the company sync judges what is settled by it, never by
         #: this machine's clock.
         self.server_time: datetime | None = None
+        #: Called after every answer CATS gave as the caller expected (a sync page, a push, a note):
+        #: proof that CATS answers this key now, which the connection light shows. Never raises into
+        #: the request: the owner's callback must not fail.
+        self.on_answer: Callable[[], None] | None = None
 
     def __repr__(self) -> str:
         return f"CatsClient({str(self._base)!r})"
@@ -286,6 +290,8 @@ class CatsClient:
             if status in expect:
                 if response.body is _UNREADABLE:
                     raise CatsBadResponseError(f"CATS's answer to {method} {path} is not JSON", status=status)
+                if self.on_answer is not None:
+                    self.on_answer()
                 return response
             if creates and 500 <= status <= 599 and status != 503:
                 # A server error may come after the record was stored; only 503 says "not processed".

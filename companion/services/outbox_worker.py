@@ -16,6 +16,8 @@ Request economy (CATS allows ~500 requests an hour):
 * "Do not merge" on: `POST /{r}?check_duplicate=false`, even when the person exists.
 * A person whose record the companion already knows (created, merged or adopted before) is
   updated: GET, PUT if anything changes. This holds with "do not merge" too: that record is ours.
+* A note whose record CATS no longer has (404: deleted since) forgets the record and sends the
+  person's record item again; the note waits for the new record instead of failing.
 
 Exactly once. Every state change is committed before and after each CATS call. Right before a
 create (record or note) the item's `in_flight` is committed; it is cleared in the same transaction
@@ -29,8 +31,10 @@ between them only repeats them; sub-record additions are re-planned from a fresh
 In a team (docs/teams.md, "How the outbox uses it"). Before creating a person, the worker claims
 their identity keys in the team database (a TeamClaims collaborator). Won: the claim id is committed
 with `in_flight`, renewed right before the create (the fence) and given the CATS id after it; a
-permanent refusal abandons it. Lost to a teammate's created claim: that record is the person's (no
-create request), merged as a known record, or with "do not merge" only joined for the notes. Lost to
+permanent refusal abandons it, and its CATS id goes with a fingerprint of the create's fields
+(companion.rules.written). Lost to a teammate's created claim: that record is the person's (no
+create request), merged as a known record (no request at all when the fingerprint shows every field
+already written with the same value), or with "do not merge" only joined for the notes. Lost to
 a live claim: the item waits (pending, not failed) until the claim's NOTIFY or a recheck. This
 member's own orphan claim (a crash between the claim's commit and the item's) is resumed. The
 database unreachable: the create goes as without a team, and the item's `team_claim` says so.
@@ -83,6 +87,7 @@ from companion.rules.merge import plan_merge
 from companion.rules.notes import NoteSpec
 from companion.rules.payload import build_write
 from companion.rules.person import Person, RecordType
+from companion.rules.written import already_written, claim_salt, fingerprint
 from companion.services.push import InputsSource, RulesInputs
 from companion.services.resolve import create_company, find_note, find_record
 from companion.services.team_claims import TeamClaims
@@ -645,6 +650,16 @@ class OutboxWorker:
                         "is kept as it is, the notes go on it",
                     )
                 cats_id = gate.cats_id
+                written = gate.claim.written
+                if written is not None and already_written(body, written, claim_salt(gate.claim.claim_id)):
+                    # The teammate's create wrote each of these fields with these values within the
+                    # hour: a merge would read the record back and find nothing to change.
+                    return _Result(
+                        "unchanged",
+                        cats_id,
+                        message=f"{gate.claim.claimed_by} created this person with the same details; "
+                        "nothing to merge, the notes go on their record",
+                    )
             else:
                 calls.count += 1
                 try:
@@ -671,7 +686,7 @@ class OutboxWorker:
                     raise
                 else:
                     await self._record_found(item, new_id, "created")
-                    await self._claim_created(item.id, new_id, gate.claim)
+                    await self._claim_created(item.id, new_id, gate.claim, wrote=body)
                     return _Result("created", new_id, changed=sorted(body))
         return await self._merge(item, record_type, cats_id, body, inputs, priority, calls)
 
@@ -785,8 +800,13 @@ class OutboxWorker:
             return _Gate("claimed", winner)
         raise _TeammateCreates(winner)
 
-    async def _claim_created(self, item_id: int, cats_id: int, claim: Claim | None = None) -> None:
+    async def _claim_created(
+        self, item_id: int, cats_id: int, claim: Claim | None = None, *, wrote: dict[str, Any] | None = None
+    ) -> None:
         """Record the CATS id on the item's own claim, so waiting teammates merge into it; best effort.
+
+        `wrote`: the body of the create that made the record, fingerprinted on the claim so that a
+        teammate pushing the same details spends no request (companion.rules.written).
 
         Not recorded (the database went away), the claim's lease runs out and a teammate's create
         meets CATS's duplicate check instead.
@@ -802,7 +822,8 @@ class OutboxWorker:
                 claim = await claims.get(current.team_claim_id)
                 if claim is None or claim.claimed_by != claims.member:
                     return
-            await claims.record_created(claim, cats_id)
+            written = fingerprint(wrote, claim_salt(claim.claim_id)) if wrote is not None else None
+            await claims.record_created(claim, cats_id, written)
         except TeamError as exc:
             log.warning("the CATS id %d could not be recorded on its team claim: %s", cats_id, exc.message)
 
@@ -905,6 +926,40 @@ class OutboxWorker:
             return _Result("updated", cats_id, changed=plan.changed_fields, message=f"merged{skipped}")
         return _Result("unchanged", cats_id, message=f"nothing to change{skipped}")
 
+    async def _record_gone(self, item: OutboxItem, cats_id: int) -> bool:
+        """The person's record `cats_id` is no longer in CATS: forget it, and send their record again.
+
+        True when the person's record item is queued again (the note waits for the new record);
+        False when no item of this companion made or found the record (the note fails, saying so).
+        """
+        again = await self._outbox.last_synced_record_item(item.person_id, item.record_type)
+        async with self._db.transaction() as conn:
+            await self._people.set_record(
+                conn, item.person_id, item.record_type, cats_id=None, how=None, now=self._now()
+            )
+            if again is not None:
+                # A team's claim still names the deleted id for good: the new record is made as
+                # without a team (CATS's duplicate check), not joined to the gone one again.
+                stale = "stale" if again.team_claim is not None else None
+                await self._outbox.update(
+                    conn,
+                    again.id,
+                    now=self._now(),
+                    status="queued",
+                    cats_id=None,
+                    in_flight=None,
+                    team_claim=stale,
+                )
+        log.warning(
+            "the %s %d is no longer in CATS%s",
+            item.record_type[:-1],
+            cats_id,
+            f"; outbox item {again.id} sends the person again" if again is not None else "",
+        )
+        if again is not None:
+            await self._published(again.id)
+        return again is not None
+
     async def _company(self, item: OutboxItem, person: Person, inputs: RulesInputs, calls: _Calls) -> int:
         """Create the Contact's missing company (the setting says so) and remember its id on the item."""
         # Everything else must be writable before a company is created for it.
@@ -952,6 +1007,11 @@ class OutboxWorker:
             activity_id = await self._client.create_activity(
                 item.record_type, record.cats_id, spec.body(), priority=priority
             )
+        except CatsNotFoundError:
+            await self._landed(item)
+            if await self._record_gone(item, record.cats_id):
+                raise _NoteNotReady from None
+            raise
         except _DEFINITE:
             await self._landed(item)
             raise

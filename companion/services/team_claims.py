@@ -7,7 +7,7 @@ bound: the worker then falls back to creating with CATS's duplicate check and sa
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Protocol
 
 from companion.settings.fields import RecordType
@@ -33,6 +33,8 @@ class TeamClaims(Protocol):
 
     async def renew(self, claim: Claim) -> Claim: ...
 
-    async def record_created(self, claim: Claim, cats_id: int) -> bool: ...
+    async def record_created(
+        self, claim: Claim, cats_id: int, written: Mapping[str, str] | None = None
+    ) -> bool: ...
 
     async def abandon(self, claim: Claim) -> None: ...

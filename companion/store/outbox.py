@@ -270,6 +270,15 @@ class Outbox:
         )
         return row is not None
 
+    async def last_synced_record_item(self, person_id: int, record_type: RecordType) -> OutboxItem | None:
+        """The person's newest record item that reached CATS: the one to send again if the record goes."""
+        row = await self.db.fetchone(
+            "SELECT * FROM outbox WHERE person_id = ? AND record_type = ? AND kind = 'record'"
+            " AND status = 'synced' ORDER BY id DESC LIMIT 1",
+            (person_id, record_type),
+        )
+        return _item(row) if row is not None else None
+
     async def claim_held_elsewhere(self, claim_id: int, *, exclude: int) -> bool:
         """Whether another pending item created under the team claim `claim_id` (it is not an orphan)."""
         row = await self.db.fetchone(

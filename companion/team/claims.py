@@ -27,8 +27,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import json
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Final, Literal, cast
@@ -65,6 +66,9 @@ POLL_INTERVAL: Final = 2.0
 LOCK_SPACE: Final = 0x636C6169
 #: A claim that found a key taken but no live holder (it went between two statements) tries again.
 CLAIM_ATTEMPTS: Final = 3
+#: How long what a create wrote stands for the record: a teammate's push within this much of the
+#: create trusts it; later, anyone may have edited the record in CATS, so a merge reads it first.
+WRITTEN_FRESH: Final = 3600.0
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,10 @@ class Claim:
     #: The keys it holds: all of them for a claim just won; for a winner, those it holds of the
     #: keys asked.
     keys: tuple[str, ...]
+    #: The fingerprint of what its create wrote (companion.rules.written), while fresh: recorded
+    #: with the CATS id by a companion that knows migration 0007, and read only within
+    #: WRITTEN_FRESH of it. None otherwise: a teammate then reads the record before merging.
+    written: Mapping[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -155,10 +163,13 @@ class PersonClaims:
         assert renewed is not None  # read in the transaction that just updated it
         return renewed
 
-    async def record_created(self, claim: Claim, cats_id: int) -> bool:
+    async def record_created(
+        self, claim: Claim, cats_id: int, written: Mapping[str, str] | None = None
+    ) -> bool:
         """Record the CATS id of the person `claim` won; waiters wake. False when it was taken over.
 
-        Recording the same id again is a no-op (a retry after an unknown commit outcome); another
+        `written`: the fingerprint of the create's body (companion.rules.written), recorded with the
+        id. Recording the same id again is a no-op (a retry after an unknown commit outcome); another
         id for a created claim, or any id for an abandoned one, is refused.
         """
         if cats_id < 1:
@@ -175,12 +186,14 @@ class PersonClaims:
                         + (f" with CATS id {current.cats_id}" if current.cats_id else "")
                         + f"; it cannot take CATS id {cats_id}"
                     )
-                await self._conn.execute(
-                    "UPDATE cats_companion.person_claims SET state = 'created', cats_id = $2"
-                    " WHERE claim_id = $1",
-                    claim.claim_id,
-                    cats_id,
-                )
+                if current.state == "claimed":
+                    await self._conn.execute(
+                        "UPDATE cats_companion.person_claims SET state = 'created', cats_id = $2,"
+                        " written = $3::jsonb WHERE claim_id = $1",
+                        claim.claim_id,
+                        cats_id,
+                        json.dumps(dict(written)) if written else None,
+                    )
                 held = await self._holds(claim)
         if not held:
             log.warning(
@@ -283,7 +296,7 @@ class PersonClaims:
             row = await conn.fetchrow(
                 "INSERT INTO cats_companion.person_claims (record_type, lease_until)"
                 " VALUES ($1, now() + make_interval(secs => $2))"
-                " RETURNING claim_id, record_type, claimed_by, state, cats_id, lease_until",
+                " RETURNING claim_id, record_type, claimed_by, state, cats_id, lease_until, written",
                 record_type,
                 self._lease,
             )
@@ -334,6 +347,7 @@ class PersonClaims:
     async def _holders(self, keys: tuple[str, ...], record_type: RecordType) -> list[Claim]:
         rows = await self._conn.fetch(
             "SELECT c.claim_id, c.record_type, c.claimed_by, c.state, c.cats_id, c.lease_until,"
+            " CASE WHEN c.updated_at > now() - make_interval(secs => $3) THEN c.written END AS written,"
             " array_agg(k.key ORDER BY k.key) AS keys"
             " FROM cats_companion.person_claim_keys AS k"
             " JOIN cats_companion.person_claims AS c ON c.claim_id = k.claim_id"
@@ -341,16 +355,19 @@ class PersonClaims:
             " GROUP BY c.claim_id ORDER BY c.state = 'created' DESC, c.claimed_at, c.claim_id",
             record_type,
             list(keys),
+            WRITTEN_FRESH,
         )
         return [_claim(row, tuple(row["keys"])) for row in rows]
 
     async def _read(self, claim_id: int) -> Claim | None:
         row = await self._conn.fetchrow(
             "SELECT c.claim_id, c.record_type, c.claimed_by, c.state, c.cats_id, c.lease_until,"
+            " CASE WHEN c.updated_at > now() - make_interval(secs => $2) THEN c.written END AS written,"
             " ARRAY(SELECT k.key FROM cats_companion.person_claim_keys AS k"
             " WHERE k.claim_id = c.claim_id ORDER BY k.key) AS keys"
             " FROM cats_companion.person_claims AS c WHERE c.claim_id = $1",
             claim_id,
+            WRITTEN_FRESH,
         )
         return _claim(row, tuple(row["keys"])) if row is not None else None
 
@@ -415,4 +432,16 @@ def _claim(row: asyncpg.Record, keys: tuple[str, ...]) -> Claim:
         cats_id=int(row["cats_id"]) if row["cats_id"] is not None else None,
         lease_until=row["lease_until"],
         keys=keys,
+        written=_written(row["written"]),
     )
+
+
+def _written(stored: str | None) -> Mapping[str, str] | None:
+    """The fingerprint as the server sent it (asyncpg gives jsonb as text); None when not one."""
+    if stored is None:
+        return None
+    value = json.loads(stored)
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        # Written by something other than this module: trust none of it (the merge reads the record).
+        return None
+    return {str(k): v for k, v in value.items()}

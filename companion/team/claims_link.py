@@ -26,7 +26,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Final, TypeVar
 
@@ -108,8 +108,10 @@ class TeamClaimsLink:
     async def renew(self, claim: Claim) -> Claim:
         return await self._run(lambda claims: claims.renew(claim))
 
-    async def record_created(self, claim: Claim, cats_id: int) -> bool:
-        return await self._run(lambda claims: claims.record_created(claim, cats_id))
+    async def record_created(
+        self, claim: Claim, cats_id: int, written: Mapping[str, str] | None = None
+    ) -> bool:
+        return await self._run(lambda claims: claims.record_created(claim, cats_id, written))
 
     async def abandon(self, claim: Claim) -> None:
         await self._run(lambda claims: claims.abandon(claim))

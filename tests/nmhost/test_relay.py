@@ -24,7 +24,6 @@ pytestmark = [
 OTHER_TOKEN = "another-daemon-token-0123456789abcdefghijklmnopqrstuvwxyz"
 
 
-
 @pytest.fixture
 async def daemon(daemon_factory: DaemonFactory) -> RunningDaemon:
     """This file's daemon also serves the tests' own message types (tests/nmhost/messages.py)."""

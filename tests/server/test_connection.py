@@ -21,8 +21,10 @@ from companion.errors import (
     KeyringLockedError,
     KeyringUnavailableError,
 )
+from companion.rules.person import Person
 from companion.secret import ApiKey
 from companion.services.connection import CatsState, ConnectionMonitor
+from companion.services.push import PushRequest
 from companion.services.sync_scheduler import SyncPolicy
 from tests.fixtures.sandbox import SandboxHandle
 
@@ -121,5 +123,43 @@ async def test_a_locked_keyring_says_so_and_the_stored_key_is_used_once_it_is_un
         await asyncio.wait_for(companion.unlock_task, 10)
         assert companion.client is not None
         assert companion.monitor.status.state == "connected"
+    finally:
+        await companion.close()
+
+
+async def test_a_push_that_cats_answers_keeps_the_connection_fresh_without_any_sync(
+    tmp_path: Path, sandbox: SandboxHandle
+) -> None:
+    # A team member whose teammate syncs: its only requests are its own pushes.
+    config = CompanionConfig(
+        cats_base_url=sandbox.url,
+        data_dir=tmp_path / "data",
+        config_dir=tmp_path / "config",
+        team_file=tmp_path / "no-team.json",
+        sync=SyncPolicy(automatic=False),
+    )
+    now = [NOON]
+    companion = await Companion.open(config, key_source=lambda _url: sandbox.key)
+    companion.monitor = ConnectionMonitor(clock=lambda: now[0])
+    try:
+        await companion.start()
+        assert companion.check_task is not None
+        await asyncio.wait_for(companion.check_task, 10)
+        assert (companion.monitor.status.state, companion.monitor.status.checked_at) == ("connected", NOON)
+        site = companion.monitor.status.site
+        now[0] = NOON + timedelta(hours=2)
+
+        await companion.push.push(PushRequest(person=Person(first_name="Ada", last_name="Lovelace")))
+        for _ in range(200):
+            if await companion.push.outbox.counts() == {"synced": 1}:
+                break
+            await asyncio.sleep(0.05)
+
+        status = companion.monitor.status
+        assert (status.state, status.checked_at, status.site) == (
+            "connected",
+            NOON + timedelta(hours=2),
+            site,
+        )
     finally:
         await companion.close()

@@ -75,6 +75,26 @@ async def test_each_outreach_type_becomes_a_note_of_its_activity_type_dated_when
     assert datetime.fromisoformat(note["date"]) == at(5)
 
 
+async def test_a_note_for_a_record_deleted_in_cats_creates_the_person_again_and_lands_on_the_new_record(
+    env: PushEnv,
+) -> None:
+    campaign_id = await campaign(env, sync_trigger="on_add")
+    await env.service.record_event(event(campaign_id, "added", 0))
+    await env.service.record_event(event(campaign_id, "email_sent", 5, text="Hi Ada"))
+    assert await env.worker.drain() == {"synced": 2}
+    [gone] = env.candidates_named("Ada", "Lovelace")
+    env.sandbox.store.delete_record("candidates", gone["id"])
+
+    await env.service.record_event(event(campaign_id, "call", 10, text="Called Ada"))
+
+    assert await env.worker.drain() == {"synced": 3}
+    [again] = env.candidates_named("Ada", "Lovelace")
+    assert again["id"] != gone["id"]
+    assert [note["notes"] for note in notes_in_cats(env)] == ["Call (campaign: Q3 data): Called Ada"]
+    record = await env.service.people.record(1, "candidates")
+    assert record is not None and record.cats_id == again["id"]
+
+
 async def test_a_note_rule_turned_off_makes_no_note(env: PushEnv) -> None:
     env.settings = settings_with(**{"general.notes_upon.call.create_note": False})
     campaign_id = await campaign(env, sync_trigger="on_add")

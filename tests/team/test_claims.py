@@ -378,6 +378,70 @@ async def test_recording_a_created_claim_is_final(alice: PersonClaims) -> None:
         await alice.abandon(won.claim)
 
 
+async def test_what_the_creator_wrote_is_read_back_by_a_teammate_with_the_cats_id(
+    alice: PersonClaims, bob: PersonClaims
+) -> None:
+    won = await alice.claim([url("linkedin.com/in/ada")], "candidates")
+    await alice.record_created(won.claim, 5, {"first_name": "0a1b", "title": "2c3d"})
+
+    lost = await bob.claim([url("linkedin.com/in/ada")], "candidates")
+
+    assert not lost.won and lost.claim.cats_id == 5
+    assert lost.claim.written == {"first_name": "0a1b", "title": "2c3d"}
+    assert (await bob.get(won.claim.claim_id)) == lost.claim
+
+
+async def test_what_the_creator_wrote_is_no_longer_read_an_hour_after_the_create(
+    team: Team, alice: PersonClaims, bob: PersonClaims
+) -> None:
+    won = await alice.claim([url("linkedin.com/in/ada")], "candidates")
+    await alice.record_created(won.claim, 5, {"first_name": "0a1b"})
+    # An hour passing: the trigger stamps every update with now(), so the test's superuser skips it.
+    team.sql("ALTER TABLE cats_companion.person_claims DISABLE TRIGGER person_claim_check")
+    team.sql(
+        "UPDATE cats_companion.person_claims SET updated_at = now() - interval '61 minutes'"
+        " WHERE claim_id = $1",
+        won.claim.claim_id,
+    )
+    team.sql("ALTER TABLE cats_companion.person_claims ENABLE TRIGGER person_claim_check")
+
+    lost = await bob.claim([url("linkedin.com/in/ada")], "candidates")
+
+    assert lost.claim.cats_id == 5 and lost.claim.written is None
+
+
+async def test_what_a_create_wrote_is_recorded_once_and_never_changed(
+    alice: PersonClaims, bob_sql: asyncpg.Connection, team: Team
+) -> None:
+    won = await alice.claim([url("linkedin.com/in/ada")], "candidates")
+    await alice.record_created(won.claim, 5, {"first_name": "0a1b"})
+    # Recording the same id again (a retry) keeps the first fingerprint.
+    await alice.record_created(won.claim, 5, {"first_name": "ffff"})
+    assert (await alice.get(won.claim.claim_id)).written == {"first_name": "0a1b"}  # type: ignore[union-attr]
+
+    # Even its own member cannot rewrite it afterwards, whatever client it uses.
+    alice_sql = await asyncpg.connect(
+        team.db.server.dsn(team.alice, team.db.database), password=MEMBER_PASSWORD
+    )
+    try:
+        with pytest.raises(asyncpg.CheckViolationError, match="written with its CATS id, once"):
+            await alice_sql.execute(
+                "UPDATE cats_companion.person_claims SET written = '{}'::jsonb WHERE claim_id = $1",
+                won.claim.claim_id,
+            )
+    finally:
+        await alice_sql.close(timeout=5)
+    # And another member's UPDATE does not even see the row.
+    status = await bob_sql.execute(
+        "UPDATE cats_companion.person_claims SET written = '{}'::jsonb WHERE claim_id = $1",
+        won.claim.claim_id,
+    )
+    assert status == "UPDATE 0"
+    assert [row["written"] for row in team.fetch("SELECT written FROM cats_companion.person_claims")] == [
+        '{"first_name": "0a1b"}'
+    ]
+
+
 # --- what a member may do --------------------------------------------------------------------------
 
 

@@ -220,6 +220,37 @@ async def test_the_member_that_loses_the_claim_waits_then_merges_into_the_winner
     assert claims_in(team) == [(team.members["alice"], "created", record["id"])]
 
 
+async def test_a_teammate_pushing_the_same_details_joins_the_record_without_reading_it_back(
+    team: Team,
+) -> None:
+    alice = await member(team, "alice")
+    bob = await member(team, "bob")
+    alice_campaign, bob_campaign = await campaign(alice), await campaign(bob)
+    await added_and_emailed(alice, alice_campaign, ada(), "Alice wrote to Ada")
+    await until(lambda: all_synced(alice, 2), "alice's pushes synced")
+    before = await requests_of(team)
+
+    # The same profile in Bob's browser: another spelling of the URL, the same details.
+    await added_and_emailed(
+        bob, bob_campaign, ada("https://uk.linkedin.com/in/ada-lovelace/?trk=public"), "Bob wrote to Ada"
+    )
+    await until(lambda: all_synced(bob, 2), "bob's pushes synced")
+
+    after = await requests_of(team)
+    spent = {path: n - before.get(path, 0) for path, n in after.items() if n != before.get(path, 0)}
+    # Only Bob's note: no create, and neither the GET nor a PUT of a merge that could change nothing.
+    assert spent == {"POST /v3/candidates/{id}/activities": 1}
+    [record] = candidates(team, "Ada", "Lovelace")
+    assert notes_on(team, record["id"]) == [
+        "Email sent (campaign: Q3 data): Alice wrote to Ada",
+        "Email sent (campaign: Q3 data): Bob wrote to Ada",
+    ]
+    joined = await record_item(bob)
+    assert (joined.team_claim, joined.cats_id) == ("teammate", record["id"])
+    [entry] = [e for e in await SyncLog(bob.db).entries() if e.action == "unchanged"]
+    assert "same details" in (entry.message or "")
+
+
 async def drained(subscription: Subscription) -> list[dict[str, Any]]:
     """The events queued on `subscription` so far."""
     found = []
@@ -407,21 +438,45 @@ async def test_with_do_not_merge_a_member_joins_a_teammates_record_as_it_is_and_
     assert [e.action for e in await SyncLog(bob.db).entries()][-1] == "joined"
 
 
-async def test_a_teammates_record_deleted_in_cats_is_created_again_not_joined_forever(
-    team: Team,
-) -> None:
+async def created_by_alice_then_deleted(team: Team) -> dict[str, Any]:
+    """Ada created by Alice's companion (her claim holds the CATS id), then deleted in CATS."""
     alice = await member(team, "alice")
     await alice.push.push(PushRequest(person=ada()))
     await until(lambda: all_synced(alice, 1), "alice created Ada")
     [gone] = candidates(team, "Ada", "Lovelace")
     team.cats.store.delete_record("candidates", gone["id"])
+    return gone
+
+
+async def test_a_teammates_record_deleted_in_cats_is_created_again_not_joined_forever(
+    team: Team,
+) -> None:
+    gone = await created_by_alice_then_deleted(team)
     bob = await member(team, "bob")
-    await bob.push.push(PushRequest(person=ada()))
-    await until(lambda: all_synced(bob, 1), "bob created Ada again", bound=30)
+    # Bob's details are Alice's: he joins her record without reading it back, and his note, meeting
+    # the deleted record, sends the person again.
+    await added_and_emailed(bob, await campaign(bob), ada(), "Bob wrote to Ada")
+    await until(lambda: all_synced(bob, 2), "bob created Ada again", bound=30)
 
     [again] = candidates(team, "Ada", "Lovelace")
     item = await record_item(bob)
     assert again["id"] != gone["id"]
+    assert (item.team_claim, item.cats_id) == ("stale", again["id"])
+    assert notes_on(team, again["id"]) == ["Email sent (campaign: Q3 data): Bob wrote to Ada"]
+
+
+async def test_a_teammates_record_deleted_in_cats_is_found_out_by_a_push_with_other_details(
+    team: Team,
+) -> None:
+    gone = await created_by_alice_then_deleted(team)
+    bob = await member(team, "bob")
+    # A detail Alice did not write: Bob reads her record to merge it, and finds it gone.
+    await bob.push.push(PushRequest(person=ada(title="Chief Analyst")))
+    await until(lambda: all_synced(bob, 1), "bob created Ada again", bound=30)
+
+    [again] = candidates(team, "Ada", "Lovelace")
+    item = await record_item(bob)
+    assert again["id"] != gone["id"] and again["title"] == "Chief Analyst"
     assert (item.team_claim, item.cats_id) == ("stale", again["id"])
 
 

@@ -24,7 +24,6 @@ pytestmark = [
 ]
 
 
-
 @pytest.fixture
 async def test_daemon(daemon_factory: DaemonFactory) -> RunningDaemon:
     return await daemon_factory(operations=WITH_TEST_OPERATIONS)
