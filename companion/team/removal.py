@@ -3,12 +3,12 @@
 `remove_member` runs as the admin's own PostgreSQL user. One transaction, under an advisory lock so
 that two admins removing at once take turns (neither can remove the other into a team without an
 admin): it checks who asks and who is named, marks the member row removed (the server stamps when
-and by whom, migrations/NNNN_member_removal.sql; the row stays, so the claims, the rate ledger and the alias
-confirmations that name the role keep naming a member the team can look up), abandons their live
-person claims (their keys freed, waiting teammates woken by the claims' NOTIFY), revokes the team's
-group roles from the login role and makes it NOLOGIN. Only once that is committed, so that no new
-session can start meanwhile, are the role's open sessions ended with `pg_terminate_backend`, in
-every database of the cluster.
+and by whom, migrations/NNNN_member_removal.sql; the row stays, so the claims, the rate ledger and
+the alias confirmations that name the role keep naming a member the team can look up), abandons
+their live person claims (their keys freed, waiting teammates woken by the claims' NOTIFY), revokes
+the team's group roles from the login role and makes it NOLOGIN. Only once that is committed, so
+that no new session can start meanwhile, are the role's open sessions ended with
+`pg_terminate_backend`, in every database of the cluster.
 
 Why NOLOGIN rather than DROP ROLE: PostgreSQL tells a NOLOGIN role's own, correct password "not
 permitted to log in" (anyone else gets the answer of a wrong password), which is how the removed
