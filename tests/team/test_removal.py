@@ -12,6 +12,7 @@ import pytest
 
 from companion.errors import (
     TeamAuthError,
+    TeamError,
     TeamPrivilegeError,
     TeamRemovalRefusedError,
     TeamRemovedError,
@@ -260,10 +261,16 @@ async def test_last_admin_cannot_be_removed(team: Team) -> None:
     assert team.row(team.db.admin) == before
 
 
-async def test_an_admin_is_removed_by_another_admin(team: Team) -> None:
+async def second_admin(team: Team) -> str:
+    """Another admin of the team (CREATEROLE, the admin group), with a member row of their own."""
     second = team.db.server.create_role(ADMIN_PASSWORD, stem="admin2", attributes="CREATEROLE")
     team.db.server.sql(f'GRANT "cats_companion_{team.db.database}_admin" TO "{second}"')
     await admin.init_team(team.db.dsn(second), team.db.admin_password, SITE, companion_version="1")
+    return second
+
+
+async def test_an_admin_is_removed_by_another_admin(team: Team) -> None:
+    second = await second_admin(team)
 
     await team.remove(team.db.admin, by=second)
 
@@ -277,6 +284,29 @@ async def test_an_admin_is_removed_by_another_admin(team: Team) -> None:
         (team.bob, "member", None),
         (team.db.admin, "none", second),
     ]
+
+
+async def test_two_admins_removing_each_other_at_once_leave_the_team_one_admin(team: Team) -> None:
+    second = await second_admin(team)
+
+    outcomes = await asyncio.gather(
+        team.remove(second),
+        team.remove(team.db.admin, by=second),
+        return_exceptions=True,
+    )
+
+    # They took turns: the first removed the other, whose own removal was then refused (or its
+    # session ended with the rest of that admin's sessions). Never both.
+    done = [o for o in outcomes if isinstance(o, removal.Removal)]
+    assert len(done) == 1, outcomes
+    assert all(isinstance(o, removal.Removal | TeamError) for o in outcomes), outcomes
+    rows = team.db.server.fetch(
+        "SELECT role_name, removed_at IS NULL AS kept FROM cats_companion.members"
+        " WHERE role_name = ANY($1::text[])",
+        [team.db.admin, second],
+        database=team.db.database,
+    )
+    assert sorted(bool(row["kept"]) for row in rows) == [False, True]
 
 
 async def test_an_unknown_name_is_refused_and_changes_nothing(team: Team) -> None:
