@@ -1,7 +1,7 @@
 """`cats-companion team init|add-member|members|remove-member|join|status|leave`: team mode, on PostgreSQL.
 
     cats-companion team init postgresql://admin@db.example.com/team [--cats-url URL]
-    cats-companion team add-member alice [--name "Alice Smith"]
+    cats-companion team add-member alice [--name "Alice Smith"] [--admin]
     cats-companion team members [--json]
     cats-companion team remove-member alice
     cats-companion team join postgresql://alice@db.example.com/team [--cats-url URL]
@@ -113,6 +113,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     add.add_argument("role", metavar="ROLE", help="the member's PostgreSQL login name (e.g. alice)")
     add.add_argument("--name", default="", help="the member's name as the team sees it")
+    add.add_argument(
+        "--admin",
+        action="store_true",
+        help="make them an admin too: they add and remove members, edit the team policy, undo any alias",
+    )
     add.add_argument("--password", dest="argv_password", nargs="?", const="", help=argparse.SUPPRESS)
     add.set_defaults(func=run_add_member)
 
@@ -253,14 +258,18 @@ def run_add_member(args: argparse.Namespace) -> int:
     try:
         admin_password = _stored_password(dsn)
         new_password = read_new_password(sys.stdin, role)
-        team = asyncio.run(admin.add_member(dsn, admin_password, role, new_password, display_name=args.name))
+        team = asyncio.run(
+            admin.add_member(
+                dsn, admin_password, role, new_password, display_name=args.name, as_admin=args.admin
+            )
+        )
     except CompanionError as exc:
         return _fail(where, exc.message)
     except _BadPassword as exc:
         return _fail(where, str(exc), EXIT_USAGE)
     member_dsn = dataclasses.replace(dsn, user=role)
     print(
-        f"Added {role} to team {team.team_id}. They join with\n"
+        f"Added {role} to team {team.team_id}{' as an admin' if args.admin else ''}. They join with\n"
         f"  cats-companion team join {member_dsn.url}\n"
         "and the password you chose, which you give them by a private channel."
     )

@@ -96,10 +96,13 @@ async def add_member(
     member_password: DatabasePassword,
     *,
     display_name: str = "",
+    as_admin: bool = False,
 ) -> TeamInfo:
     """Create the LOGIN role `role_name` in the team's member group, with its member row.
 
-    The new role's password reaches the server only as a SCRAM verifier (companion.team.scram).
+    `as_admin`: in the admin group instead, with CREATEROLE, so that the new admin can add and
+    remove members, edit the team policy and undo any alias like the first one. The new role's
+    password reaches the server only as a SCRAM verifier (companion.team.scram).
     """
     check_login_name(role_name)
     problem = member_password_problem(member_password)
@@ -131,10 +134,14 @@ async def add_member(
                 "(adding an existing role to the team is not supported yet)"
             )
         # No bind parameters in CREATE ROLE: the verifier is inlined, never the password itself.
+        # An admin is in the admin group only, as the first one is: the group owns every table, so
+        # row-level security written for members does not narrow what an admin may do.
+        group = team.roles.admin if as_admin else team.roles.member
+        createrole = " CREATEROLE" if as_admin else ""
         await conn.execute(
-            f"CREATE ROLE {quote_ident(role_name)} LOGIN"
+            f"CREATE ROLE {quote_ident(role_name)} LOGIN{createrole}"
             f" PASSWORD {quote_literal(scram_verifier(member_password))}"
-            f" IN ROLE {quote_ident(team.roles.member)}"
+            f" IN ROLE {quote_ident(group)}"
         )
         await conn.execute(f"SET LOCAL ROLE {quote_ident(team.roles.admin)}")
         await conn.execute(
@@ -142,7 +149,7 @@ async def add_member(
             role_name,
             display_name,
         )
-    log.info("added member %s to team %s", role_name, team.team_id)
+    log.info("added %s %s to team %s", "admin" if as_admin else "member", role_name, team.team_id)
     return team
 
 

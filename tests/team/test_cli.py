@@ -364,6 +364,33 @@ def test_only_an_admin_adds_members(world: World, team_db: TeamDb) -> None:
     assert not team_db.server.fetch("SELECT 1 FROM pg_roles WHERE rolname = 'mallory_x'")
 
 
+def test_an_admin_added_with_admin_joins_as_an_admin_and_adds_members_too(
+    world: World, team_db: TeamDb
+) -> None:
+    admin = init_team(world, team_db)
+    world.be(admin)
+    carol = team_db.server.unique("carol")
+    added = world(["team", "add-member", carol, "--name", "Carol", "--admin"], stdin=MEMBER_PASSWORD + "\n")
+    assert added.code == 0, added.err
+    assert f"Added {carol} to team" in added.out and "as an admin" in added.out
+    second = world.person()
+
+    joined = world(
+        ["team", "join", team_db.dsn(carol).url, "--cats-url", CATS_URL], stdin=MEMBER_PASSWORD + "\n"
+    )
+    assert joined.code == 0, joined.err
+    assert f"as {carol} (admin)" in joined.out
+    record = second.record()
+    assert record is not None and record.access == "admin"
+
+    dave = add_member(world, team_db, second, stem="dave")
+    listed = world(["team", "members", "--json"])
+    assert listed.code == 0, listed.err
+    access = {m["role_name"]: m["access"] for m in json.loads(listed.out)["members"]}
+    assert (access[carol], access[dave]) == ("admin", "member")
+    assert world.files_holding_a_password() == []
+
+
 def test_a_new_members_password_too_short_is_refused_without_a_trace(world: World, team_db: TeamDb) -> None:
     init_team(world, team_db)
     name = team_db.server.unique("shorty")

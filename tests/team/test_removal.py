@@ -262,10 +262,11 @@ async def test_last_admin_cannot_be_removed(team: Team) -> None:
 
 
 async def second_admin(team: Team) -> str:
-    """Another admin of the team (CREATEROLE, the admin group), with a member row of their own."""
-    second = team.db.server.create_role(ADMIN_PASSWORD, stem="admin2", attributes="CREATEROLE")
-    team.db.server.sql(f'GRANT "cats_companion_{team.db.database}_admin" TO "{second}"')
-    await admin.init_team(team.db.dsn(second), team.db.admin_password, SITE, companion_version="1")
+    """Another admin of the team, added by the first with `team add-member --admin`."""
+    second = team.db.server.unique("admin2")
+    await admin.add_member(
+        team.db.dsn(), team.db.admin_password, second, DatabasePassword(ADMIN_PASSWORD), as_admin=True
+    )
     return second
 
 
