@@ -6,7 +6,8 @@ holds the same person compares its own body with them: when each of its fields w
 the same value moments ago, a merge into that record could add nothing (companion.rules.merge
 writes only what differs), so it spends neither the GET nor the PUT. Any field the winner did not
 write, or wrote otherwise, and the teammate merges as always. Hashes, not values: the team
-database holds who claimed whom, not the people's details.
+database shows no person's details; a hash only confirms a value someone already guessed (which a
+team member could read in CATS anyway).
 """
 
 from __future__ import annotations
