@@ -403,13 +403,32 @@ class TrigramIndex:
         ("kddi" in "kddi r and d labs") is the commonest real variant, and the look-alike score's window
         would leave it out. Names sharing a single counted trigram are still dropped (they never
         reached the match thresholds on `bench match-quality`'s pairs). Ties go to the lower company id.
+        The scores are `scoring.match_scores`: 100 for the same key, else the match model's probability
+        times 100.
         """
         _check_limits(limit, candidates)
         if not key:
             return []
-        slots = self._candidate_slots(key, candidates, min_score, window=False)
+        slots = self._match_slots(key, candidates)
         scored = match_scores(key, _at(self._slot_key, slots), self.word_weight, min_score)
         return self._hits(((slots[position], score) for position, score in scored), limit, exclude)
+
+    def _match_slots(self, key: str, candidates: int) -> list[int]:
+        # Names sharing a single counted trigram are dropped (as by any positive score floor): they never
+        # reached the match thresholds on `bench match-quality`'s pairs.
+        return self._candidate_slots(key, candidates, min_score=1.0, window=False)
+
+    def match_candidates(
+        self, key: str, candidates: int = DEFAULT_CANDIDATES
+    ) -> list[tuple[str, Sequence[int]]]:
+        """(normalised name, company ids) of the names `rank_key` scores for `key`, in no particular order.
+
+        What the match model is fitted on (companion.bench.match_model): the same candidates it ranks.
+        """
+        _check_limits(1, candidates)
+        if not key:
+            return []
+        return [(self._slot_key[slot], self._members(slot)) for slot in self._match_slots(key, candidates)]
 
     def search_key(
         self,

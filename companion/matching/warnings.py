@@ -19,7 +19,8 @@ CATS company found is a warning, at the setting's level:
 The match's confidence, and the card's words for it (`CONFIDENCE_LABELS`), follow the evidence: an alias is
 "Confirmed", a domain or LinkedIn page a "Match", and so is a name written like exactly one CATS company's
 (`literal_key`); a name equal only once business words or a jurisdiction tag are set aside, or shared by
-several CATS companies, is a "Likely match"; a similar name a "Possible match".
+several CATS companies, is a "Likely match"; a similar name a "Possible match", or a "Likely match" when
+the match model is sure enough (`MatchThresholds.similar_likely`, calibrated on the development set).
 
 With a match and any level but ``off``, ``internal_duplicates`` lists the companies that duplicate the
 matched company itself inside CATS (by its own domain, LinkedIn page and name), when they were not
@@ -223,13 +224,17 @@ def _gather(
     )
 
 
-def _confidence(best: _Evidence, query_name: str, evidence: list[_Evidence]) -> Confidence:
+def _confidence(
+    best: _Evidence, query_name: str, evidence: list[_Evidence], thresholds: MatchThresholds
+) -> Confidence:
     """How sure the match is: a name written the same as one CATS company's alone is a match.
 
     "Same name" here is `literal_key` (legal form, case, accents, punctuation aside), not the looser
     normalised key: "Acme Holdings" for CATS's "ACME" stays a likely match, and so does a name two CATS
-    companies share.
+    companies share. A similar name is a likely match from the calibrated `similar_likely` score on.
     """
+    if best.basis is MatchBasis.SIMILAR_NAME and (best.score or 0.0) >= thresholds.similar_likely:
+        return Confidence.MEDIUM
     if best.basis is not MatchBasis.EXACT_NAME:
         return _CONFIDENCE[best.basis]
     namesakes = sum(1 for item in evidence if item.basis is MatchBasis.EXACT_NAME)
@@ -307,7 +312,7 @@ def match_company(
         best = None
     match = None
     if best is not None:
-        confidence = _confidence(best, query_name, evidence)
+        confidence = _confidence(best, query_name, evidence, thresholds)
         match = CompanyMatch(
             company_id=best.company.id,
             company_name=best.company.name,
