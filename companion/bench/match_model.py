@@ -7,7 +7,7 @@ organisation (`DevSet.right`). A logistic regression (plain gradient descent on 
 a little L2 so that no feature's weight runs away) is fitted on them. The thresholds are then read off
 the fitted model's own decisions on the same set: the lowest match score at which at most
 `MATCH_TARGET` of the names not in the cache get a match, and at most `LIKELY_TARGET` get a likely one.
-A name equal to a cached one is no question for the model (an exact match) and is left out.
+A name the same as a cached one (`scoring.same_name`) is no question for the model and is left out.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Final
 
 from companion.bench.devset import KINDS, DevSet
 from companion.matching import TrigramIndex, normalize_name
-from companion.matching.scoring import MatchModel, match_features
+from companion.matching.scoring import MatchModel, match_features, same_name
 
 #: At most this share of the names not in the cache may get a match at the calibrated `similar_match`:
 #: under the issue's 8%, leaving room for held-out names the fit has not seen.
@@ -61,7 +61,7 @@ def examples(devset: DevSet) -> tuple[list[Example], set[int]]:
             continue
         key = normalize_name(query.text)
         candidates = index.match_candidates(key, CANDIDATES)
-        if any(name == key for name, _ in candidates):
+        if any(same_name(key, name) for name, _ in candidates):
             exact.add(number)
             continue
         names = [name for name, _ in candidates]
@@ -99,10 +99,11 @@ def fit(found: list[Example]) -> MatchModel:
     return MatchModel(weights=raw, bias=round(raw_bias, 3))
 
 
-def threshold(best: list[float], target: float) -> float:
-    """The lowest score (whole, 0-100) at which at most `target` of `best` (each query's best) reach it."""
+def threshold(best: list[float], target: float, out_of: int) -> float:
+    """The lowest whole score (0-100) at which at most `target` of `out_of` queries have a `best` reaching
+    it (100 when none does)."""
     for cut in range(101):
-        if sum(score >= cut for score in best) <= target * len(best):
+        if sum(score >= cut for score in best) <= target * out_of:
             return float(cut)
     return 100.0
 
@@ -111,18 +112,19 @@ def fit_devset(devset: DevSet) -> FittedModel:
     found, exact = examples(devset)
     model = fit(found)
     negatives = sum(query.target is None for query in devset.queries)
-    # A name not in the cache written like a cached one is matched whatever the model says.
-    best = {number: 100.0 for number in exact if devset.queries[number].target is None}
+    best: dict[int, float] = {}
     for example in found:
         if devset.queries[example.query].target is None:
             score = 100 * model.probability(example.features)
             best[example.query] = max(best.get(example.query, 0.0), score)
-    # Names not in the cache with no candidate at all never match: they count as scoring 0.
-    scores = [*best.values(), *[0.0] * (negatives - len(best))]
+    # A name not in the cache written like a cached one is matched whatever the model says: it counts
+    # against the match threshold's target, not the likely one's (the model does not decide it).
+    same = sum(devset.queries[number].target is None for number in exact)
+    scores = list(best.values())
     return FittedModel(
         model=model,
-        similar_match=threshold(scores, MATCH_TARGET),
-        similar_likely=threshold(scores, LIKELY_TARGET),
+        similar_match=threshold(scores, MATCH_TARGET - same / max(1, negatives), negatives),
+        similar_likely=threshold(scores, LIKELY_TARGET, negatives),
         examples=len(found),
     )
 

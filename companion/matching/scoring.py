@@ -67,6 +67,8 @@ def similarities(query: str, choices: Sequence[str], min_score: float = 0.0) -> 
 #: Candidates (by `token_set_ratio`, scored in C) that `match_scores` weighs word by word, per query: on
 #: `bench match-quality` 10, 20 and 40 gave the same figures; 20 leaves room for a card's look-alikes.
 RARITY_SHORTLIST = 20
+#: Candidates holding the query's rarest word that join the shortlist besides (see `match_features`).
+RARE_WORD_SHORTLIST = 10
 #: The best of the shortlist by `match_score` that `MATCH_MODEL` scores: the card shows five at most.
 MODEL_SHORTLIST = 5
 
@@ -178,6 +180,13 @@ def match_score(query: str, choice: str, weight: Callable[[str], float]) -> floa
     return (fuzz.token_set_ratio(query, choice) + rarity_overlap(query, choice, weight)) / 2
 
 
+def same_name(query: str, choice: str) -> bool:
+    """Two normalised names with the same letters, spaced alike or not: "red hat" and "redhat", "w w
+    grainger" and "ww grainger" ("W. W. Grainger", "W.W. GRAINGER"), "nuagenetworks" and "nuage networks".
+    """
+    return query == choice or query.replace(" ", "") == choice.replace(" ", "")
+
+
 #: What `MATCH_MODEL` weighs about a (query, candidate) pair, in order; each has a reason:
 MATCH_FEATURES = (
     "token_set",  # spelling, one name inside the other ("kddi labs" / "kddi")
@@ -210,8 +219,8 @@ class MatchModel:
 
 #: Fitted by `cats-companion bench match-quality --fit` on the development set (seed 1); seed 2 checks it.
 MATCH_MODEL = MatchModel(
-    weights=(0.892, -0.514, 0.646, -0.346, -1.475, 2.713, 1.568, 0.059, 2.441, 6.134, -0.71, -1.418, 1.231),
-    bias=-6.872,
+    weights=(1.481, 0.373, 0.484, -0.547, -0.509, 3.271, 1.605, 0.144, 0.482, 5.902, -0.418, -1.245, 1.179),
+    bias=-7.631,
 )
 
 
@@ -242,7 +251,7 @@ def match_features(
 ) -> list[tuple[int, tuple[float, ...]]]:
     """(position, `pair_features`) of the choices `MATCH_MODEL` scores: the best `MODEL_SHORTLIST` by
     `match_score` among the `RARITY_SHORTLIST` best by `token_set_ratio`, best first. A choice equal to
-    the query is left out: it is the same name, not a question for the model.
+    the query (`same_name`) is left out: it is the query's name, not a question for the model.
     """
     if not query or not choices:
         return []
@@ -258,17 +267,31 @@ def match_features(
             known = weights[word] = weight(word)
         return known
 
+    positions = [position for _, _, position in shortlist]
+    # The names holding the query's rarest word join the shortlist: spelling alone ranks "anda networks"
+    # above "vandelay industries" for "vandelay networks", and the shared rare word is the better clue.
+    rarest = max(query.split(), key=lambda word: (weigh(word), word))
+    taken = set(positions)
+    positions += [
+        position
+        for position, choice in enumerate(choices)
+        if position not in taken and rarest in choice.split()
+    ][:RARE_WORD_SHORTLIST]
     first = sorted(
-        ((position, match_score(query, choices[position], weigh)) for _, _, position in shortlist),
+        ((position, match_score(query, choices[position], weigh)) for position in positions),
         key=lambda item: -item[1],
     )
     features: list[tuple[int, tuple[float, ...]]] = []
     for position, score in first[:MODEL_SHORTLIST]:
-        if choices[position] == query:
+        if same_name(query, choices[position]):
             continue
         # The lead over the best candidate of another name (its namesakes are the same name). A name
-        # equal to the query is no rival: it is the match already, and this one a look-alike of it.
-        rivals = [other for p, other in first if choices[p] not in (choices[position], query)]
+        # the same as the query is no rival: it is the match already, and this one a look-alike of it.
+        rivals = [
+            other
+            for p, other in first
+            if choices[p] != choices[position] and not same_name(query, choices[p])
+        ]
         margin = score - max(rivals, default=0.0)
         features.append((position, pair_features(query, choices[position], weigh, margin)))
     return features
@@ -283,12 +306,17 @@ def match_scores(
 ) -> list[tuple[int, float]]:
     """(position, score) of the choices scoring at least `min_score`, best first.
 
-    A choice equal to the query scores 100; the others `model`'s probability times 100, for the few that
-    `match_features` picks (see there).
+    A choice that is the query's `same_name` scores 100; the others `model`'s probability times 100, for
+    the few that `match_features` picks (see there).
     """
     if not query or not choices:
         return []
-    scored = [(position, 100.0) for position, choice in enumerate(choices) if choice == query]
+    compact = query.replace(" ", "")
+    scored = [
+        (position, 100.0)
+        for position, choice in enumerate(choices)
+        if choice == query or choice.replace(" ", "") == compact
+    ]
     scored += [
         (position, 100 * model.probability(features))
         for position, features in match_features(query, choices, weight)

@@ -18,7 +18,8 @@ CATS company found is a warning, at the setting's level:
 
 The match's confidence, and the card's words for it (`CONFIDENCE_LABELS`), follow the evidence: an alias is
 "Confirmed", a domain or LinkedIn page a "Match", and so is a name written like exactly one CATS company's
-(`literal_key`); a name equal only once business words or a jurisdiction tag are set aside, or shared by
+(`literal_key`) unless the two legal forms are of different countries ("Orbis srl", "Orbis spol. s r.o.":
+a "Possible match"); a name equal only once business words or a jurisdiction tag are set aside, or shared by
 several CATS companies, is a "Likely match"; a similar name a "Possible match", or a "Likely match" when
 the match model is sure enough (`MatchThresholds.similar_likely`, calibrated on the development set).
 
@@ -49,7 +50,12 @@ from companion.matching.models import (
     MatchThresholds,
     WarningKind,
 )
-from companion.matching.normalize import literal_key, normalize_name, split_legal_forms
+from companion.matching.normalize import (
+    legal_forms_of_other_countries,
+    literal_key,
+    normalize_name,
+    split_legal_forms,
+)
 from companion.matching.scoring import name_similarity
 
 #: Internal duplicates named in one message before "and N more".
@@ -237,6 +243,10 @@ def _confidence(
         return Confidence.MEDIUM
     if best.basis is not MatchBasis.EXACT_NAME:
         return _CONFIDENCE[best.basis]
+    if legal_forms_of_other_countries(query_name, best.company.name):
+        # "Orbis srl" and "Orbis spol. s r.o.": one name, legal forms of different countries, most often
+        # two companies. Without a domain or a confirmation, a possible match at most.
+        return Confidence.LOW
     namesakes = sum(1 for item in evidence if item.basis is MatchBasis.EXACT_NAME)
     if namesakes == 1 and literal_key(query_name) == literal_key(best.company.name):
         return Confidence.HIGH

@@ -14,6 +14,7 @@ from companion.matching.scoring import (
     match_scores,
     name_similarity,
     rarity_overlap,
+    same_name,
     similarities,
     word_overlap,
 )
@@ -124,3 +125,15 @@ def test_a_name_near_namesakes_share_is_less_sure_than_a_name_alone() -> None:
 def test_a_brand_is_not_matched_to_a_longer_name_by_a_common_word_alone() -> None:
     hits = _ranked((), "Nova")
     assert all(score < MatchThresholds().similar_match for _, score in hits)
+
+
+def test_the_same_letters_spaced_differently_are_the_same_name() -> None:
+    assert same_name("red hat", "redhat") and same_name("w w grainger", "ww grainger")
+    assert not same_name("nova", "novas")
+    [(name, score), *_] = _ranked(("RedHat",), "Red Hat")
+    assert (name, score) == ("RedHat", 100.0)
+
+
+def test_rare_shared_word_outranks_common_group() -> None:
+    [(name, _), *_] = _ranked(("Vandelay Industries", "Acme Networks Group"), "Vandelay Networks")
+    assert name == "Vandelay Industries"

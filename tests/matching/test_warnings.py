@@ -23,7 +23,7 @@ from companion.matching.warnings import match_company
 GLOBEX_QUERY = CompanyQuery(name="Globex Systems Inc", website="https://www.globex.com/about")
 # Six names are too few for the match model's word rarity to mean much ("globex" is in five of them): the
 # misspelt "Globex Sytems Ltd" scores low, so the look-alike threshold is lowered to see it warned about.
-GLOBEX_THRESHOLDS = MatchThresholds(similar_warning=5)
+GLOBEX_THRESHOLDS = MatchThresholds(similar_warning=1)
 
 
 def _globex() -> CompanyDirectory:
@@ -406,3 +406,20 @@ def test_nova_is_not_novas_inc() -> None:
     directory = CompanyDirectory([CachedCompany(id=1, name="Novas Inc")])
     match = match_company(CompanyQuery(name="Nova"), directory).match
     assert match is None or match.confidence is Confidence.LOW
+
+
+def test_one_name_with_legal_forms_of_different_countries_is_at_most_a_possible_match() -> None:
+    directory = CompanyDirectory([CachedCompany(id=1, name="Orbis spol. s r.o.")])
+    match = match_company(CompanyQuery(name="Orbis srl"), directory).match
+    assert match is not None and match.basis is MatchBasis.EXACT_NAME
+    assert (match.confidence, match.label) == (Confidence.LOW, "Possible match")
+    # The same legal form, or one of a country in common, is still the same name.
+    for query in ("Orbis s.r.o.", "Orbis"):
+        match = match_company(CompanyQuery(name=query), directory).match
+        assert match is not None and match.confidence is Confidence.HIGH
+
+
+def test_a_name_with_another_letter_is_not_matched_without_a_domain() -> None:
+    directory = CompanyDirectory([CachedCompany(id=1, name="Novas Inc"), CachedCompany(id=2, name="Initech")])
+    result = match_company(CompanyQuery(name="Nova"), directory)
+    assert result.match is None
