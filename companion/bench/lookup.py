@@ -9,9 +9,11 @@ order, punctuation, "The", "&"):
 
 - exact lookups: one indexed query by normalised name or website domain;
 - the full lookup through the service: aliases, match, look-alike warnings, displayed fields, cache age;
-- brute force: the same look-alike search as a rapidfuzz scan of every cached name, same match score
+- brute force: the same match ranking over every cached name (its shortlist taken from all names by
+  rapidfuzz scans, not from the index's candidates)
 
-and reports the speed-up, the recall of the service's top-5 look-alikes against brute force's, the ingest
+and reports the speed-up, the recall of the service's top-5 look-alikes against brute force's (the
+share of brute force's names the service shows too), the ingest
 rate, the database size and the process's peak RSS. `--json` adds one JSON object as the last line.
 """
 
