@@ -35,7 +35,6 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from itertools import chain
 from pathlib import Path
 from typing import Any, Final
 
@@ -49,7 +48,7 @@ from companion.matching import (
     normalize_name,
     split_legal_forms,
 )
-from companion.matching.scoring import RARITY_SHORTLIST
+from companion.matching.scoring import RARE_WORD_SHORTLIST, RARITY_SHORTLIST
 from companion.sandbox.seed import organisation_names, website_for
 from companion.services.company_lookup import CompanyLookupService
 from companion.services.company_sync import SyncOptions
@@ -347,7 +346,12 @@ async def _run(
 
 
 def _brute_force_top(
-    key: str, keys: list[str], lines: str, threshold: float, weight: Callable[[str], float]
+    key: str,
+    keys: list[str],
+    lines: str,
+    count: Counter[str],
+    threshold: float,
+    weight: Callable[[str], float],
 ) -> list[tuple[float, str]]:
     """The `TOP` best (match score, name) at or above `threshold` among all `keys`: the match ranking over
     every cached name rather than the index's candidates.
@@ -366,15 +370,20 @@ def _brute_force_top(
             processor=None,
             limit=RARITY_SHORTLIST,
         )
-        best = heapq.nlargest(RARITY_SHORTLIST, chain(best, ((score, name) for name, score, _ in found)))
+        # A set: companies of one name share it, and the index holds each name once.
+        best = heapq.nlargest(RARITY_SHORTLIST, {*best, *((score, name) for name, score, _ in found)})
     shortlist = [name for _, name in best]
     # The ranking's shortlist also takes names holding the query's rarest word (`match_features`),
     # found by one regular-expression scan (in C) of all the names, one per line.
     rarest = max(key.split(), key=lambda word: (weight(word), word))
     holding = re.findall(rf"^(?:.* )?{re.escape(rarest)}(?: .*)?$", lines, re.MULTILINE)
-    shortlist += [name for name in holding if name not in shortlist][:RARITY_SHORTLIST]
+    shortlist += [name for name in dict.fromkeys(holding) if name not in shortlist][:RARE_WORD_SHORTLIST]
     scored = match_scores(key, shortlist, weight, threshold)
-    return heapq.nlargest(TOP, ((score, shortlist[position]) for position, score in scored))
+    # One entry per company, as the service lists them: several companies may share a name.
+    companies = (
+        (score, shortlist[position]) for position, score in scored for _ in range(count[shortlist[position]])
+    )
+    return heapq.nlargest(TOP, companies)
 
 
 def _measure(
@@ -419,12 +428,15 @@ def _measure(
     threshold = MatchThresholds().similar_warning
     keys = service.index.keys()
     lines = "\n".join(keys)
+    count = Counter(keys)
     say(f"brute force: {brute:,} queries over {len(keys):,} names ...")
     brute_times: list[float] = []
     wanted = found = 0
     for q in qs[:brute]:
         begin = time.perf_counter()
-        top = _brute_force_top(normalize_name(q.text), keys, lines, threshold, service.index.word_weight)
+        top = _brute_force_top(
+            normalize_name(q.text), keys, lines, count, threshold, service.index.word_weight
+        )
         brute_times.append(time.perf_counter() - begin)
         if top:
             hits = lookup.ranked(q.text, limit=TOP, min_score=threshold)
@@ -434,7 +446,7 @@ def _measure(
             # the index (its candidates) may see a little differently.
             shown = Counter(normalize_name(company.name) for company, _ in hits)
             found += sum(min(count, shown[name]) for name, count in Counter(n for _, n in top).items())
-    del keys, lines
+    del keys, lines, count
     return {
         "distinct": service.index.distinct_names,
         "brute_queries": len(brute_times),

@@ -22,7 +22,7 @@ from companion.matching.scoring import MatchModel, match_features, same_name
 
 #: At most this share of the names not in the cache may get a match at the calibrated `similar_match`:
 #: under the issue's 8%, leaving room for held-out names the fit has not seen.
-MATCH_TARGET: Final = 0.07
+MATCH_TARGET: Final = 0.065
 #: At most this share may get a "Likely match" (`similar_likely`).
 LIKELY_TARGET: Final = 0.01
 CANDIDATES: Final = 200
@@ -136,7 +136,7 @@ def format_fit(fitted: FittedModel) -> str:
             f"fitted on {fitted.examples:,} candidates of the development set",
             f"MATCH_MODEL = MatchModel(weights=({weights}), bias={fitted.model.bias})",
             f"similar_match = {fitted.similar_match:.0f} "
-            f"(names not in the cache matched <= {MATCH_TARGET:.0%})",
-            f"similar_likely = {fitted.similar_likely:.0f} (likely matches <= {LIKELY_TARGET:.0%})",
+            f"(names not in the cache matched <= {MATCH_TARGET:.1%})",
+            f"similar_likely = {fitted.similar_likely:.0f} (likely matches <= {LIKELY_TARGET:.1%})",
         ]
     )

@@ -157,7 +157,7 @@ class MatchThresholds(BaseModel):
 
     Calibrated with `cats-companion bench match-quality` on its development set of real pairs and real
     names not in the cache: `similar_match` and `similar_likely` by `--fit` (companion.bench.match_model:
-    the lowest cut-offs at which at most 7% of the names not in the cache get a match, and at most 1% a
+    the lowest cut-offs at which at most 6.5% of the names not in the cache get a match, and at most 1% a
     likely one); `similar_warning` is the lowest cut-off at which at most 15% of the names not in the
     cache get a look-alike (`LOOKALIKE_TARGET` in companion/bench/match_quality.py, which prints the
     trade-off against hit@5 for every cut-off it sweeps).

@@ -12,9 +12,9 @@ CATS company found is a warning, at the setting's level:
 - ``off``: no warnings.
 - ``exact``: ``same_domain``, ``same_linkedin_page``, ``same_name_legal_form``; similar names are not looked
   for at all, so neither warned about nor matched.
-- ``similar``: also ``similar_name`` (the index's match score, `scoring.match_score`, >=
-  ``MatchThresholds.similar_warning``, the closest ``max_similar``); a similar name becomes the match only
-  when nothing exact matched and its score is >= ``similar_match``.
+- ``similar``: also ``similar_name`` (the index's match score, `scoring.match_scores`: the match model's
+  probability times 100, >= ``MatchThresholds.similar_warning``, the closest ``max_similar``); a similar
+  name becomes the match only when nothing exact matched and its score is >= ``similar_match``.
 
 The match's confidence, and the card's words for it (`CONFIDENCE_LABELS`), follow the evidence: an alias is
 "Confirmed", a domain or LinkedIn page a "Match", and so is a name written like exactly one CATS company's
