@@ -65,8 +65,8 @@ def similarities(query: str, choices: Sequence[str], min_score: float = 0.0) -> 
 
 
 #: Candidates (by `token_set_ratio`, scored in C) that `match_scores` weighs word by word, per query: on
-#: `bench match-quality` 10, 20 and 40 gave the same figures; 20 leaves room for a card's look-alikes.
-RARITY_SHORTLIST = 20
+#: `bench match-quality` 10, 20 and 40 gave the same figures (with the match model too); 10 costs least.
+RARITY_SHORTLIST = 10
 #: Candidates holding the query's rarest word that join the shortlist besides (see `match_features`).
 RARE_WORD_SHORTLIST = 10
 #: The best of the shortlist by `match_score` that `MATCH_MODEL` scores: the card shows five at most.
@@ -219,8 +219,8 @@ class MatchModel:
 
 #: Fitted by `cats-companion bench match-quality --fit` on the development set (seed 1); seed 2 checks it.
 MATCH_MODEL = MatchModel(
-    weights=(1.378, 0.62, 0.413, -0.528, -0.429, 3.195, 1.602, 0.175, 0.344, 6.016, -0.405, -1.231, 1.146),
-    bias=-7.538,
+    weights=(1.652, 0.809, 0.362, -0.541, -0.284, 3.34, 1.555, 0.175, 0.175, 5.607, -0.328, -1.285, 1.1),
+    bias=-7.868,
 )
 
 

@@ -235,7 +235,7 @@ def test_a_similar_name_the_model_is_sure_of_reads_as_a_likely_match() -> None:
 
 def test_a_similar_name_below_the_match_threshold_is_only_a_warning() -> None:
     directory = CompanyDirectory([CachedCompany(id=4, name="Globex Sytems Ltd")])
-    thresholds = MatchThresholds(similar_warning=80, similar_match=99)
+    thresholds = MatchThresholds(similar_warning=50, similar_match=99)
     result = match_company(CompanyQuery(name="Globex Systems"), directory, DuplicateLevel.SIMILAR, thresholds)
     assert result.match is None
     assert [(w.kind, w.company_ids) for w in result.warnings] == [(WarningKind.SIMILAR_NAME, [4])]
