@@ -166,7 +166,7 @@ class MatchThresholds(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     #: A similar name at least this close is warned about.
-    similar_warning: float = Field(default=42.0, ge=0, le=100)
+    similar_warning: float = Field(default=44.0, ge=0, le=100)
     #: A similar name at least this close may be the match (a possible match) when nothing exact matched.
     similar_match: float = Field(default=62.0, ge=0, le=100)
     #: A similar name at least this close, when it is the match, is a likely match rather than a possible one.
