@@ -39,6 +39,7 @@ from rapidfuzz.utils import default_process
 
 from companion.bench.devset import KINDS, DevSet, load_devset
 from companion.bench.lookup import _positive
+from companion.bench.match_model import fit_devset, format_fit
 from companion.matching import CompanyQuery, Confidence, MatchThresholds, WarningKind, normalize_name
 from companion.services.company_lookup import CompanyLookupService, LookupResult, LookupSettings
 from companion.store import open_database
@@ -55,8 +56,9 @@ _LOOKALIKE_KINDS: Final = frozenset({WarningKind.SIMILAR_NAME, WarningKind.SAME_
 #: At most this share of the names not in the cache may get a look-alike (a false warning) at the
 #: calibrated look-alike threshold: about what the card showed before the match score's calibration.
 LOOKALIKE_TARGET: Final = 0.15
-#: The look-alike thresholds tried, and the lowest score the lookups report look-alikes from.
-SWEEP: Final = tuple(float(t) for t in range(70, 96))
+#: The look-alike thresholds tried (the match model's score: a probability times 100), and the lowest
+#: score the lookups report look-alikes from.
+SWEEP: Final = tuple(float(t) for t in range(10, 96, 2))
 SWEEP_FLOOR: Final = SWEEP[0]
 
 
@@ -343,6 +345,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--seed", type=int, default=1, help="which held-out names and variants (default 1)")
     parser.add_argument("--json", action="store_true", help="also print one JSON object as the last line")
+    parser.add_argument(
+        "--fit",
+        action="store_true",
+        help="instead, fit the match model and its thresholds on the development set and print them",
+    )
     parser.set_defaults(func=main)
 
 
@@ -350,6 +357,10 @@ def main(args: argparse.Namespace) -> int:
     def say(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
 
+    if args.fit:
+        say("fitting the match model on the development set ...")
+        print(format_fit(fit_devset(load_devset(args.seed, per_kind=args.per_kind))))
+        return 0
     result = asyncio.run(run_match_quality(seed=args.seed, per_kind=args.per_kind, say=say))
     print(format_report(result))
     if args.json:

@@ -107,6 +107,26 @@ def trigrams(key: str) -> set[str]:
     return {padded[i : i + 3] for i in range(len(padded) - 2)}
 
 
+#: Words that initials skip ("University of New South Wales" -> "unsw").
+ACRONYM_SKIPPED = frozenset({"of", "and", "the", "for", "de", "du", "des", "di", "la", "le", "in", "at", "a"})
+#: Names of at least this many other words have initials indexed; initials of this many letters or more,
+#: up to the second, are looked up.
+ACRONYM_WORDS: Final = 3
+ACRONYM_LENGTHS: Final = (3, 6)
+#: The match score of a name whose initials a short query is: over the look-alike threshold, under the
+#: match threshold (`MatchThresholds`): initials alone make a look-alike to check, never a match.
+ACRONYM_SCORE: Final = 50.0
+
+
+def initials(key: str) -> str:
+    """The initials of a normalised name of `ACRONYM_WORDS` words or more (those of `ACRONYM_SKIPPED`
+    aside), or "" ("international business machines" -> "ibm"; "acme systems" -> "")."""
+    words = [word for word in key.split() if word not in ACRONYM_SKIPPED]
+    if len(words) < ACRONYM_WORDS or len(words) > ACRONYM_LENGTHS[1]:
+        return ""
+    return "".join(word[0] for word in words)
+
+
 def _check_limits(limit: int, candidates: int) -> None:
     if limit < 1 or candidates < 1:
         raise ValueError(f"limit and candidates must be at least 1, got {limit} and {candidates}")
@@ -152,6 +172,9 @@ class TrigramIndex:
         self._free_slots: list[int] = []
         # How many distinct names contain each word: a word's rarity across the cache (see `word_weight`).
         self._word_names: Counter[str] = Counter()
+        # Initials -> the slots of the names they abbreviate ("ibm" -> "international business machines"),
+        # for the names of `ACRONYM_WORDS` significant words or more (see `initials`).
+        self._initials: dict[str, array[int]] = {}
         for company_id, name in companies:
             self.add(company_id, name)
 
@@ -253,6 +276,12 @@ class TrigramIndex:
             self._slot_length.append(min(len(key), _LONG))
         self._slot_of[key] = slot
         self._word_names.update(set(key.split()))
+        acronym = initials(key)
+        if acronym:
+            try:
+                self._initials[acronym].append(slot)
+            except KeyError:
+                self._initials[acronym] = array("I", (slot,))
         postings = self._postings
         for gram in trigrams(key):
             try:
@@ -280,6 +309,12 @@ class TrigramIndex:
             if not row:
                 del self._postings[gram]
         del self._slot_of[key]
+        acronym = initials(key)
+        if acronym:
+            abbreviated = self._initials[acronym]
+            abbreviated.remove(slot)
+            if not abbreviated:
+                del self._initials[acronym]
         words = self._word_names
         words.subtract(set(key.split()))
         for word in set(key.split()):
@@ -403,13 +438,40 @@ class TrigramIndex:
         ("kddi" in "kddi r and d labs") is the commonest real variant, and the look-alike score's window
         would leave it out. Names sharing a single counted trigram are still dropped (they never
         reached the match thresholds on `bench match-quality`'s pairs). Ties go to the lower company id.
+        The scores are `scoring.match_scores`: 100 for the same key, else the match model's probability
+        times 100.
         """
         _check_limits(limit, candidates)
         if not key:
             return []
-        slots = self._candidate_slots(key, candidates, min_score, window=False)
+        slots = self._match_slots(key, candidates)
         scored = match_scores(key, _at(self._slot_key, slots), self.word_weight, min_score)
-        return self._hits(((slots[position], score) for position, score in scored), limit, exclude)
+        ranked = [(slots[position], score) for position, score in scored]
+        short = " " not in key and ACRONYM_LENGTHS[0] <= len(key) <= ACRONYM_LENGTHS[1]
+        if short and min_score <= ACRONYM_SCORE:
+            # A short one-word name may be the initials of a longer one ("unsw"): a look-alike at most,
+            # since initials are shared by many organisations.
+            found = {slot for slot, _ in ranked}
+            ranked += [(slot, ACRONYM_SCORE) for slot in self._initials.get(key, ()) if slot not in found]
+            ranked.sort(key=lambda pair: -pair[1])
+        return self._hits(ranked, limit, exclude)
+
+    def _match_slots(self, key: str, candidates: int) -> list[int]:
+        # Names sharing a single counted trigram are dropped (as by any positive score floor): they never
+        # reached the match thresholds on `bench match-quality`'s pairs.
+        return self._candidate_slots(key, candidates, min_score=1.0, window=False)
+
+    def match_candidates(
+        self, key: str, candidates: int = DEFAULT_CANDIDATES
+    ) -> list[tuple[str, Sequence[int]]]:
+        """(normalised name, company ids) of the names `rank_key` scores for `key`, in no particular order.
+
+        What the match model is fitted on (companion.bench.match_model): the same candidates it ranks.
+        """
+        _check_limits(1, candidates)
+        if not key:
+            return []
+        return [(self._slot_key[slot], self._members(slot)) for slot in self._match_slots(key, candidates)]
 
     def search_key(
         self,

@@ -44,7 +44,7 @@ class Confidence(StrEnum):
     CONFIRMED = "confirmed"  # a recruiter said so
     HIGH = "high"  # same website domain or LinkedIn company page
     MEDIUM = "medium"  # same name apart from legal form, case, accents, punctuation
-    LOW = "low"  # similar name
+    LOW = "low"  # similar name (MEDIUM when its score reaches `MatchThresholds.similar_likely`)
 
 
 #: The card's words for each confidence: the daemon says them, so the card and the calibration agree.
@@ -153,21 +153,24 @@ class MatchResult(BaseModel):
 
 
 class MatchThresholds(BaseModel):
-    """Match-score cut-offs (0-100, `scoring.match_score`) for the `similar` level.
+    """Match-score cut-offs (0-100, `scoring.match_scores`: the match model's probability times 100).
 
     Calibrated with `cats-companion bench match-quality` on its development set of real pairs and real
-    names not in the cache: `similar_match` is the lowest cut-off at which at most 8% of the names not in
-    the cache get a match; `similar_warning` is the lowest cut-off at which at most 15% of the names
-    not in the cache get a look-alike (`LOOKALIKE_TARGET` in companion/bench/match_quality.py, which
-    prints the trade-off against hit@5 for every cut-off from 70 to 95).
+    names not in the cache: `similar_match` and `similar_likely` by `--fit` (companion.bench.match_model:
+    the lowest cut-offs at which at most 6.5% of the names not in the cache get a match, and at most 1% a
+    likely one); `similar_warning` is the lowest cut-off at which at most 15% of the names not in the
+    cache get a look-alike (`LOOKALIKE_TARGET` in companion/bench/match_quality.py, which prints the
+    trade-off against hit@5 for every cut-off it sweeps).
     """
 
     model_config = ConfigDict(frozen=True)
 
     #: A similar name at least this close is warned about.
-    similar_warning: float = Field(default=88.0, ge=0, le=100)
+    similar_warning: float = Field(default=44.0, ge=0, le=100)
     #: A similar name at least this close may be the match (a possible match) when nothing exact matched.
-    similar_match: float = Field(default=91.0, ge=0, le=100)
+    similar_match: float = Field(default=62.0, ge=0, le=100)
+    #: A similar name at least this close, when it is the match, is a likely match rather than a possible one.
+    similar_likely: float = Field(default=85.0, ge=0, le=100)
     #: Another CATS company whose name is at least this similar (`scoring.name_similarity`, the look-alike
     #: score) to the matched company's is named as its possible duplicate inside CATS.
     duplicate_similarity: float = Field(default=88.0, ge=0, le=100)

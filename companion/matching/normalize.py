@@ -110,6 +110,48 @@ _LEGAL_FORMS = {
 _LENGTHS = sorted(_LEGAL_FORMS, reverse=True)
 
 
+def _build_form_countries() -> dict[tuple[str, ...], frozenset[str]]:
+    """Each of cleanco's country-specific legal forms, normalised like names, -> the countries using it."""
+    countries: dict[tuple[str, ...], set[str]] = {}
+    for country, group in terms_by_country.items():
+        for term in group:
+            words = tuple(_words(term))
+            if words and " ".join(words) not in _NOT_LEGAL_FORMS:
+                countries.setdefault(words, set()).add(country)
+    return {words: frozenset(group) for words, group in countries.items()}
+
+
+_FORM_COUNTRIES = _build_form_countries()
+
+
+def legal_form_countries(name: str) -> frozenset[str]:
+    """The countries whose legal forms `name` ends with ("Orbis spol. s r.o." -> Czech Republic, Slovakia);
+    empty without a country-specific legal form ("Orbis", "Acme Holdings").
+    """
+    stripped = split_legal_forms(name)[1]
+    found: set[str] = set()
+    for start in range(len(stripped)):
+        for end in range(start + 1, len(stripped) + 1):
+            found |= _FORM_COUNTRIES.get(stripped[start:end], frozenset())
+    return frozenset(found)
+
+
+#: Countries whose legal forms ("Inc", "Ltd", "Corp", "LLC") are written loosely far beyond them, on
+#: profiles in English everywhere: they tell nothing about the country.
+ENGLISH_FORM_COUNTRIES = frozenset({"United States of America", "United Kingdom"})
+
+
+def legal_forms_of_other_countries(name: str, other: str) -> bool:
+    """Both names end with legal forms of a country, and no country has both ("Orbis srl" and "Orbis
+    spol. s r.o.", "Nokia Oy" and "Nokia AB"): most often two companies in two countries. English forms
+    ("Acme Ltd" and "Acme GmbH") say nothing either way.
+    """
+    countries, theirs = legal_form_countries(name), legal_form_countries(other)
+    if not countries or not theirs or countries & ENGLISH_FORM_COUNTRIES or theirs & ENGLISH_FORM_COUNTRIES:
+        return False
+    return not countries & theirs
+
+
 def legal_forms() -> frozenset[str]:
     """Every legal-form term the normaliser strips, in normalised spelling ("sa", "gmbh and co kg")."""
     return frozenset(" ".join(words) for group in _CLEANCO_FORMS.values() for words in group)

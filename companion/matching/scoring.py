@@ -5,13 +5,20 @@ alone gives 100 whenever one name's words are a subset of the other's ("power" v
 which would make every short name a near-identical match; `token_sort_ratio` alone punishes extra words
 too hard ("acme" vs "acme systems"). Their mean ranked real variants best in the field measurements.
 
-`match_score` decides which company a name is: it also counts one name inside the other and weighs the
-shared words by their rarity across the cache (measured on real pairs by `bench match-quality`).
+`match_scores` decides which company a name is. A first pass (`match_score`: spelling, and the shared
+words weighed by their rarity across the cache) orders the candidates; the best few are then scored by
+`MATCH_MODEL`, a logistic model over what tells one organisation from another (how much of each name the
+shared words make up, how rare they are, whether one name holds the other whole, what is left over, and
+how far ahead of the other candidates the name is), fitted on `bench match-quality`'s development set
+(`cats-companion bench match-quality --fit` refits it). Its score is a probability times 100: the match
+thresholds (`models.MatchThresholds`) are calibrated on the same set and the card's words follow them.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
 
@@ -58,16 +65,91 @@ def similarities(query: str, choices: Sequence[str], min_score: float = 0.0) -> 
 
 
 #: Candidates (by `token_set_ratio`, scored in C) that `match_scores` weighs word by word, per query: on
-#: `bench match-quality` 10, 20 and 40 gave the same figures; 20 leaves room for a card's look-alikes.
-RARITY_SHORTLIST = 20
+#: `bench match-quality` 10, 20 and 40 gave the same figures (with the match model too); 10 costs least.
+RARITY_SHORTLIST = 10
+#: Candidates holding the query's rarest word that join the shortlist besides (see `match_features`).
+RARE_WORD_SHORTLIST = 10
+#: The best of the shortlist by `match_score` that `MATCH_MODEL` scores: the card shows five at most.
+MODEL_SHORTLIST = 5
 
 
 #: Two words this alike (`fuzz.ratio`) count as one word misspelt ("sofware" for "software").
 TYPO_SIMILARITY = 85.0
-#: A misspelt shared word weighs this share of its weight.
+#: A misspelt or abbreviated shared word weighs this share of its weight.
 TYPO_WEIGHT = 0.9
 #: Words shorter than this are compared as they are: "ab" and "abc" are different words.
 TYPO_MIN_LENGTH = 5
+#: A word at least this long that starts another word at least `ABBREVIATION_CUT` letters longer is that
+#: word abbreviated ("univ" for "university", "micro" for "microsystems"); a letter or two more is most
+#: often another word ("nova" and "novas", "royal" and "royalty").
+ABBREVIATION_MIN_LENGTH = 3
+ABBREVIATION_CUT = 3
+
+
+@dataclass(frozen=True, slots=True)
+class WordOverlap:
+    """Which words two names share, each weighed by its rarity (see `word_overlap`)."""
+
+    #: Share of the query's weight, and of the choice's, that the shared words make up (0-1).
+    query_share: float
+    choice_share: float
+    #: The weight of the rarest word shared exactly (0 when none is).
+    rarest_shared: float
+    #: The weight of the rarest word of the query, and of the choice, left unshared (0 when none is).
+    query_left: float
+    choice_left: float
+    #: The total weight of the choice's words: how specific the choice's name is.
+    choice_weight: float
+
+
+def _abbreviates(short: str, long: str) -> bool:
+    return (
+        len(short) >= ABBREVIATION_MIN_LENGTH
+        and len(long) - len(short) >= ABBREVIATION_CUT
+        and long.startswith(short)
+    )
+
+
+def word_overlap(query: str, choice: str, weight: Callable[[str], float]) -> WordOverlap:
+    """The shared words of two normalised names: exactly, misspelt ("sofware") or abbreviated ("univ").
+
+    Each side's share is weighed with its own words' weights: a misspelt word is rare on the side that
+    misspells it, and must not count as rare on the other.
+    """
+    words, other = set(query.split()), set(choice.split())
+    same = words & other
+    shared = sum(weight(word) for word in same)
+    shared_other = shared
+    left, left_other = words - same, other - same
+    rest = [word for word in left_other if len(word) >= TYPO_MIN_LENGTH]
+    for word in sorted(left):
+        if len(word) < TYPO_MIN_LENGTH or not rest:
+            continue
+        typo = process.extractOne(word, rest, scorer=fuzz.ratio, score_cutoff=TYPO_SIMILARITY)
+        if typo is not None:
+            shared += TYPO_WEIGHT * weight(word)
+            shared_other += TYPO_WEIGHT * weight(typo[0])
+            rest.remove(typo[0])
+            left.discard(word)
+            left_other.discard(typo[0])
+    # Sorted: which word pairs with which must not depend on set order.
+    for word in sorted(left):
+        for full in sorted(left_other):
+            if _abbreviates(word, full) or _abbreviates(full, word):
+                shared += TYPO_WEIGHT * weight(word)
+                shared_other += TYPO_WEIGHT * weight(full)
+                left.discard(word)
+                left_other.discard(full)
+                break
+    total, total_other = sum(weight(word) for word in words), sum(weight(word) for word in other)
+    return WordOverlap(
+        query_share=shared / total if total else 0.0,
+        choice_share=shared_other / total_other if total_other else 0.0,
+        rarest_shared=max((weight(word) for word in same), default=0.0),
+        query_left=max((weight(word) for word in left), default=0.0),
+        choice_left=max((weight(word) for word in left_other), default=0.0),
+        choice_weight=total_other,
+    )
 
 
 def rarity_overlap(query: str, choice: str, weight: Callable[[str], float]) -> float:
@@ -75,38 +157,21 @@ def rarity_overlap(query: str, choice: str, weight: Callable[[str], float]) -> f
 
     The mean of the shared words' weight over the query's words and over the choice's: a shared rare
     word ("kddi") means more than a shared "systems" or "bank", and a name that is the other's words
-    plus a common one ("kddi r and d labs" vs "kddi") still scores well. A word misspelt on one side
-    ("sofware") still counts, a little less.
+    plus a common one ("kddi r and d labs" vs "kddi") still scores well. A word misspelt ("sofware") or
+    abbreviated ("univ") on one side still counts, a little less.
     """
-    words, other = set(query.split()), set(choice.split())
-    if not words or not other:
+    if not query.split() or not choice.split():
         return 0.0
-    same = words & other
-    # Each side's share is weighed with its own words' weights: a misspelt word is rare on the side
-    # that misspells it, and must not count as rare on the other.
-    shared = sum(weight(word) for word in same)
-    shared_other = shared
-    alone = [word for word in words - same if len(word) >= TYPO_MIN_LENGTH]
-    rest = [word for word in other - same if len(word) >= TYPO_MIN_LENGTH]
-    for word in alone:
-        if not rest:
-            break
-        typo = process.extractOne(word, rest, scorer=fuzz.ratio, score_cutoff=TYPO_SIMILARITY)
-        if typo is not None:
-            shared += TYPO_WEIGHT * weight(word)
-            shared_other += TYPO_WEIGHT * weight(typo[0])
-            rest.remove(typo[0])
-    return 50 * (
-        shared / sum(weight(word) for word in words) + shared_other / sum(weight(word) for word in other)
-    )
+    overlap = word_overlap(query, choice, weight)
+    return 50 * (overlap.query_share + overlap.choice_share)
 
 
 def match_score(query: str, choice: str, weight: Callable[[str], float]) -> float:
-    """Whether `choice` is `query`'s company, 0-100 (100: the same key): the score that ranks a match.
+    """The first pass of the match ranking, 0-100 (100: the same key).
 
     The mean of `token_set_ratio` (spelling: typos, joined or split words, one name inside the other) and
-    `rarity_overlap` (which words the names share, and how telling they are). Calibrated with
-    `cats-companion bench match-quality`.
+    `rarity_overlap` (which words the names share, and how telling they are). `match_scores` orders the
+    candidates by it, then lets `MATCH_MODEL` score the best few.
     """
     if not query or not choice:
         return 0.0
@@ -115,24 +180,83 @@ def match_score(query: str, choice: str, weight: Callable[[str], float]) -> floa
     return (fuzz.token_set_ratio(query, choice) + rarity_overlap(query, choice, weight)) / 2
 
 
-def match_scores(
-    query: str, choices: Sequence[str], weight: Callable[[str], float], min_score: float = 0.0
-) -> list[tuple[int, float]]:
-    """(position, `match_score`) of the choices scoring at least `min_score`, best first.
+def same_name(query: str, choice: str) -> bool:
+    """Two normalised names with the same letters, spaced alike or not: "red hat" and "redhat", "w w
+    grainger" and "ww grainger" ("W. W. Grainger", "W.W. GRAINGER"), "nuagenetworks" and "nuage networks".
+    """
+    return query == choice or query.replace(" ", "") == choice.replace(" ", "")
 
-    Only the `RARITY_SHORTLIST` best by `token_set_ratio` are weighed word by word (in Python), and only
-    those whose `token_set_ratio` can still reach `min_score` (`rarity_overlap` adds at most 100).
+
+#: What `MATCH_MODEL` weighs about a (query, candidate) pair, in order; each has a reason:
+MATCH_FEATURES = (
+    "token_set",  # spelling, one name inside the other ("kddi labs" / "kddi")
+    "token_sort",  # spelling of the whole names: extra words cost
+    "query_share",  # how much of the query the shared words make up, by rarity
+    "choice_share",  # how much of the candidate they make up
+    "least_share",  # the smaller of the two: both names explained
+    "rarest_shared",  # a shared rare word ("kddi") means more than a shared "systems"
+    "choice_inside",  # every word of the candidate is in the query: a name with its business line or site
+    "query_inside",  # every word of the query is in the candidate: a brand vs the registered name
+    "letters",  # the names' letters alike, spaces aside ("peraton labs" / "peratonlabs")
+    "margin",  # how far ahead of the best other candidate: a name many near-namesakes share is unsure
+    "query_left",  # the rarest query word left unshared: another organisation's name ("owens corning")
+    "choice_left",  # the rarest candidate word left unshared ("azul systems" for "azul")
+    "choice_weight",  # how specific the candidate's name is ("city" alone says little)
+)
+
+
+@dataclass(frozen=True)
+class MatchModel:
+    """A logistic model of "this candidate is the query's organisation" over `MATCH_FEATURES`."""
+
+    weights: tuple[float, ...]
+    bias: float
+
+    def probability(self, features: Sequence[float]) -> float:
+        total = self.bias + math.fsum(w * x for w, x in zip(self.weights, features, strict=True))
+        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, total))))
+
+
+#: Fitted by `cats-companion bench match-quality --fit` on the development set (seed 1); seed 2 checks it.
+MATCH_MODEL = MatchModel(
+    weights=(1.652, 0.809, 0.362, -0.541, -0.284, 3.34, 1.555, 0.175, 0.175, 5.607, -0.328, -1.285, 1.1),
+    bias=-7.868,
+)
+
+
+def pair_features(
+    query: str, choice: str, weight: Callable[[str], float], margin: float
+) -> tuple[float, ...]:
+    """`MATCH_FEATURES` of a pair of normalised names; `margin` is the pair's `match_score` lead (0-100)."""
+    overlap = word_overlap(query, choice, weight)
+    return (
+        fuzz.token_set_ratio(query, choice) / 100,
+        fuzz.token_sort_ratio(query, choice) / 100,
+        overlap.query_share,
+        overlap.choice_share,
+        min(overlap.query_share, overlap.choice_share),
+        overlap.rarest_shared / 10,
+        float(overlap.choice_left == 0.0 and overlap.choice_share > 0.0),
+        float(overlap.query_left == 0.0 and overlap.query_share > 0.0),
+        fuzz.ratio(query.replace(" ", ""), choice.replace(" ", "")) / 100,
+        margin / 100,
+        overlap.query_left / 10,
+        overlap.choice_left / 10,
+        min(overlap.choice_weight, 20.0) / 10,
+    )
+
+
+def match_features(
+    query: str, choices: Sequence[str], weight: Callable[[str], float]
+) -> list[tuple[int, tuple[float, ...]]]:
+    """(position, `pair_features`) of the choices `MATCH_MODEL` scores: the best `MODEL_SHORTLIST` by
+    `match_score` among the `RARITY_SHORTLIST` best by `token_set_ratio`, best first. A choice equal to
+    the query (`same_name`) is left out: it is the query's name, not a question for the model.
     """
     if not query or not choices:
         return []
-    cutoff = max(0.0, 2 * min_score - 100)
     shortlist = process.extract(
-        query,
-        choices,
-        scorer=fuzz.token_set_ratio,
-        processor=None,
-        limit=RARITY_SHORTLIST,
-        score_cutoff=cutoff,
+        query, choices, scorer=fuzz.token_set_ratio, processor=None, limit=RARITY_SHORTLIST
     )
     # The same words come up again and again among the shortlist: weigh each once per call.
     weights: dict[str, float] = {}
@@ -143,11 +267,60 @@ def match_scores(
             known = weights[word] = weight(word)
         return known
 
-    scored = []
-    for _, spelling, position in shortlist:
-        choice = choices[position]
-        score = 100.0 if choice == query else (spelling + rarity_overlap(query, choice, weigh)) / 2
-        if score >= min_score:
-            scored.append((position, score))
+    positions = [position for _, _, position in shortlist]
+    # The names holding the query's rarest word join the shortlist: spelling alone ranks "anda networks"
+    # above "vandelay industries" for "vandelay networks", and the shared rare word is the better clue.
+    rarest = max(query.split(), key=lambda word: (weigh(word), word))
+    taken = set(positions)
+    positions += [
+        position
+        for position, choice in enumerate(choices)
+        if position not in taken and rarest in choice.split()
+    ][:RARE_WORD_SHORTLIST]
+    first = sorted(
+        ((position, match_score(query, choices[position], weigh)) for position in positions),
+        key=lambda item: -item[1],
+    )
+    features: list[tuple[int, tuple[float, ...]]] = []
+    for position, score in first[:MODEL_SHORTLIST]:
+        if same_name(query, choices[position]):
+            continue
+        # The lead over the best candidate of another name (its namesakes are the same name). A name
+        # the same as the query is no rival: it is the match already, and this one a look-alike of it.
+        rivals = [
+            other
+            for p, other in first
+            if choices[p] != choices[position] and not same_name(query, choices[p])
+        ]
+        margin = score - max(rivals, default=0.0)
+        features.append((position, pair_features(query, choices[position], weigh, margin)))
+    return features
+
+
+def match_scores(
+    query: str,
+    choices: Sequence[str],
+    weight: Callable[[str], float],
+    min_score: float = 0.0,
+    model: MatchModel = MATCH_MODEL,
+) -> list[tuple[int, float]]:
+    """(position, score) of the choices scoring at least `min_score`, best first.
+
+    A choice that is the query's `same_name` scores 100; the others `model`'s probability times 100, for
+    the few that `match_features` picks (see there).
+    """
+    if not query or not choices:
+        return []
+    compact = query.replace(" ", "")
+    scored = [
+        (position, 100.0)
+        for position, choice in enumerate(choices)
+        if choice == query or choice.replace(" ", "") == compact
+    ]
+    scored += [
+        (position, 100 * model.probability(features))
+        for position, features in match_features(query, choices, weight)
+    ]
+    scored = [(position, score) for position, score in scored if score >= min_score]
     scored.sort(key=lambda item: -item[1])
     return scored

@@ -12,14 +12,16 @@ CATS company found is a warning, at the setting's level:
 - ``off``: no warnings.
 - ``exact``: ``same_domain``, ``same_linkedin_page``, ``same_name_legal_form``; similar names are not looked
   for at all, so neither warned about nor matched.
-- ``similar``: also ``similar_name`` (the index's match score, `scoring.match_score`, >=
-  ``MatchThresholds.similar_warning``, the closest ``max_similar``); a similar name becomes the match only
-  when nothing exact matched and its score is >= ``similar_match``.
+- ``similar``: also ``similar_name`` (the index's match score, `scoring.match_scores`: the match model's
+  probability times 100, >= ``MatchThresholds.similar_warning``, the closest ``max_similar``); a similar
+  name becomes the match only when nothing exact matched and its score is >= ``similar_match``.
 
 The match's confidence, and the card's words for it (`CONFIDENCE_LABELS`), follow the evidence: an alias is
 "Confirmed", a domain or LinkedIn page a "Match", and so is a name written like exactly one CATS company's
-(`literal_key`); a name equal only once business words or a jurisdiction tag are set aside, or shared by
-several CATS companies, is a "Likely match"; a similar name a "Possible match".
+(`literal_key`) unless the two legal forms are of different countries ("Orbis srl", "Orbis spol. s r.o.":
+a "Possible match"); a name equal only once business words or a jurisdiction tag are set aside, or shared by
+several CATS companies, is a "Likely match"; a similar name a "Possible match", or a "Likely match" when
+the match model is sure enough (`MatchThresholds.similar_likely`, calibrated on the development set).
 
 With a match and any level but ``off``, ``internal_duplicates`` lists the companies that duplicate the
 matched company itself inside CATS (by its own domain, LinkedIn page and name), when they were not
@@ -48,7 +50,12 @@ from companion.matching.models import (
     MatchThresholds,
     WarningKind,
 )
-from companion.matching.normalize import literal_key, normalize_name, split_legal_forms
+from companion.matching.normalize import (
+    legal_forms_of_other_countries,
+    literal_key,
+    normalize_name,
+    split_legal_forms,
+)
 from companion.matching.scoring import name_similarity
 
 #: Internal duplicates named in one message before "and N more".
@@ -223,15 +230,23 @@ def _gather(
     )
 
 
-def _confidence(best: _Evidence, query_name: str, evidence: list[_Evidence]) -> Confidence:
+def _confidence(
+    best: _Evidence, query_name: str, evidence: list[_Evidence], thresholds: MatchThresholds
+) -> Confidence:
     """How sure the match is: a name written the same as one CATS company's alone is a match.
 
     "Same name" here is `literal_key` (legal form, case, accents, punctuation aside), not the looser
     normalised key: "Acme Holdings" for CATS's "ACME" stays a likely match, and so does a name two CATS
-    companies share.
+    companies share. A similar name is a likely match from the calibrated `similar_likely` score on.
     """
+    if best.basis is MatchBasis.SIMILAR_NAME and (best.score or 0.0) >= thresholds.similar_likely:
+        return Confidence.MEDIUM
     if best.basis is not MatchBasis.EXACT_NAME:
         return _CONFIDENCE[best.basis]
+    if legal_forms_of_other_countries(query_name, best.company.name):
+        # "Orbis srl" and "Orbis spol. s r.o.": one name, legal forms of different countries, most often
+        # two companies. Without a domain or a confirmation, a possible match at most.
+        return Confidence.LOW
     namesakes = sum(1 for item in evidence if item.basis is MatchBasis.EXACT_NAME)
     if namesakes == 1 and literal_key(query_name) == literal_key(best.company.name):
         return Confidence.HIGH
@@ -307,7 +322,7 @@ def match_company(
         best = None
     match = None
     if best is not None:
-        confidence = _confidence(best, query_name, evidence)
+        confidence = _confidence(best, query_name, evidence, thresholds)
         match = CompanyMatch(
             company_id=best.company.id,
             company_name=best.company.name,

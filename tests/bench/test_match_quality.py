@@ -8,6 +8,7 @@ import json
 import pytest
 
 from companion.bench.devset import KINDS, label_key, load_devset
+from companion.bench.match_model import examples, fit_devset
 from companion.cli import main
 
 
@@ -53,3 +54,23 @@ def test_the_development_set_is_real_pairs_and_names_absent_from_the_cache() -> 
     assert all(query.target in names for query in positives)
     # Some everyday names are the registry's own ("Apple Inc."), as on real profiles; most are not.
     assert sum(query.text != names[query.target] for query in positives) > 0.9 * len(positives)
+
+
+def test_the_match_model_fitted_on_the_development_set_tells_right_candidates_from_wrong() -> None:
+    devset = load_devset(per_kind=80)
+    found, exact = examples(devset)
+    fitted = fit_devset(devset)
+    right = [fitted.model.probability(e.features) for e in found if e.right]
+    wrong = [fitted.model.probability(e.features) for e in found if not e.right]
+    assert right and wrong and exact
+    assert sum(right) / len(right) > 2 * sum(wrong) / len(wrong)
+    assert 0 < fitted.similar_match <= fitted.similar_likely <= 100
+
+
+def test_bench_match_quality_fit_prints_the_model_and_its_thresholds(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["bench", "match-quality", "--per-kind", "30", "--fit"]) == 0
+    out = capsys.readouterr().out
+    assert "MATCH_MODEL = MatchModel(weights=(" in out
+    assert "similar_match = " in out and "similar_likely = " in out

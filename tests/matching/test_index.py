@@ -7,7 +7,8 @@ import random
 import pytest
 from rapidfuzz import fuzz
 
-from companion.matching.index import TrigramIndex
+from companion.matching.index import ACRONYM_SCORE, TrigramIndex, initials
+from companion.matching.models import MatchThresholds
 from companion.matching.normalize import normalize_name
 from companion.matching.scoring import name_similarity, similarities
 from tests.matching.names import real_names, variant
@@ -211,3 +212,21 @@ def test_bad_search_arguments_are_refused() -> None:
         index.search("Acme", limit=0)
     with pytest.raises(ValueError, match="posting_budget"):
         TrigramIndex(posting_budget=0)
+
+
+def test_initials_are_those_of_names_of_three_words_or_more_without_small_words() -> None:
+    assert initials("international business machines") == "ibm"
+    assert initials("university of new south wales") == "unsw"
+    assert initials("acme systems") == ""
+
+
+def test_acronym_in_parentheses_finds_the_spelt_out_name_as_a_look_alike() -> None:
+    names = ["Gwangju Institute of Science and Technology (GIST)", "Gist Software", "Initech"]
+    index = TrigramIndex(enumerate(names, start=1))
+    hits = {hit.company_id: hit.score for hit in index.rank_key(normalize_name("(GIST"), limit=5)}
+    assert hits[1] == ACRONYM_SCORE
+    # Initials are a look-alike to check, never a match: between the two thresholds.
+    thresholds = MatchThresholds()
+    assert thresholds.similar_warning <= ACRONYM_SCORE < thresholds.similar_match
+    index.remove(1)
+    assert 1 not in {hit.company_id for hit in index.rank_key("gist", limit=5)}

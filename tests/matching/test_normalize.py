@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from companion.matching.normalize import (
     legal_forms,
+    legal_forms_of_other_countries,
     literal_key,
     name_tokens,
     normalize_name,
@@ -171,3 +172,11 @@ def test_the_literal_key_keeps_business_words_and_jurisdiction_tags() -> None:
     # The First BanCorp of Puerto Rico is not the First Bancorp of North Carolina.
     assert literal_key("FIRST BANCORP /PR/") != literal_key("First Bancorp")
     assert normalize_name("FIRST BANCORP /PR/") == normalize_name("First Bancorp")
+
+
+def test_legal_forms_of_two_countries_tell_two_companies_but_english_forms_tell_nothing() -> None:
+    assert legal_forms_of_other_countries("Orbis srl", "Orbis spol. s r.o.")
+    assert legal_forms_of_other_countries("Nokia Oy", "Nokia AB")
+    assert not legal_forms_of_other_countries("Acme GmbH", "Acme AG")  # Germany has both
+    assert not legal_forms_of_other_countries("Acme Ltd", "Acme GmbH")
+    assert not legal_forms_of_other_countries("Orbis", "Orbis spol. s r.o.")

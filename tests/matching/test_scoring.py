@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import functools
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from companion.matching import MatchThresholds, normalize_name
 from companion.matching.index import TrigramIndex
 from companion.matching.scoring import (
     match_score,
     match_scores,
     name_similarity,
     rarity_overlap,
+    same_name,
     similarities,
+    word_overlap,
 )
+from tests.matching.names import real_names
 
 _WORDS = st.sampled_from(
     ["acme", "acne", "systems", "sistems", "group", "power", "american", "electric", "co"]
@@ -67,7 +73,67 @@ def test_a_misspelt_word_still_counts_as_shared() -> None:
 def test_match_scores_are_best_first_and_respect_the_floor() -> None:
     weight = _weights(COMMON).word_weight
     choices = ["acme systems", "kddi", "acme"]
-    scored = match_scores("acme", choices, weight, min_score=70)
+    everything = match_scores("acme", choices, weight)
+    assert [choices[position] for position, _ in everything][:2] == ["acme", "acme systems"]
+    floor = everything[1][1]
+    scored = match_scores("acme", choices, weight, min_score=floor)
     assert [choices[position] for position, _ in scored] == ["acme", "acme systems"]
-    assert all(score >= 70 for _, score in scored)
+    assert all(score >= floor for _, score in scored)
     assert [score for _, score in scored] == sorted((score for _, score in scored), reverse=True)
+
+
+# --- the match model, on a realistic cache: the sandbox's ~25,000 real organisation names -----------------
+
+
+@functools.cache
+def _real_index(extra: tuple[str, ...]) -> tuple[TrigramIndex, list[str]]:
+    names = [*real_names(), *extra]
+    return TrigramIndex(enumerate(names, start=1)), names
+
+
+def _ranked(extra: tuple[str, ...], query: str) -> list[tuple[str, float]]:
+    index, names = _real_index(extra)
+    return [(names[hit.company_id - 1], hit.score) for hit in index.rank_key(normalize_name(query), limit=3)]
+
+
+def test_an_abbreviated_word_counts_as_the_word_but_one_more_letter_is_another_word() -> None:
+    def weight(word: str) -> float:
+        return 1.0
+
+    assert word_overlap("kookmin univ", "kookmin university", weight).query_share > 0.9
+    assert word_overlap("sun micro", "sun microsystems", weight).choice_share > 0.9
+    assert word_overlap("nova", "novas", weight).query_share == 0.0
+
+
+def test_subsidiary_with_extra_words_matches_its_organisation() -> None:
+    [(name, score), *_] = _ranked(("Mozilla",), "The Mozilla Foundation")
+    assert name == "Mozilla" and score >= MatchThresholds().similar_match
+
+
+def test_an_abbreviated_name_matches_the_spelt_out_one() -> None:
+    [(name, score), *_] = _ranked(("Kookmin University",), "Kookmin Univ")
+    assert name == "Kookmin University" and score >= MatchThresholds().similar_match
+
+
+def test_a_name_near_namesakes_share_is_less_sure_than_a_name_alone() -> None:
+    funds = ("Vandelay Municipal Income Trust", "Vandelay California Municipal Income Trust")
+    [(_, alone), *_] = _ranked(funds[:1], "Vandelay Texas Municipal Income Trust")
+    [(_, crowded), *_] = _ranked(funds, "Vandelay Texas Municipal Income Trust")
+    assert crowded < alone
+
+
+def test_a_brand_is_not_matched_to_a_longer_name_by_a_common_word_alone() -> None:
+    hits = _ranked((), "Nova")
+    assert all(score < MatchThresholds().similar_match for _, score in hits)
+
+
+def test_the_same_letters_spaced_differently_are_the_same_name() -> None:
+    assert same_name("red hat", "redhat") and same_name("w w grainger", "ww grainger")
+    assert not same_name("nova", "novas")
+    [(name, score), *_] = _ranked(("RedHat",), "Red Hat")
+    assert (name, score) == ("RedHat", 100.0)
+
+
+def test_rare_shared_word_outranks_common_group() -> None:
+    [(name, _), *_] = _ranked(("Vandelay Industries", "Acme Networks Group"), "Vandelay Networks")
+    assert name == "Vandelay Industries"

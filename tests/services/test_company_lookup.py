@@ -10,7 +10,14 @@ from pathlib import Path
 import pytest
 
 from companion.errors import BadRequestError
-from companion.matching import NORMALISER_VERSION, CompanyQuery, Confidence, MatchBasis, WarningKind
+from companion.matching import (
+    NORMALISER_VERSION,
+    CompanyQuery,
+    Confidence,
+    MatchBasis,
+    MatchThresholds,
+    WarningKind,
+)
 from companion.services.company_lookup import (
     NAME_KEY_VERSION_META,
     CompanyLookupService,
@@ -144,12 +151,13 @@ async def test_a_linkedin_company_url_finds_the_company_with_that_page(service: 
 async def test_a_similar_name_is_the_match_when_nothing_exact_is_found(service: CompanyLookupService) -> None:
     result = service.lookup(CompanyQuery(name="Umbrela Pharmaceuticals"))
     assert result.match is not None
-    assert (result.match.company_id, result.match.basis, result.match.confidence) == (
-        12,
-        MatchBasis.SIMILAR_NAME,
-        Confidence.LOW,
-    )
-    assert result.match.score is not None and 92 <= result.match.score < 100
+    assert (result.match.company_id, result.match.basis) == (12, MatchBasis.SIMILAR_NAME)
+    thresholds = MatchThresholds()
+    score = result.match.score
+    assert score is not None and thresholds.similar_match <= score < 100
+    # The card's words follow the calibrated score: a likely match from `similar_likely` on.
+    sure = score >= thresholds.similar_likely
+    assert result.match.confidence is (Confidence.MEDIUM if sure else Confidence.LOW)
 
 
 async def test_an_unknown_company_has_no_match_and_no_card(service: CompanyLookupService) -> None:
