@@ -172,6 +172,16 @@ async def test_a_team_whose_scans_predate_sharing_gets_the_syncers_lists_without
     await team.add("alice")
     await team.add("bob")
     alice = await the_syncer_ran(team)
+
+    async def the_team_has_her_finished_scan() -> bool:
+        # Published after her run (not awaited by it): closed before, she would scan again when elected.
+        [(finished,)] = team.db.server.fetch(
+            "SELECT marks->>'last_full_success_at' FROM cats_companion.company_sync_marks",
+            database=team.db.database,
+        )
+        return finished is not None
+
+    await until(the_team_has_her_finished_scan, "the team has alice's marks")
     # A team database migrated after its syncer's last full scan: no lists shared yet.
     await alice.close()
     team.db.server.sql("DELETE FROM cats_companion.cats_lookups", database=team.db.database)
