@@ -14,11 +14,13 @@ before it). Marks only travel with the rows they cover: a publish that fails lea
 behind, and the next syncer fetches those companies again rather than missing them.
 
 The CATS users and company statuses (the owners' and statuses' names on a card) travel the same way,
-through companion.team.lookup_log: the syncer shares its cached lists whenever they were read after
-the ones the team holds -- at its next publish after a full scan read them, or after its election
-when the team holds none yet (a team whose scans predate sharing them) -- and every member replaces
-its own lists with the team's at each catch-up that finds a newer version. So the team spends CATS
-requests on them once per full scan, and a member elected later already has them.
+through companion.team.lookup_log: the syncer shares its cached lists whenever they are not the ones
+the team holds -- at its next publish after a full scan read them, or after its election when the
+team holds none yet (a team whose scans predate sharing them) -- and every member replaces its own
+lists with the team's at each catch-up that finds a newer version. "Not the team's" is judged by
+when they were read, compared for equality only: the election's catch-up makes them the team's, so
+any other time is this syncer's own reading, even when another member's clock ran ahead. So the
+team spends CATS requests on them once per full scan, and a member elected later already has them.
 """
 
 from __future__ import annotations
@@ -246,9 +248,9 @@ class TeamCompanies:
             self.published += len(rows) + len(removed)
 
     async def _share_lookups(self, conn: asyncpg.Connection) -> None:
-        """Publish this cache's CATS users and statuses if they were read after the team's."""
+        """Publish this cache's CATS users and statuses unless they are the team's (read at the same time)."""
         read_at = await self.cache.lookups_synced_at()
-        if read_at is None or (self._lookups_shared_at is not None and read_at <= self._lookups_shared_at):
+        if read_at is None or read_at == self._lookups_shared_at:
             return
         users, statuses = await self.cache.users(), await self.cache.statuses()
         lists: dict[lookup_log.LookupKind, list[dict[str, Any]]] = {

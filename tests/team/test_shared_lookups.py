@@ -8,7 +8,9 @@ HTTP); who may write is checked with plain asyncpg connections as each role.
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -16,7 +18,9 @@ import pytest
 
 from companion.app import Companion
 from companion.matching.models import CompanyQuery
-from companion.store.companies import CompanyCache, StoredCompany
+from companion.services.team_companies import TeamCompanies
+from companion.store.companies import CompanyCache, CompanyRow, StatusRow, StoredCompany, UserRow
+from companion.store.db import Database
 from companion.team import company_log, lookup_log
 from tests.team import test_shared_cache
 from tests.team.test_shared_cache import Team, holds, ids, synced, until
@@ -278,3 +282,36 @@ async def test_a_publish_of_malformed_lists_is_refused_and_changes_nothing(
     assert [(found.kind, found.version) for found in await lookup_log.changed_after(bob, 0)] == [
         ("statuses", version)
     ]
+
+
+async def test_a_syncer_whose_clock_runs_behind_the_last_ones_still_shares_the_lists_it_read(
+    db: Database, members: tuple[asyncpg.Connection, asyncpg.Connection]
+) -> None:
+    alice, bob = members
+    # Bob synced before, his clock an hour ahead of alice's; then his companion stopped.
+    assert await company_log.try_lock(bob)
+    await lookup_log.publish(bob, {"users": USERS, "statuses": STATUSES}, READ_AT + timedelta(hours=1))
+    await company_log.unlock(bob)
+
+    async def no_index(rows: Sequence[CompanyRow], removed: Sequence[int]) -> None:
+        return None
+
+    cache = CompanyCache(db)
+    shared = TeamCompanies(cache, no_index)
+    await shared.load()
+    assert await company_log.try_lock(alice)
+    await shared.elected(alice, asyncio.Lock())
+    assert await cache.user_names() == {3: "Ada Owner"}
+    # Alice's full scan reads the lists again, at a time her clock puts before bob's reading.
+    async with db.transaction() as tx:
+        await cache.replace_users(tx, [UserRow(id=3, display_name="Ada Lovelace")], synced_at=READ_AT)
+        await cache.replace_statuses(tx, [StatusRow(id=2, title="Prospect")], synced_at=READ_AT)
+
+    await shared.publish((), ())
+
+    found = {lookup.kind: lookup for lookup in await lookup_log.changed_after(bob, 0)}
+    assert found["users"].items == [
+        {"id": 3, "display_name": "Ada Lovelace", "username": None, "email": None}
+    ]
+    assert found["users"].read_at == found["statuses"].read_at == READ_AT
+    assert shared.lookups_applied == found["users"].version
