@@ -12,6 +12,15 @@ committed page is published on the elected connection with the local marks, and 
 the database gave it becomes the local one (the syncer is the only writer, so it applied everything
 before it). Marks only travel with the rows they cover: a publish that fails leaves the team's marks
 behind, and the next syncer fetches those companies again rather than missing them.
+
+The CATS users and company statuses (the owners' and statuses' names on a card) travel the same way,
+through companion.team.lookup_log: the syncer shares its cached lists whenever they are not the ones
+the team holds -- at its next publish after a full scan read them, or after its election when the
+team holds none yet (a team whose scans predate sharing them) -- and every member replaces its own
+lists with the team's at each catch-up that finds a newer version. "Not the team's" is judged by
+when they were read, compared for equality only: the election's catch-up makes them the team's, so
+any other time is this syncer's own reading, even when another member's clock ran ahead. So the
+team spends CATS requests on them once per full scan, and a member elected later already has them.
 """
 
 from __future__ import annotations
@@ -20,23 +29,25 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import asyncpg
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from companion.errors import TeamError
 from companion.services.company_sync import ChangeCallback
-from companion.store.companies import CompanyCache, CompanyRow, SyncRecord
+from companion.store.companies import CompanyCache, CompanyRow, StatusRow, SyncRecord, UserRow
 from companion.store.db import Database
 from companion.store.meta import get_meta, put_meta
-from companion.team import company_log
+from companion.team import company_log, lookup_log
 from companion.team.connection import DRIVER_ERRORS
 
 log = logging.getLogger(__name__)
 
 #: The `meta` key holding the last team change number applied to this cache.
 APPLIED_KEY: Final = "team.companies.change_no"
+#: The `meta` key holding the version of the team's CATS users and statuses last applied here.
+LOOKUPS_KEY: Final = "team.lookups.version"
 #: The SyncRecord fields the team shares: where the team's sync stands, not one run's checkpoint.
 SHARED_MARKS: Final = (
     "last_full_success_at",
@@ -51,6 +62,7 @@ MAX_BATCHES: Final = 1000
 _PUBLISH_ERRORS: Final = (TeamError, *DRIVER_ERRORS)
 
 SyncControl = Callable[[], Awaitable[None]]
+_Row = TypeVar("_Row", bound=BaseModel)
 
 
 class TeamCompanies:
@@ -72,10 +84,14 @@ class TeamCompanies:
         #: The last change number applied here; None until load().
         self.applied: int | None = None
         self.applied_at: datetime | None = None
+        #: The version of the team's CATS users and statuses last applied; None until load().
+        self.lookups_applied: int | None = None
+        #: Syncing: when the lists the team holds were read from CATS (None: it holds none yet).
+        self._lookups_shared_at: datetime | None = None
         self.published = 0
         #: Changes applied from the team since this companion started (status, tests).
         self.replicated = 0
-        #: Changes skipped because their row did not validate.
+        #: Changes (and shared user or status rows) skipped because they did not validate.
         self.rejected = 0
         self._marks_applied: dict[str, Any] | None = None
         self._lock = asyncio.Lock()
@@ -95,6 +111,8 @@ class TeamCompanies:
     async def load(self) -> None:
         stored = await get_meta(self.db, APPLIED_KEY)
         self.applied = int(stored) if stored else 0
+        stored = await get_meta(self.db, LOOKUPS_KEY)
+        self.lookups_applied = int(stored) if stored else 0
 
     # --- following (every member) ---------------------------------------------------------------------
 
@@ -129,6 +147,39 @@ class TeamCompanies:
             async with self.db.transaction() as tx:
                 await self.cache.save_sync(tx, **{name: getattr(shared, name) for name in SHARED_MARKS})
             self._marks_applied = marks.fields
+        await self._apply_lookups(conn)
+
+    async def _apply_lookups(self, conn: asyncpg.Connection) -> None:
+        """Replace this cache's CATS users and statuses with the team's newer ones, if any."""
+        assert self.lookups_applied is not None
+        changed = await lookup_log.changed_after(conn, self.lookups_applied)
+        if not changed:
+            return
+        async with self.db.transaction() as tx:
+            for lookup in changed:
+                # Through the CATS sync's own write path; a kind this companion does not know (a
+                # newer companion's) is left alone.
+                if lookup.kind == "users":
+                    users = self._valid(UserRow, lookup)
+                    await self.cache.replace_users(tx, users, synced_at=lookup.read_at)
+                elif lookup.kind == "statuses":
+                    statuses = self._valid(StatusRow, lookup)
+                    await self.cache.replace_statuses(tx, statuses, synced_at=lookup.read_at)
+            await put_meta(tx, LOOKUPS_KEY, str(changed[-1].version))
+        self.lookups_applied = changed[-1].version
+
+    def _valid(self, model: type[_Row], lookup: lookup_log.Lookup) -> list[_Row]:
+        rows = []
+        for item in lookup.items:
+            try:
+                rows.append(model.model_validate(item))
+            except ValidationError:
+                # As for a company: one unreadable row must not keep the rest of the names away.
+                self.rejected += 1
+                log.warning(
+                    "skipped a shared CATS %s row that is not valid (version %d)", lookup.kind, lookup.version
+                )
+        return rows
 
     def _rows(self, changes: Sequence[company_log.Change]) -> list[CompanyRow]:
         rows = []
@@ -154,6 +205,7 @@ class TeamCompanies:
         """Catch up with the team, then sync CATS and publish on `conn` (whose session holds the lock)."""
         async with self._lock, guard:
             await self._catch_up(conn)
+            self._lookups_shared_at = await lookup_log.read_at(conn)
             self._conn, self.guard = conn, guard
         if self.start_sync is not None:
             await self.start_sync()
@@ -172,6 +224,13 @@ class TeamCompanies:
         if conn is None:
             return
         async with self._lock, guard:
+            try:
+                await self._share_lookups(conn)
+            except _PUBLISH_ERRORS as exc:
+                # Kept locally; the next publish tries again (the team's lists are still the older ones).
+                log.warning(
+                    "could not publish the CATS users and statuses to the team (%s)", type(exc).__name__
+                )
             record = await self.cache.sync_record()
             marks = record.model_dump(mode="json", include=set(SHARED_MARKS))
             try:
@@ -187,6 +246,22 @@ class TeamCompanies:
                 await put_meta(tx, APPLIED_KEY, str(last))
             self.applied, self.applied_at = last, self._now()
             self.published += len(rows) + len(removed)
+
+    async def _share_lookups(self, conn: asyncpg.Connection) -> None:
+        """Publish this cache's CATS users and statuses unless they are the team's (read at the same time)."""
+        read_at = await self.cache.lookups_synced_at()
+        if read_at is None or read_at == self._lookups_shared_at:
+            return
+        users, statuses = await self.cache.users(), await self.cache.statuses()
+        lists: dict[lookup_log.LookupKind, list[dict[str, Any]]] = {
+            "users": [user.model_dump(mode="json") for user in users],
+            "statuses": [status.model_dump(mode="json") for status in statuses],
+        }
+        version = await lookup_log.publish(conn, lists, read_at)
+        async with self.db.transaction() as tx:
+            await put_meta(tx, LOOKUPS_KEY, str(version))
+        self.lookups_applied, self._lookups_shared_at = version, read_at
+        log.info("shared %d CATS users and %d company statuses with the team", len(users), len(statuses))
 
     def publish_marks(self) -> None:
         """A run ended well: share its marks even when it changed no company (scheduled, not awaited)."""

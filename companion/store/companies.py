@@ -401,6 +401,22 @@ class CompanyCache:
         rows = await self.db.fetchall("SELECT id, title FROM company_statuses")
         return {int(row[0]): str(row[1]) for row in rows}
 
+    async def users(self) -> list[UserRow]:
+        rows = await self.db.fetchall("SELECT id, display_name, username, email FROM cats_users ORDER BY id")
+        return [UserRow(id=row[0], display_name=row[1], username=row[2], email=row[3]) for row in rows]
+
+    async def statuses(self) -> list[StatusRow]:
+        rows = await self.db.fetchall("SELECT id, title, mapping FROM company_statuses ORDER BY id")
+        return [StatusRow(id=row[0], title=row[1], mapping=row[2]) for row in rows]
+
+    async def lookups_synced_at(self) -> datetime | None:
+        """When the cached users and statuses were read (the older list); None when neither is cached."""
+        row = await self.db.fetchone(
+            "SELECT min(synced_at) FROM (SELECT synced_at FROM cats_users"
+            " UNION ALL SELECT synced_at FROM company_statuses)"
+        )
+        return _parse(row[0]) if row is not None else None
+
     async def cache_age(self, now: datetime) -> float | None:
         """Seconds since the last successful sync, None when the cache was never synced."""
         last = (await self.sync_record()).last_success_at

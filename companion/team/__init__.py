@@ -5,6 +5,7 @@ Phase 1 is the foundation (docs/teams.md): `admin` creates or migrates a team an
 `membership` joins one and looks at it, `local` and `credentials` keep this companion's record of
 its team and the password, `connection` talks to PostgreSQL through asyncpg. Phase 2: `link` keeps
 the running daemon connected and runs the syncer election, `company_log` is the shared company
-cache's SQL (its replication into SQLite is companion.services.team_companies), `claims` the
+cache's SQL and `lookup_log` that of its CATS users and statuses (their replication into SQLite is
+companion.services.team_companies), `claims` the
 person claims and `claims_link` the outbox worker's bounded connection to them.
 """

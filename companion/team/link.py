@@ -217,8 +217,11 @@ class TeamLink:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     break
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancellation (close)
+                # that arrives as the NOTIFY wakes it, and this loop then never ends.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), min(remaining, self.tuning.heartbeat))
+                    async with asyncio.timeout(min(remaining, self.tuning.heartbeat)):
+                        await self._wake.wait()
                 if not self._wake.is_set():
                     async with asyncio.timeout(QUERY_TIMEOUT):
                         await conn.fetchval("SELECT 1")

@@ -74,6 +74,25 @@ async def test_owner_and_status_names_come_from_the_cached_users_and_statuses(ca
     assert await cache.status_titles() == {130: "Active"}
 
 
+async def test_the_cached_users_and_statuses_read_back_whole_with_when_they_were_read(
+    cache: CompanyCache,
+) -> None:
+    assert await cache.lookups_synced_at() is None
+    users = [
+        UserRow(id=4002, display_name="Li Wei", username="li", email="li@example.com"),
+        UserRow(id=4001, display_name="Emma Visser"),
+    ]
+    statuses = [StatusRow(id=130, title="Active", mapping="active")]
+    read = NOW.astimezone(timezone(timedelta(hours=2)))
+    async with cache.db.transaction() as conn:
+        await cache.replace_users(conn, users, synced_at=read)
+        await cache.replace_statuses(conn, statuses, synced_at=read)
+
+    assert await cache.users() == sorted(users, key=lambda user: user.id)
+    assert await cache.statuses() == statuses
+    assert await cache.lookups_synced_at() == NOW
+
+
 async def test_upsert_replaces_a_company_and_recomputes_its_keys(cache: CompanyCache) -> None:
     await store(cache, [row(9001, "Northwind Ltd", domain="northwind.example")])
     await store(cache, [row(9001, "Southwind Ltd", domain="southwind.example")])

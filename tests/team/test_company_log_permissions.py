@@ -3,10 +3,12 @@ function; members read it, outsiders do not. Checked with plain asyncpg connecti
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import asyncpg
 import pytest
 
-from companion.team import company_log
+from companion.team import company_log, lookup_log
 from tests.team.conftest import MEMBER_PASSWORD, TeamDb, connect_as
 
 ROW = {"id": 7, "name": "Acme", "name_key": "acme"}
@@ -65,5 +67,12 @@ async def test_a_role_outside_the_team_can_neither_read_nor_publish(
         assert await company_log.try_lock(conn)
         with pytest.raises(asyncpg.InsufficientPrivilegeError):
             await company_log.publish(conn, [ROW], [], None)
+        # Nor the CATS users and company statuses shared beside the companies.
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await lookup_log.changed_after(conn, 0)
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await lookup_log.publish(
+                conn, {"users": [{"id": 3, "display_name": "Mallory"}]}, datetime.now(UTC)
+            )
     finally:
         await conn.close()

@@ -57,6 +57,7 @@ async def test_init_creates_the_schema_roles_and_team_as_a_managed_admin(team_db
         "person_claim_keys": True,
         "companies": True,
         "company_sync_marks": True,
+        "cats_lookups": True,
         "company_aliases": True,
         "rate_requests": True,
         "rate_headers": True,
