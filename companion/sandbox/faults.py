@@ -31,6 +31,8 @@ from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from companion.waiting import wait_event
+
 
 class FaultKind(StrEnum):
     RATE_LIMITED = "429"
@@ -155,11 +157,7 @@ class FaultInjector:
         """Wait up to `seconds`; False when the wait was cut short by `release()`."""
         if self._released.is_set():
             return False
-        try:
-            await asyncio.wait_for(self._released.wait(), timeout=seconds)
-        except TimeoutError:
-            return True
-        return False
+        return not await wait_event(self._released, seconds)
 
     def release(self) -> None:
         """End every current and future delay (the sandbox is shutting down)."""

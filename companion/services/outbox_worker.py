@@ -95,6 +95,7 @@ from companion.store.db import Database
 from companion.store.outbox import InFlight, Outbox, OutboxItem, SyncLog, TeamClaimState, WaitReason
 from companion.store.people import PeopleStore, RecordHow
 from companion.team.claims import Claim
+from companion.waiting import wait_event
 
 log = logging.getLogger(__name__)
 
@@ -311,8 +312,7 @@ class OutboxWorker:
 
     async def _idle(self, seconds: float) -> None:
         # Not cleared here: a notify() since the last plan must end the idling at once.
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout=max(seconds, 0.01))
+        await wait_event(self._wake, max(seconds, 0.01))
 
     async def drain(self, *, max_steps: int = 1_000_000, max_wait: float = 3600.0) -> dict[str, int]:
         """Send until nothing more can be sent, sleeping (on the worker's clock) through waits.

@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from companion.errors import CatsRateLimitedError, CompanionError
 from companion.services.company_sync import CompanySync, SyncOutcome
 from companion.services.sync_state import SyncState, build_state
+from companion.waiting import wait_event
 
 log = logging.getLogger(__name__)
 
@@ -164,8 +165,7 @@ class SyncScheduler:
         timeout = None
         if self.next_run_at is not None:
             timeout = max(0.0, (self.next_run_at - self._now()).total_seconds())
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout)
+        await wait_event(self._wake, timeout)
 
     async def _run_once(self, full: bool) -> float:
         """One sync; returns the seconds until the next one."""

@@ -48,6 +48,7 @@ from companion.secret import DatabasePassword
 from companion.settings.fields import RecordType
 from companion.team.connection import postgres_errors
 from companion.team.dsn import TeamDsn
+from companion.waiting import wait_event
 
 log = logging.getLogger(__name__)
 
@@ -271,8 +272,7 @@ class PersonClaims:
                             f"within {max_wait:g} s"
                         )
                     # Wake for a NOTIFY, the poll, the deadline, or just after the lease ends.
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(changed.wait(), min(self._poll, remaining, lease_left + 0.05))
+                    await wait_event(changed, min(self._poll, remaining, lease_left + 0.05))
             finally:
                 await self._conn.remove_listener(CHANNEL, on_notify)
 

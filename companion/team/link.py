@@ -41,6 +41,7 @@ from companion.secret import DatabasePassword
 from companion.team import company_log, membership
 from companion.team.connection import DRIVER_ERRORS, connect, loop_failure, postgres_errors
 from companion.team.local import TeamRecord
+from companion.waiting import wait_event
 
 log = logging.getLogger(__name__)
 
@@ -217,11 +218,7 @@ class TeamLink:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     break
-                # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancellation (close)
-                # that arrives as the NOTIFY wakes it, and this loop then never ends.
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(min(remaining, self.tuning.heartbeat)):
-                        await self._wake.wait()
+                await wait_event(self._wake, min(remaining, self.tuning.heartbeat))
                 if not self._wake.is_set():
                     async with asyncio.timeout(QUERY_TIMEOUT):
                         await conn.fetchval("SELECT 1")

@@ -29,6 +29,7 @@ from companion.cats.budget import DEFAULT_WINDOW, Priority, TeamFigures
 from companion.team import rate_ledger
 from companion.team.connection import loop_failure
 from companion.team.link import LinkTuning
+from companion.waiting import wait_event
 
 log = logging.getLogger(__name__)
 
@@ -163,8 +164,7 @@ class TeamBudget:
                     await self._cycle()
                     failures = 0
                     self.state, self.reason = "connected", None
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), self.tuning.interval)
+                    await wait_event(self._wake, self.tuning.interval)
             except Exception as exc:
                 # Even a bug must not end the loop: the team would stop seeing this companion's requests.
                 failures += 1
