@@ -12,10 +12,15 @@ Everything comes from the public files in companion/bench/data/ (README.md there
   base name left in it.
 
 The cache is every other SEC company, every IETF target organisation and the sandbox's IEEE organisation
-names. A query is right when it finds its target or any cached company with the same *label key*
-(`label_key`): the IEEE list also holds "Apple, Inc." for
-the SEC's "Apple Inc.", and either is the right company. The label key is deliberately not the
-companion's normaliser, so that changing the normaliser cannot change what counts as right.
+names. A query is right when it finds its target or any cached company of the same organisation
+(`same_organisations`): one with the same *label key* (`label_key`: the IEEE list also holds "Apple,
+Inc." for the SEC's "Apple Inc."), or one whose name the sources themselves say is the organisation's (an
+IETF affiliation mapped to it, "Riverbed Technology" -> "Riverbed", so the SEC's "RIVERBED TECHNOLOGY,
+INC." is Riverbed too; an S&P 500 everyday name, "Amazon", so the IEEE list's "Amazon" is the SEC's
+"AMAZON COM INC"). A name not in the cache is a negative only when no cached name is the same
+organisation by either rule, nor the same letters spaced otherwise ("AUDIOCODES LTD" / "AUDIO CODES
+LTD."). The label key is deliberately not the companion's normaliser, so that changing the normaliser
+cannot change what counts as right.
 """
 
 from __future__ import annotations
@@ -42,6 +47,8 @@ IETF_PER_TARGET: Final = 2
 IETF_PAIRS: Final = 600
 NEGATIVES: Final = 500
 DECORATED: Final = 40
+#: The shortest label key of an IETF affiliation that says which organisation a cached name is.
+MIN_NAMING_KEY: Final = 5
 _SEC_TAG: Final = re.compile(r"\s*/[A-Za-z]{2,3}/?\s*$")
 _SEC_BASE: Final = 1_000_000
 _IETF_BASE: Final = 2_000_000
@@ -80,6 +87,45 @@ def label_key(name: str) -> str:
     return str(default_process(text))
 
 
+def _unspaced(key: str) -> str:
+    return key.replace(" ", "")
+
+
+def same_organisations(
+    companies: list[tuple[int, str]], names_of: list[tuple[str, int]]
+) -> dict[int, frozenset[int]]:
+    """Company id -> the ids of every cached company of the same organisation (itself included).
+
+    `names_of` are (a name, the company id the sources say it names): every cached company whose label
+    key is that name's is the same organisation as the company (and so are two companies the sources give
+    one name: "Seagate Technology" is the IETF's Seagate and the S&P 500's Seagate Technology Holdings).
+    """
+    parent = {company_id: company_id for company_id, _ in companies}
+
+    def root(company_id: int) -> int:
+        while parent[company_id] != company_id:
+            parent[company_id] = parent[parent[company_id]]
+            company_id = parent[company_id]
+        return company_id
+
+    def join(a: int, b: int) -> None:
+        parent[root(a)] = root(b)
+
+    by_key: defaultdict[str, list[int]] = defaultdict(list)
+    for company_id, name in companies:
+        by_key[label_key(name)].append(company_id)
+    for ids in by_key.values():
+        for company_id in ids[1:]:
+            join(company_id, ids[0])
+    for name, company_id in names_of:
+        for named in by_key.get(label_key(name), ()):
+            join(named, company_id)
+    groups: defaultdict[int, set[int]] = defaultdict(set)
+    for company_id in parent:
+        groups[root(company_id)].add(company_id)
+    return {company_id: frozenset(groups[root(company_id)]) for company_id in parent}
+
+
 def _text(name: str) -> str:
     return resources.files("companion.bench").joinpath("data", name).read_text(encoding="utf-8")
 
@@ -114,10 +160,21 @@ def load_devset(seed: int = 1, *, per_kind: int | None = None) -> DevSet:
     companies += [(id_of_target[target], target) for target in targets]
     companies += [(_IEEE_BASE + position, name) for position, name in enumerate(organisation_names())]
 
-    by_key: defaultdict[str, set[int]] = defaultdict(set)
-    for company_id, name in companies:
-        by_key[label_key(name)].add(company_id)
-    same = {company_id: frozenset(by_key[label_key(name)]) for company_id, name in companies}
+    # What the sources say each name is: every IETF affiliation its organisation, every S&P 500 everyday
+    # name its SEC company (held-out companies name nothing cached).
+    # An IETF affiliation of a few letters is most often a truncation ("CIS" for Cisco) that other
+    # organisations' names share: only longer ones name an organisation.
+    names_of = [
+        (variant, id_of_target[target])
+        for variant, target in ietf
+        if len(label_key(variant)) >= MIN_NAMING_KEY
+    ]
+    names_of += [(brand, id_of_cik[cik]) for cik, brand in brands if cik in id_of_cik]
+    same = same_organisations(companies, names_of)
+    # A negative must be absent by every rule: no cached company of its label key, of its letters
+    # spaced otherwise, or that the sources give its name to.
+    taken = {label_key(name) for _, name in companies} | {label_key(name) for name, _ in names_of}
+    taken_unspaced = {_unspaced(key) for key in taken}
 
     queries: list[LabelledQuery] = []
     sp500 = [LabelledQuery(brand_of[cik], "sp500", id_of_cik[cik]) for cik in brand_of if cik in id_of_cik]
@@ -136,7 +193,7 @@ def load_devset(seed: int = 1, *, per_kind: int | None = None) -> DevSet:
     negatives = [
         LabelledQuery(name, "negative", None)
         for cik, name in sec
-        if cik in held_out and not by_key.get(label_key(name))
+        if cik in held_out and _unspaced(label_key(name)) not in taken_unspaced
     ]
     queries += negatives[:NEGATIVES]
     if per_kind is not None:

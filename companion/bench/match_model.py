@@ -1,24 +1,31 @@
-"""Fitting the match model (`scoring.MATCH_MODEL`) and its thresholds on the development set.
+"""Fitting the match model (`scoring.shipped_model`) and its thresholds on the development set.
 
 `cats-companion bench match-quality --fit` runs this: every query of the development set is normalised,
 the index picks its candidates as a lookup does (`TrigramIndex.match_candidates`), and each candidate the
 model would score (`scoring.match_features`) is an example, labelled by whether it is the query's
-organisation (`DevSet.right`). A logistic regression (plain gradient descent on standardised features,
-a little L2 so that no feature's weight runs away) is fitted on them. The thresholds are then read off
-the fitted model's own decisions on the same set: the lowest match score at which at most
-`MATCH_TARGET` of the names not in the cache get a match, and at most `LIKELY_TARGET` get a likely one.
-A name the same as a cached one (`scoring.same_name`) is no question for the model and is left out.
+organisation (`DevSet.right`). Gradient boosting fits `ROUNDS` shallow trees on them (the logistic loss,
+Newton steps: each tree is grown on the examples' gradients and hessians, its splits chosen among a
+feature's quantiles, its leaves shrunk by `L2` and `RATE`). Measured out of fold on the development set
+(five folds by query), these trees named the right company more often than the logistic model over the
+same features did: top-1 +0.8 / +3.7 points and hit@5 +0.8 / +3.3 on seeds 1 / 2.
+The thresholds are then read off the fitted model's own decisions on the same set: the lowest match
+score at which at most `MATCH_TARGET` of the names not in the cache get a match, and at most
+`LIKELY_TARGET` get a likely one. A name the same as a cached one (`scoring.same_name`) is no question
+for the model and is left out.
 """
 
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Final
 
 from companion.bench.devset import KINDS, DevSet
-from companion.matching import TrigramIndex, normalize_name
-from companion.matching.scoring import MatchModel, match_features, same_name
+from companion.matching import TrigramIndex, normalize_name, trees
+from companion.matching.scoring import MATCH_FEATURES, match_features, same_name
+from companion.matching.trees import MODEL_FILE, BoostedTrees, Tree, leaf
 
 #: At most this share of the names not in the cache may get a match at the calibrated `similar_match`:
 #: under the issue's 8%, leaving room for held-out names the fit has not seen.
@@ -26,9 +33,17 @@ MATCH_TARGET: Final = 0.065
 #: At most this share may get a "Likely match" (`similar_likely`).
 LIKELY_TARGET: Final = 0.01
 CANDIDATES: Final = 200
-ITERATIONS: Final = 400
-LEARNING_RATE: Final = 0.5
-L2: Final = 1e-3
+#: The boosting's shape, chosen out of fold on the development set (deeper or longer overfitted it).
+ROUNDS: Final = 60
+DEPTH: Final = 3
+RATE: Final = 0.1
+L2: Final = 1.0
+#: A split leaves at least this much hessian (roughly: uncertain examples) on each side.
+MIN_HESSIAN: Final = 1.0
+#: Each feature's splits are chosen among this many of its quantiles.
+BINS: Final = 32
+#: Folds of queries the thresholds are calibrated over (see `fit_devset`).
+FOLDS: Final = 5
 
 
 @dataclass(frozen=True)
@@ -40,7 +55,7 @@ class Example:
 
 @dataclass(frozen=True)
 class FittedModel:
-    model: MatchModel
+    model: BoostedTrees
     #: The calibrated `MatchThresholds.similar_match` and `similar_likely` (0-100).
     similar_match: float
     similar_likely: float
@@ -71,32 +86,89 @@ def examples(devset: DevSet) -> tuple[list[Example], set[int]]:
     return found, exact
 
 
-def fit(found: list[Example]) -> MatchModel:
-    """Logistic regression of `right` on the features, weights given back on the features' own scale."""
+class _Booster:
+    """The state of one fit: the examples binned once, their current log-odds."""
+
+    def __init__(self, found: list[Example]) -> None:
+        self.rows = [e.features for e in found]
+        self.labels = [1.0 if e.right else 0.0 for e in found]
+        width = len(self.rows[0])
+        # Each feature's candidate thresholds: its distinct quantiles. bins[i][j] is the position of row
+        # i's value of feature j among them (value <= cuts[j][bins[i][j]]).
+        self.cuts = [self._quantiles([row[j] for row in self.rows]) for j in range(width)]
+        self.bins = [[bisect_left(self.cuts[j], row[j]) for j in range(width)] for row in self.rows]
+        positives = sum(self.labels)
+        self.base = math.log((positives + 1) / (len(self.rows) - positives + 1))
+        self.scores = [self.base] * len(self.rows)
+
+    @staticmethod
+    def _quantiles(values: list[float]) -> list[float]:
+        ordered = sorted(values)
+        picks = {ordered[min(len(ordered) - 1, len(ordered) * k // BINS)] for k in range(1, BINS)}
+        return sorted(picks)
+
+    def round(self) -> Tree:
+        """Grow one tree on the current gradients, and add it to the examples' scores."""
+        chances = [1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, s)))) for s in self.scores]
+        gradient = [p - y for p, y in zip(chances, self.labels, strict=True)]
+        hessian = [max(p * (1.0 - p), 1e-6) for p in chances]
+        tree = self._grow(list(range(len(self.rows))), 0, gradient, hessian)
+        for i, row in enumerate(self.rows):
+            self.scores[i] += leaf(tree, row)
+        return tree
+
+    def _grow(self, members: list[int], depth: int, gradient: list[float], hessian: list[float]) -> Tree:
+        g = math.fsum(gradient[i] for i in members)
+        h = math.fsum(hessian[i] for i in members)
+        value = -RATE * g / (h + L2)
+        if depth == DEPTH:
+            return value
+        split = self._best_split(members, g, h, gradient, hessian)
+        if split is None:
+            return value
+        feature, cut = split
+        low = [i for i in members if self.bins[i][feature] <= cut]
+        high = [i for i in members if self.bins[i][feature] > cut]
+        return (
+            feature,
+            self.cuts[feature][cut],
+            self._grow(low, depth + 1, gradient, hessian),
+            self._grow(high, depth + 1, gradient, hessian),
+        )
+
+    def _best_split(
+        self, members: list[int], g: float, h: float, gradient: list[float], hessian: list[float]
+    ) -> tuple[int, int] | None:
+        """(feature, bin) of the split that most lowers the loss, None when no split helps."""
+        best: tuple[float, int, int] | None = None
+        parent = g * g / (h + L2)
+        for feature, cuts in enumerate(self.cuts):
+            sums = [0.0] * (len(cuts) + 1)
+            weights = [0.0] * (len(cuts) + 1)
+            for i in members:
+                sums[self.bins[i][feature]] += gradient[i]
+                weights[self.bins[i][feature]] += hessian[i]
+            g_low = h_low = 0.0
+            for cut in range(len(cuts)):
+                g_low += sums[cut]
+                h_low += weights[cut]
+                h_high = h - h_low
+                if h_low < MIN_HESSIAN or h_high < MIN_HESSIAN:
+                    continue
+                g_high = g - g_low
+                gain = g_low * g_low / (h_low + L2) + g_high * g_high / (h_high + L2) - parent
+                if gain > 1e-9 and (best is None or gain > best[0]):
+                    best = (gain, feature, cut)
+        return None if best is None else (best[1], best[2])
+
+
+def fit(found: list[Example]) -> BoostedTrees:
+    """Boosted trees of `right` on the features (see the module's docstring)."""
     if not found:
         raise ValueError("no examples to fit the match model on")
-    count, width = len(found), len(found[0].features)
-    mean = [math.fsum(e.features[j] for e in found) / count for j in range(width)]
-    spread = [
-        max(1e-6, math.sqrt(math.fsum((e.features[j] - mean[j]) ** 2 for e in found) / count))
-        for j in range(width)
-    ]
-    rows = [[(e.features[j] - mean[j]) / spread[j] for j in range(width)] for e in found]
-    labels = [1.0 if e.right else 0.0 for e in found]
-    weights, bias = [0.0] * width, 0.0
-    for _ in range(ITERATIONS):
-        gradient, gradient_bias = [0.0] * width, 0.0
-        for row, label in zip(rows, labels, strict=True):
-            total = bias + sum(w * x for w, x in zip(weights, row, strict=True))
-            error = 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, total)))) - label
-            gradient_bias += error
-            for j, x in enumerate(row):
-                gradient[j] += error * x
-        bias -= LEARNING_RATE * gradient_bias / count
-        weights = [w - LEARNING_RATE * (g / count + L2 * w) for w, g in zip(weights, gradient, strict=True)]
-    raw = tuple(round(w / s, 3) for w, s in zip(weights, spread, strict=True))
-    raw_bias = bias - math.fsum(w * m / s for w, m, s in zip(weights, mean, spread, strict=True))
-    return MatchModel(weights=raw, bias=round(raw_bias, 3))
+    booster = _Booster(found)
+    trees = tuple(booster.round() for _ in range(ROUNDS))
+    return BoostedTrees(features=MATCH_FEATURES, base=booster.base, trees=trees)
 
 
 def threshold(best: list[float], target: float, out_of: int) -> float:
@@ -109,14 +181,24 @@ def threshold(best: list[float], target: float, out_of: int) -> float:
 
 
 def fit_devset(devset: DevSet) -> FittedModel:
+    """The model fitted on every example, and thresholds calibrated on scores it did not fit.
+
+    Trees fit their own examples closely: the names not in the cache would score lower under the model
+    fitted on them than under any name it has not seen, and thresholds read off those scores would
+    match more unseen names than `MATCH_TARGET`. So each negative's best score comes from a model fitted
+    on the other `FOLDS` - 1 folds of queries (cross-fitting), as it would for a name the model never saw.
+    """
     found, exact = examples(devset)
     model = fit(found)
     negatives = sum(query.target is None for query in devset.queries)
     best: dict[int, float] = {}
-    for example in found:
-        if devset.queries[example.query].target is None:
-            score = 100 * model.probability(example.features)
-            best[example.query] = max(best.get(example.query, 0.0), score)
+    for fold in range(FOLDS):
+        held = [e for e in found if e.query % FOLDS == fold]
+        unseen = fit([e for e in found if e.query % FOLDS != fold])
+        for example in held:
+            if devset.queries[example.query].target is None:
+                score = 100 * unseen.probability(example.features)
+                best[example.query] = max(best.get(example.query, 0.0), score)
     # A name not in the cache written like a cached one is matched whatever the model says: it counts
     # against the match threshold's target, not the likely one's (the model does not decide it).
     same = sum(devset.queries[number].target is None for number in exact)
@@ -129,14 +211,25 @@ def fit_devset(devset: DevSet) -> FittedModel:
     )
 
 
-def format_fit(fitted: FittedModel) -> str:
-    weights = ", ".join(f"{w}" for w in fitted.model.weights)
+def format_fit(fitted: FittedModel, written: Path | None = None) -> str:
+    where = f"written to {written}" if written else "not written (add --write to replace the shipped model)"
     return "\n".join(
         [
-            f"fitted on {fitted.examples:,} candidates of the development set",
-            f"MATCH_MODEL = MatchModel(weights=({weights}), bias={fitted.model.bias})",
+            f"fitted {len(fitted.model.trees)} trees of depth <= {DEPTH} on {fitted.examples:,} candidates "
+            "of the development set",
+            f"model: {where}",
             f"similar_match = {fitted.similar_match:.0f} "
             f"(names not in the cache matched <= {MATCH_TARGET:.1%})",
             f"similar_likely = {fitted.similar_likely:.0f} (likely matches <= {LIKELY_TARGET:.1%})",
         ]
     )
+
+
+def write_model(fitted: FittedModel, seed: int) -> Path:
+    """Replace the shipped model (`companion/matching/match_model.json`) with the fitted one."""
+    path = Path(trees.__file__).with_name(MODEL_FILE)
+    path.write_text(
+        fitted.model.to_json(fitted_on=f"bench match-quality --fit --seed {seed}", examples=fitted.examples),
+        encoding="utf-8",
+    )
+    return path

@@ -39,7 +39,7 @@ from rapidfuzz.utils import default_process
 
 from companion.bench.devset import KINDS, DevSet, load_devset
 from companion.bench.lookup import _positive
-from companion.bench.match_model import fit_devset, format_fit
+from companion.bench.match_model import fit_devset, format_fit, write_model
 from companion.matching import CompanyQuery, Confidence, MatchThresholds, WarningKind, normalize_name
 from companion.services.company_lookup import CompanyLookupService, LookupResult, LookupSettings
 from companion.store import open_database
@@ -350,6 +350,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         action="store_true",
         help="instead, fit the match model and its thresholds on the development set and print them",
     )
+    parser.add_argument(
+        "--write",
+        action="store_true",
+        help="with --fit: replace the shipped match model (companion/matching/match_model.json)",
+    )
     parser.set_defaults(func=main)
 
 
@@ -357,9 +362,13 @@ def main(args: argparse.Namespace) -> int:
     def say(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
 
+    if args.write and (not args.fit or args.per_kind is not None):
+        print("--write goes with --fit on the whole development set (no --per-kind)", file=sys.stderr)
+        return 2
     if args.fit:
         say("fitting the match model on the development set ...")
-        print(format_fit(fit_devset(load_devset(args.seed, per_kind=args.per_kind))))
+        fitted = fit_devset(load_devset(args.seed, per_kind=args.per_kind))
+        print(format_fit(fitted, write_model(fitted, args.seed) if args.write else None))
         return 0
     result = asyncio.run(run_match_quality(seed=args.seed, per_kind=args.per_kind, say=say))
     print(format_report(result))

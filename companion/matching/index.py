@@ -42,6 +42,10 @@ from companion.matching.scoring import match_scores, similarities
 
 DEFAULT_CANDIDATES: Final = 200
 DEFAULT_POSTING_BUDGET: Final = 5000
+#: `word_weight` treats a smaller index as a sample of this many names: a word in one of them is rare.
+RARITY_POPULATION: Final = 5000
+#: Added to every word's log rarity: a word in every name still weighs a little.
+RARITY_FLOOR: Final = 0.1
 #: The posting budget grows with the index to at least one posting per this many distinct names: a
 #: trigram's postings grow with the names, and a fixed budget would count ever fewer trigrams (at a million
 #: companies, 2000 postings counted three or four of a query's trigrams and lost 0.03-0.06 of the recall).
@@ -417,11 +421,18 @@ class TrigramIndex:
         )
 
     def word_weight(self, word: str) -> float:
-        """How telling a shared `word` is: the log of how rare it is among the indexed names (0.1 at least).
+        """How telling a shared `word` is, 0-1: the log of how rare it is among the indexed names, as a
+        share of the most a word can weigh (1.0: no indexed name has it).
 
-        A word no indexed name has weighs most; "group" or "systems", in thousands of names, least.
+        "group" or "systems", in thousands of names, weigh least. A share rather than the log itself, so
+        that a word of no other name weighs 1.0 in a cache of any size: the match model was fitted on one
+        cache (~34,000 names) and reads the features built on these weights as shares too. Fewer than
+        `RARITY_POPULATION` names cannot tell a common word from a rare one (in a cache of one name every
+        word is in every name): they count as a sample of that many, where each word is rare.
         """
-        return math.log((len(self._slot_of) + 1) / (self._word_names.get(word, 0) + 1)) + 0.1
+        names = max(len(self._slot_of), RARITY_POPULATION)
+        most = math.log(names + 1) + RARITY_FLOOR
+        return (math.log((names + 1) / (self._word_names.get(word, 0) + 1)) + RARITY_FLOOR) / most
 
     def rank_key(
         self,

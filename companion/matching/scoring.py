@@ -7,20 +7,24 @@ too hard ("acme" vs "acme systems"). Their mean ranked real variants best in the
 
 `match_scores` decides which company a name is. A first pass (`match_score`: spelling, and the shared
 words weighed by their rarity across the cache) orders the candidates; the best few are then scored by
-`MATCH_MODEL`, a logistic model over what tells one organisation from another (how much of each name the
-shared words make up, how rare they are, whether one name holds the other whole, what is left over, and
-how far ahead of the other candidates the name is), fitted on `bench match-quality`'s development set
-(`cats-companion bench match-quality --fit` refits it). Its score is a probability times 100: the match
-thresholds (`models.MatchThresholds`) are calibrated on the same set and the card's words follow them.
+the match model (`shipped_model`): a few shallow boosted trees (`trees`) over what tells one organisation
+from another (how much of each name the shared words make up, how rare they are, whether one name holds
+the other whole, what is left over, and how far ahead of the other candidates the name is), fitted on
+`bench match-quality`'s development set (`cats-companion bench match-quality --fit --write` refits it).
+Its score is a probability times 100: the match thresholds (`models.MatchThresholds`) are calibrated on
+the same set and the card's words follow them.
 """
 
 from __future__ import annotations
 
-import math
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from rapidfuzz import fuzz, process
+
+from companion.matching.trees import load_model
 
 
 def name_similarity(a: str, b: str) -> float:
@@ -69,7 +73,7 @@ def similarities(query: str, choices: Sequence[str], min_score: float = 0.0) -> 
 RARITY_SHORTLIST = 10
 #: Candidates holding the query's rarest word that join the shortlist besides (see `match_features`).
 RARE_WORD_SHORTLIST = 10
-#: The best of the shortlist by `match_score` that `MATCH_MODEL` scores: the card shows five at most.
+#: The best of the shortlist by `match_score` that the match model scores: the card shows five at most.
 MODEL_SHORTLIST = 5
 
 
@@ -93,7 +97,8 @@ class WordOverlap:
     #: Share of the query's weight, and of the choice's, that the shared words make up (0-1).
     query_share: float
     choice_share: float
-    #: The weight of the rarest word shared exactly (0 when none is).
+    #: The weight of the rarest word shared, exactly or misspelt or abbreviated (then at `TYPO_WEIGHT`
+    #: of its weight): 0 when none is.
     rarest_shared: float
     #: The weight of the rarest word of the query, and of the choice, left unshared (0 when none is).
     query_left: float
@@ -120,6 +125,7 @@ def word_overlap(query: str, choice: str, weight: Callable[[str], float]) -> Wor
     same = words & other
     shared = sum(weight(word) for word in same)
     shared_other = shared
+    rarest = max((weight(word) for word in same), default=0.0)
     left, left_other = words - same, other - same
     rest = [word for word in left_other if len(word) >= TYPO_MIN_LENGTH]
     for word in sorted(left):
@@ -128,6 +134,7 @@ def word_overlap(query: str, choice: str, weight: Callable[[str], float]) -> Wor
         typo = process.extractOne(word, rest, scorer=fuzz.ratio, score_cutoff=TYPO_SIMILARITY)
         if typo is not None:
             shared += TYPO_WEIGHT * weight(word)
+            rarest = max(rarest, TYPO_WEIGHT * min(weight(word), weight(typo[0])))
             shared_other += TYPO_WEIGHT * weight(typo[0])
             rest.remove(typo[0])
             left.discard(word)
@@ -137,6 +144,7 @@ def word_overlap(query: str, choice: str, weight: Callable[[str], float]) -> Wor
         for full in sorted(left_other):
             if _abbreviates(word, full) or _abbreviates(full, word):
                 shared += TYPO_WEIGHT * weight(word)
+                rarest = max(rarest, TYPO_WEIGHT * min(weight(word), weight(full)))
                 shared_other += TYPO_WEIGHT * weight(full)
                 left.discard(word)
                 left_other.discard(full)
@@ -145,7 +153,7 @@ def word_overlap(query: str, choice: str, weight: Callable[[str], float]) -> Wor
     return WordOverlap(
         query_share=shared / total if total else 0.0,
         choice_share=shared_other / total_other if total_other else 0.0,
-        rarest_shared=max((weight(word) for word in same), default=0.0),
+        rarest_shared=rarest,
         query_left=max((weight(word) for word in left), default=0.0),
         choice_left=max((weight(word) for word in left_other), default=0.0),
         choice_weight=total_other,
@@ -171,7 +179,7 @@ def match_score(query: str, choice: str, weight: Callable[[str], float]) -> floa
 
     The mean of `token_set_ratio` (spelling: typos, joined or split words, one name inside the other) and
     `rarity_overlap` (which words the names share, and how telling they are). `match_scores` orders the
-    candidates by it, then lets `MATCH_MODEL` score the best few.
+    candidates by it, then lets the match model (`shipped_model`) score the best few.
     """
     if not query or not choice:
         return 0.0
@@ -187,7 +195,7 @@ def same_name(query: str, choice: str) -> bool:
     return query == choice or query.replace(" ", "") == choice.replace(" ", "")
 
 
-#: What `MATCH_MODEL` weighs about a (query, candidate) pair, in order; each has a reason:
+#: What the match model (`shipped_model`) weighs about a (query, candidate) pair, in order; each has a reason:
 MATCH_FEATURES = (
     "token_set",  # spelling, one name inside the other ("kddi labs" / "kddi")
     "token_sort",  # spelling of the whole names: extra words cost
@@ -205,23 +213,20 @@ MATCH_FEATURES = (
 )
 
 
-@dataclass(frozen=True)
-class MatchModel:
-    """A logistic model of "this candidate is the query's organisation" over `MATCH_FEATURES`."""
+class MatchModel(Protocol):
+    """What scores a (query, candidate) pair from its `MATCH_FEATURES`: P(same organisation)."""
 
-    weights: tuple[float, ...]
-    bias: float
-
-    def probability(self, features: Sequence[float]) -> float:
-        total = self.bias + math.fsum(w * x for w, x in zip(self.weights, features, strict=True))
-        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, total))))
+    def probability(self, features: Sequence[float]) -> float: ...
 
 
-#: Fitted by `cats-companion bench match-quality --fit` on the development set (seed 1); seed 2 checks it.
-MATCH_MODEL = MatchModel(
-    weights=(1.652, 0.809, 0.362, -0.541, -0.284, 3.34, 1.555, 0.175, 0.175, 5.607, -0.328, -1.285, 1.1),
-    bias=-7.868,
-)
+@functools.cache
+def shipped_model() -> MatchModel:
+    """Boosted trees fitted by `cats-companion bench match-quality --fit --write` on the development set
+    (seed 1; seed 2 checks it), shipped as companion/matching/match_model.json (see `trees`).
+
+    Loaded on first use rather than on import, so that a refit after the features changed can run.
+    """
+    return load_model(MATCH_FEATURES)
 
 
 def pair_features(
@@ -235,21 +240,21 @@ def pair_features(
         overlap.query_share,
         overlap.choice_share,
         min(overlap.query_share, overlap.choice_share),
-        overlap.rarest_shared / 10,
+        overlap.rarest_shared,
         float(overlap.choice_left == 0.0 and overlap.choice_share > 0.0),
         float(overlap.query_left == 0.0 and overlap.query_share > 0.0),
         fuzz.ratio(query.replace(" ", ""), choice.replace(" ", "")) / 100,
         margin / 100,
-        overlap.query_left / 10,
-        overlap.choice_left / 10,
-        min(overlap.choice_weight, 20.0) / 10,
+        overlap.query_left,
+        overlap.choice_left,
+        min(overlap.choice_weight, 2.0),
     )
 
 
 def match_features(
     query: str, choices: Sequence[str], weight: Callable[[str], float]
 ) -> list[tuple[int, tuple[float, ...]]]:
-    """(position, `pair_features`) of the choices `MATCH_MODEL` scores: the best `MODEL_SHORTLIST` by
+    """(position, `pair_features`) of the choices the match model scores: the best `MODEL_SHORTLIST` by
     `match_score` among the `RARITY_SHORTLIST` best by `token_set_ratio`, best first. A choice equal to
     the query (`same_name`) is left out: it is the query's name, not a question for the model.
     """
@@ -302,7 +307,7 @@ def match_scores(
     choices: Sequence[str],
     weight: Callable[[str], float],
     min_score: float = 0.0,
-    model: MatchModel = MATCH_MODEL,
+    model: MatchModel | None = None,
 ) -> list[tuple[int, float]]:
     """(position, score) of the choices scoring at least `min_score`, best first.
 
@@ -317,6 +322,7 @@ def match_scores(
         for position, choice in enumerate(choices)
         if choice == query or choice.replace(" ", "") == compact
     ]
+    model = model or shipped_model()
     scored += [
         (position, 100 * model.probability(features))
         for position, features in match_features(query, choices, weight)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import itertools
 import json
+from pathlib import Path
 
 import pytest
 
-from companion.bench.devset import KINDS, label_key, load_devset
+from companion.bench.devset import KINDS, label_key, load_devset, same_organisations
 from companion.bench.match_model import examples, fit_devset
 from companion.cli import main
+from companion.matching import trees
 
 
 def test_bench_match_quality_reports_the_companion_beside_brute_force(
@@ -72,5 +74,27 @@ def test_bench_match_quality_fit_prints_the_model_and_its_thresholds(
 ) -> None:
     assert main(["bench", "match-quality", "--per-kind", "30", "--fit"]) == 0
     out = capsys.readouterr().out
-    assert "MATCH_MODEL = MatchModel(weights=(" in out
+    assert "fitted 60 trees" in out and "not written" in out
     assert "similar_match = " in out and "similar_likely = " in out
+
+
+def test_bench_match_quality_refuses_to_write_a_model_fitted_on_a_short_run(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    shipped = Path(trees.__file__).with_name(trees.MODEL_FILE).read_bytes()
+    assert main(["bench", "match-quality", "--per-kind", "30", "--fit", "--write"]) == 2
+    assert main(["bench", "match-quality", "--per-kind", "30", "--write"]) == 2
+    assert "--write goes with --fit" in capsys.readouterr().err
+    assert Path(trees.__file__).with_name(trees.MODEL_FILE).read_bytes() == shipped
+
+
+def test_a_cached_name_the_sources_give_an_organisation_counts_as_that_organisation() -> None:
+    companies = [(1, "Riverbed"), (2, "RIVERBED TECHNOLOGY, INC."), (3, "Riverbed Group Ltd"), (4, "Acme")]
+    # The IETF maps the affiliation "Riverbed Technology" to the organisation Riverbed (company 1).
+    same = same_organisations(companies, [("Riverbed Technology", 1)])
+    assert same[1] == same[2] == frozenset({1, 2}) and same[4] == frozenset({4})
+    # Two sources giving one name to two companies make them one organisation; a name no cached company
+    # has joins nothing.
+    same = same_organisations(companies, [("Riverbed Technology", 1), ("Riverbed Technology", 4)])
+    assert same[4] == frozenset({1, 2, 4})
+    assert same_organisations(companies, [("Globex", 1)])[1] == frozenset({1})

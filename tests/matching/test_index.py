@@ -230,3 +230,23 @@ def test_acronym_in_parentheses_finds_the_spelt_out_name_as_a_look_alike() -> No
     assert thresholds.similar_warning <= ACRONYM_SCORE < thresholds.similar_match
     index.remove(1)
     assert 1 not in {hit.company_id for hit in index.rank_key("gist", limit=5)}
+
+
+def test_a_word_weighs_a_share_of_the_most_a_word_can_weigh_at_any_cache_size() -> None:
+    for size in (3, 20_000):
+        index = TrigramIndex()
+        index.add_keys((n, f"firm{n} systems") for n in range(size))
+        # A word no name has weighs 1.0; a word of one name nearly as much; one in every name least.
+        assert index.word_weight("zyx") == 1.0
+        assert 0.8 < index.word_weight("firm1") < 1.0
+        assert 0.0 < index.word_weight("systems") < index.word_weight("firm1")
+    # Among thousands of names, a word of every name tells next to nothing.
+    assert index.word_weight("systems") < 0.05
+
+
+def test_a_typo_of_the_only_name_in_a_small_cache_is_still_its_likely_match() -> None:
+    # In a cache of one name every word is in every name: rarity cannot be told, so each counts as rare.
+    index = TrigramIndex()
+    index.add_key(4, normalize_name("Globex Sytems Ltd"))
+    [hit] = index.rank_key(normalize_name("Globex Systems"), limit=1)
+    assert hit.company_id == 4 and hit.score >= MatchThresholds().similar_likely

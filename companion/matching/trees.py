@@ -1,0 +1,90 @@
+"""The match model's form: a small ensemble of boosted decision trees over a pair's match features.
+
+Each tree asks at most a few questions of a feature vector ("is `token_set` at most 0.93?") and ends in a
+leaf that adds to the log-odds that the candidate is the query's organisation; the model's probability is
+the logistic of `base` plus every tree's leaf. A logistic model over the same features cannot say that a
+lead over the other candidates matters only when the names share a rare word, or that a name inside
+the other means more when little is left over; a few shallow trees can, and they are still read in
+microseconds (`cats-companion bench match-quality` measured a lookup's share of them).
+
+The fitted model is data, not code: `match_model.json` beside this module, written by
+`cats-companion bench match-quality --fit --write` (companion.bench.match_model fits it), and checked on
+loading against the feature names it was fitted on.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any, Final, TypeAlias
+
+#: A tree: a leaf's log-odds, or (feature position, threshold, subtree when at most, subtree when above).
+Tree: TypeAlias = "float | tuple[int, float, Tree, Tree]"
+
+MODEL_FILE: Final = "match_model.json"
+
+
+class ModelFileError(ValueError):
+    """The match model's file does not fit the features the code computes."""
+
+
+def leaf(tree: Tree, features: Sequence[float]) -> float:
+    """The log-odds the tree's leaf for these features adds."""
+    node = tree
+    while isinstance(node, tuple):
+        position, threshold, low, high = node
+        node = low if features[position] <= threshold else high
+    return node
+
+
+@dataclass(frozen=True)
+class BoostedTrees:
+    """P(the candidate is the query's organisation) from its match features."""
+
+    #: The feature names, in order: what the trees' positions refer to.
+    features: tuple[str, ...]
+    base: float
+    trees: tuple[Tree, ...]
+
+    def probability(self, features: Sequence[float]) -> float:
+        total = self.base + math.fsum(leaf(tree, features) for tree in self.trees)
+        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, total))))
+
+    def to_json(self, **provenance: Any) -> str:
+        """The model as `match_model.json` holds it, with what it was fitted on (`provenance`)."""
+        data = {"features": list(self.features), "base": self.base, "trees": list(self.trees)}
+        return json.dumps({**provenance, **data}, separators=(",", ":")) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str, features: Sequence[str]) -> BoostedTrees:
+        """A model from its JSON form; `features` are the names the code computes, in its order."""
+        data = json.loads(text)
+        if list(data.get("features", ())) != list(features):
+            raise ModelFileError(
+                f"the match model was fitted on features {data.get('features')}, "
+                f"but the code computes {list(features)}: refit it with "
+                "`cats-companion bench match-quality --fit --write`"
+            )
+        return cls(
+            features=tuple(features),
+            base=float(data["base"]),
+            trees=tuple(_tree(node, len(features)) for node in data["trees"]),
+        )
+
+
+def _tree(node: object, width: int) -> Tree:
+    """A tree from its JSON form (nested lists), checked: a malformed file must fail on loading."""
+    if isinstance(node, int | float) and not isinstance(node, bool):
+        return float(node)
+    if isinstance(node, list) and len(node) == 4 and isinstance(node[0], int) and 0 <= node[0] < width:
+        return (node[0], float(node[1]), _tree(node[2], width), _tree(node[3], width))
+    raise ModelFileError(f"not a tree node of the match model: {str(node)[:80]}")
+
+
+def load_model(features: Sequence[str]) -> BoostedTrees:
+    """The fitted model shipped with the package."""
+    text = resources.files("companion.matching").joinpath(MODEL_FILE).read_text(encoding="utf-8")
+    return BoostedTrees.from_json(text, features)
