@@ -353,7 +353,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--write",
         action="store_true",
-        help="with --fit: replace the shipped match model (companion/matching/match_model.json)",
+        help="with --fit: replace the shipped match model (companion/matching/match_model_data.py)",
     )
     parser.set_defaults(func=main)
 
@@ -367,7 +367,9 @@ def main(args: argparse.Namespace) -> int:
         return 2
     if args.fit:
         say("fitting the match model on the development set ...")
-        fitted = fit_devset(load_devset(args.seed, per_kind=args.per_kind))
+        # Calibrated on the next seed's held-out names that this seed does not hold.
+        calibration = load_devset(args.seed + 1, per_kind=args.per_kind)
+        fitted = fit_devset(load_devset(args.seed, per_kind=args.per_kind), calibration)
         print(format_fit(fitted, write_model(fitted, args.seed) if args.write else None))
         return 0
     result = asyncio.run(run_match_quality(seed=args.seed, per_kind=args.per_kind, say=say))

@@ -25,6 +25,7 @@ from typing import Protocol
 from rapidfuzz import fuzz, process
 
 from companion.matching.trees import load_model
+from companion.matching.vocabulary import names_a_vehicle, unit_share
 
 
 def name_similarity(a: str, b: str) -> float:
@@ -210,6 +211,9 @@ MATCH_FEATURES = (
     "query_left",  # the rarest query word left unshared: another organisation's name ("owens corning")
     "choice_left",  # the rarest candidate word left unshared ("azul systems" for "azul")
     "choice_weight",  # how specific the candidate's name is ("city" alone says little)
+    "query_units",  # the query's extra words name a unit of the organisation ("kddi r and d labs")
+    "choice_units",  # the candidate's extra words do
+    "vehicle",  # an extra word names a legal vehicle: another entity of a family ("... partners", "fund")
 )
 
 
@@ -222,7 +226,7 @@ class MatchModel(Protocol):
 @functools.cache
 def shipped_model() -> MatchModel:
     """Boosted trees fitted by `cats-companion bench match-quality --fit --write` on the development set
-    (seed 1; seed 2 checks it), shipped as companion/matching/match_model.json (see `trees`).
+    (seed 1; seed 2 checks it), shipped as companion/matching/match_model_data.py (see `trees`).
 
     Loaded on first use rather than on import, so that a refit after the features changed can run.
     """
@@ -234,6 +238,8 @@ def pair_features(
 ) -> tuple[float, ...]:
     """`MATCH_FEATURES` of a pair of normalised names; `margin` is the pair's `match_score` lead (0-100)."""
     overlap = word_overlap(query, choice, weight)
+    words, other = set(query.split()), set(choice.split())
+    extra, extra_other = words - other, other - words
     return (
         fuzz.token_set_ratio(query, choice) / 100,
         fuzz.token_sort_ratio(query, choice) / 100,
@@ -248,6 +254,9 @@ def pair_features(
         overlap.query_left,
         overlap.choice_left,
         min(overlap.choice_weight, 2.0),
+        unit_share(extra),
+        unit_share(extra_other),
+        float(names_a_vehicle(extra | extra_other)),
     )
 
 

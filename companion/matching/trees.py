@@ -7,9 +7,10 @@ lead over the other candidates matters only when the names share a rare word, or
 the other means more when little is left over; a few shallow trees can, and they are still read in
 microseconds (`cats-companion bench match-quality` measured a lookup's share of them).
 
-The fitted model is data, not code: `match_model.json` beside this module, written by
-`cats-companion bench match-quality --fit --write` (companion.bench.match_model fits it), and checked on
-loading against the feature names it was fitted on.
+The fitted model is data: its JSON text in `match_model_data.py` beside this module (a module rather than
+a file to read, so that matching stays free of I/O), written by `cats-companion bench match-quality --fit
+--write` (companion.bench.match_model fits it), and checked on loading against the feature names it was
+fitted on.
 """
 
 from __future__ import annotations
@@ -18,13 +19,16 @@ import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any, Final, TypeAlias
+
+from companion.matching import match_model_data
 
 #: A tree: a leaf's log-odds, or (feature position, threshold, subtree when at most, subtree when above).
 Tree: TypeAlias = "float | tuple[int, float, Tree, Tree]"
 
-MODEL_FILE: Final = "match_model.json"
+#: The module holding the shipped model's JSON text, and how many characters of it go on a line.
+MODEL_MODULE: Final = "match_model_data.py"
+_CHUNK: Final = 100
 
 
 class ModelFileError(ValueError):
@@ -54,9 +58,18 @@ class BoostedTrees:
         return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, total))))
 
     def to_json(self, **provenance: Any) -> str:
-        """The model as `match_model.json` holds it, with what it was fitted on (`provenance`)."""
+        """The model as JSON, with what it was fitted on (`provenance`)."""
         data = {"features": list(self.features), "base": self.base, "trees": list(self.trees)}
-        return json.dumps({**provenance, **data}, separators=(",", ":")) + "\n"
+        return json.dumps({**provenance, **data}, separators=(",", ":"))
+
+    def to_module(self, **provenance: Any) -> str:
+        """The text of `MODEL_MODULE` holding this model (see `to_json`)."""
+        text = self.to_json(**provenance)
+        lines = [_literal(text[start : start + _CHUNK]) for start in range(0, len(text), _CHUNK)]
+        return (
+            '"""The shipped match model (`trees`): `cats-companion bench match-quality --fit --write`."""\n\n'
+            "MODEL_JSON = (\n" + "".join(f"    {line}\n" for line in lines) + ")\n"
+        )
 
     @classmethod
     def from_json(cls, text: str, features: Sequence[str]) -> BoostedTrees:
@@ -75,6 +88,12 @@ class BoostedTrees:
         )
 
 
+def _literal(chunk: str) -> str:
+    """A Python literal of a piece of ASCII JSON, quoted as `ruff format` would leave it: double quotes,
+    unless the piece holds some (then single quotes, so that a line is as long as its text)."""
+    return repr(chunk) if '"' in chunk else f'"{chunk}"'
+
+
 def _tree(node: object, width: int) -> Tree:
     """A tree from its JSON form (nested lists), checked: a malformed file must fail on loading."""
     if isinstance(node, int | float) and not isinstance(node, bool):
@@ -86,5 +105,4 @@ def _tree(node: object, width: int) -> Tree:
 
 def load_model(features: Sequence[str]) -> BoostedTrees:
     """The fitted model shipped with the package."""
-    text = resources.files("companion.matching").joinpath(MODEL_FILE).read_text(encoding="utf-8")
-    return BoostedTrees.from_json(text, features)
+    return BoostedTrees.from_json(match_model_data.MODEL_JSON, features)

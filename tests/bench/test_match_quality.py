@@ -61,7 +61,7 @@ def test_the_development_set_is_real_pairs_and_names_absent_from_the_cache() -> 
 def test_the_match_model_fitted_on_the_development_set_tells_right_candidates_from_wrong() -> None:
     devset = load_devset(per_kind=80)
     found, exact = examples(devset)
-    fitted = fit_devset(devset)
+    fitted = fit_devset(devset, load_devset(2, per_kind=80))
     right = [fitted.model.probability(e.features) for e in found if e.right]
     wrong = [fitted.model.probability(e.features) for e in found if not e.right]
     assert right and wrong and exact
@@ -81,11 +81,11 @@ def test_bench_match_quality_fit_prints_the_model_and_its_thresholds(
 def test_bench_match_quality_refuses_to_write_a_model_fitted_on_a_short_run(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    shipped = Path(trees.__file__).with_name(trees.MODEL_FILE).read_bytes()
+    shipped = Path(trees.__file__).with_name(trees.MODEL_MODULE).read_bytes()
     assert main(["bench", "match-quality", "--per-kind", "30", "--fit", "--write"]) == 2
     assert main(["bench", "match-quality", "--per-kind", "30", "--write"]) == 2
     assert "--write goes with --fit" in capsys.readouterr().err
-    assert Path(trees.__file__).with_name(trees.MODEL_FILE).read_bytes() == shipped
+    assert Path(trees.__file__).with_name(trees.MODEL_MODULE).read_bytes() == shipped
 
 
 def test_a_cached_name_the_sources_give_an_organisation_counts_as_that_organisation() -> None:

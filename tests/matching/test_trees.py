@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import ast
 import json
+from pathlib import Path
 
 import pytest
 
-from companion.matching.scoring import MATCH_FEATURES, shipped_model
+from companion.matching import match_model_data
+from companion.matching.index import TrigramIndex
+from companion.matching.scoring import MATCH_FEATURES, match_features, shipped_model
 from companion.matching.trees import BoostedTrees, ModelFileError, load_model
 
 # Two trees over two features: "a" above 0.5 adds 2 to the log-odds, else -2; "b" above 0.9 adds 1.
@@ -51,7 +55,30 @@ def test_the_shipped_model_fits_the_features_the_code_computes() -> None:
     model = load_model(MATCH_FEATURES)
     assert model.features == MATCH_FEATURES and len(model.trees) > 10
     assert shipped_model() == model
-    # A candidate written like the query in every respect is far likelier than one sharing nothing.
-    alike = model.probability([1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.5, 0.0, 0.0, 1.8])
-    unlike = model.probability([0.3, 0.3, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.3, -0.2, 1.0, 1.0, 1.0])
-    assert 0.0 < unlike < 0.1 < 0.9 < alike < 1.0
+    index = TrigramIndex()
+    index.add_keys(enumerate(["kddi", "acme systems", "initech", *(f"firm{n} systems" for n in range(50))]))
+    names = index.keys()
+
+    def probability(query: str, choice: str) -> float:
+        [features] = [f for p, f in match_features(query, names, index.word_weight) if names[p] == choice]
+        return model.probability(features)
+
+    # A unit of an organisation is that organisation; another firm sharing a common word is not.
+    assert probability("kddi r and d labs", "kddi") > 0.5
+    assert probability("globex systems", "acme systems") < 0.1
+
+
+def test_a_model_module_written_and_imported_back_scores_the_same() -> None:
+    [assignment] = ast.parse(SMALL.to_module(fitted_on="a test")).body[1:]
+    assert isinstance(assignment, ast.Assign)
+    assert BoostedTrees.from_json(ast.literal_eval(assignment.value), ("a", "b")) == SMALL
+
+
+def test_the_shipped_module_is_exactly_what_fit_write_produces() -> None:
+    # So a refit passes `ruff format --check` as the shipped module does, and nothing was edited by hand.
+    provenance = json.loads(match_model_data.MODEL_JSON)
+    shipped = Path(match_model_data.__file__).read_text(encoding="utf-8")
+    model = shipped_model()
+    assert isinstance(model, BoostedTrees)
+    written = model.to_module(fitted_on=provenance["fitted_on"], examples=provenance["examples"])
+    assert written == shipped
