@@ -25,7 +25,7 @@ from typing import Protocol
 from rapidfuzz import fuzz, process
 
 from companion.matching.trees import load_model
-from companion.matching.vocabulary import names_a_vehicle, unit_share
+from companion.matching.vocabulary import BANK_WORDS, names_a_vehicle, unit_share
 
 
 def name_similarity(a: str, b: str) -> float:
@@ -106,6 +106,9 @@ class WordOverlap:
     choice_left: float
     #: The total weight of the choice's words: how specific the choice's name is.
     choice_weight: float
+    #: The words of the query, and of the choice, left unshared.
+    query_extra: frozenset[str] = frozenset()
+    choice_extra: frozenset[str] = frozenset()
 
 
 def _abbreviates(short: str, long: str) -> bool:
@@ -117,7 +120,8 @@ def _abbreviates(short: str, long: str) -> bool:
 
 
 def word_overlap(query: str, choice: str, weight: Callable[[str], float]) -> WordOverlap:
-    """The shared words of two normalised names: exactly, misspelt ("sofware") or abbreviated ("univ").
+    """The shared words of two normalised names: exactly, as one bank's name ("bank" and "bancorp"),
+    misspelt ("sofware") or abbreviated ("univ").
 
     Each side's share is weighed with its own words' weights: a misspelt word is rare on the side that
     misspells it, and must not count as rare on the other.
@@ -128,28 +132,42 @@ def word_overlap(query: str, choice: str, weight: Callable[[str], float]) -> Wor
     shared_other = shared
     rarest = max((weight(word) for word in same), default=0.0)
     left, left_other = words - same, other - same
-    rest = [word for word in left_other if len(word) >= TYPO_MIN_LENGTH]
+
+    def pair(word: str, partner: str) -> None:
+        """Count `word` of the query and `partner` of the choice as one word, a little less."""
+        nonlocal shared, shared_other, rarest
+        shared += TYPO_WEIGHT * weight(word)
+        shared_other += TYPO_WEIGHT * weight(partner)
+        rarest = max(rarest, TYPO_WEIGHT * min(weight(word), weight(partner)))
+        left.discard(word)
+        left_other.discard(partner)
+
+    # Sorted throughout: which word pairs with which must not depend on set order.
+    for word in sorted(left & BANK_WORDS):
+        partner = min(left_other & BANK_WORDS, default=None)
+        if partner is not None:
+            pair(word, partner)
+    # A bank word beside another of the other name's ("Bank of Marin" / "Bank of Marin Bancorp") says
+    # the same again: shared on its own side.
+    if words & BANK_WORDS and other & BANK_WORDS:
+        for word in sorted(left & BANK_WORDS):
+            shared += TYPO_WEIGHT * weight(word)
+            left.discard(word)
+        for word in sorted(left_other & BANK_WORDS):
+            shared_other += TYPO_WEIGHT * weight(word)
+            left_other.discard(word)
+    rest = sorted(word for word in left_other if len(word) >= TYPO_MIN_LENGTH)
     for word in sorted(left):
         if len(word) < TYPO_MIN_LENGTH or not rest:
             continue
         typo = process.extractOne(word, rest, scorer=fuzz.ratio, score_cutoff=TYPO_SIMILARITY)
         if typo is not None:
-            shared += TYPO_WEIGHT * weight(word)
-            rarest = max(rarest, TYPO_WEIGHT * min(weight(word), weight(typo[0])))
-            shared_other += TYPO_WEIGHT * weight(typo[0])
+            pair(word, typo[0])
             rest.remove(typo[0])
-            left.discard(word)
-            left_other.discard(typo[0])
-    # Sorted: which word pairs with which must not depend on set order.
     for word in sorted(left):
-        for full in sorted(left_other):
-            if _abbreviates(word, full) or _abbreviates(full, word):
-                shared += TYPO_WEIGHT * weight(word)
-                rarest = max(rarest, TYPO_WEIGHT * min(weight(word), weight(full)))
-                shared_other += TYPO_WEIGHT * weight(full)
-                left.discard(word)
-                left_other.discard(full)
-                break
+        full = next((f for f in sorted(left_other) if _abbreviates(word, f) or _abbreviates(f, word)), None)
+        if full is not None:
+            pair(word, full)
     total, total_other = sum(weight(word) for word in words), sum(weight(word) for word in other)
     return WordOverlap(
         query_share=shared / total if total else 0.0,
@@ -158,6 +176,8 @@ def word_overlap(query: str, choice: str, weight: Callable[[str], float]) -> Wor
         query_left=max((weight(word) for word in left), default=0.0),
         choice_left=max((weight(word) for word in left_other), default=0.0),
         choice_weight=total_other,
+        query_extra=frozenset(left),
+        choice_extra=frozenset(left_other),
     )
 
 
@@ -238,8 +258,6 @@ def pair_features(
 ) -> tuple[float, ...]:
     """`MATCH_FEATURES` of a pair of normalised names; `margin` is the pair's `match_score` lead (0-100)."""
     overlap = word_overlap(query, choice, weight)
-    words, other = set(query.split()), set(choice.split())
-    extra, extra_other = words - other, other - words
     return (
         fuzz.token_set_ratio(query, choice) / 100,
         fuzz.token_sort_ratio(query, choice) / 100,
@@ -254,9 +272,9 @@ def pair_features(
         overlap.query_left,
         overlap.choice_left,
         min(overlap.choice_weight, 2.0),
-        unit_share(extra),
-        unit_share(extra_other),
-        float(names_a_vehicle(extra | extra_other)),
+        unit_share(overlap.query_extra),
+        unit_share(overlap.choice_extra),
+        float(names_a_vehicle(overlap.query_extra | overlap.choice_extra)),
     )
 
 

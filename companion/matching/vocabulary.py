@@ -1,4 +1,4 @@
-"""Words that say what a part of a company's name is: a unit of an organisation, or a legal vehicle.
+"""Words that say what a part of a company's name is: a unit of an organisation, a legal vehicle, a bank.
 
 The match model (`scoring.MATCH_FEATURES`) asks what the words one name has and the other lacks are. Two
 kinds tell opposite stories:
@@ -7,10 +7,12 @@ kinds tell opposite stories:
   of ...", "IETF Executive Director"): the longer name is a part of the shorter one's organisation, and a
   person there works for it;
 - a legal vehicle ("Cheniere Energy Partners", "Eaton Vance ... Income Fund II", "Community Trust
-  Bancorp"): registries hold a family's funds, trusts, partnerships and bank holding companies as
-  separate entities, so the longer name is most often another entity of the family.
+  Bancorp"): registries hold a family's funds, trusts and partnerships as separate entities, so the
+  longer name is most often another entity of the family.
 
-Both lists are words as `normalize.normalize_name` writes them ("R&D" -> "r and d").
+And one family of words names one bank whichever is used: "Bank of Marin" is "Bank of Marin Bancorp", "Bank
+of the Ozarks" is "Ozarks Bancorp" (a bank and its holding company, as profiles and registries write
+them). All are words as `normalize.normalize_name` writes them ("R&D" -> "r and d").
 """
 
 from __future__ import annotations
@@ -28,11 +30,16 @@ UNIT_WORDS: Final = frozenset(
 
 VEHICLE_WORDS: Final = frozenset(
     {
-        "fund", "funds", "trust", "partners", "partnership", "bancorp", "bancshares", "bankshares",
-        "reit", "acquisition", "capital", "income", "municipal", "municipals", "etf", "portfolio",
-        "series", "opportunities", "royalty", "realty", "investors", "investment", "investments",
+        "fund", "funds", "trust", "partners", "partnership", "reit", "acquisition", "capital", "income",
+        "municipal", "municipals", "etf", "portfolio", "series", "opportunities", "royalty", "realty",
+        "investors", "investment", "investments",
     }
 )  # fmt: skip
+
+
+BANK_WORDS: Final = frozenset(
+    {"bank", "banks", "bancorp", "bancorporation", "bankcorp", "bancshares", "bankshares", "banc", "banco"}
+)
 
 
 def unit_share(words: Collection[str]) -> float:

@@ -137,3 +137,24 @@ def test_the_same_letters_spaced_differently_are_the_same_name() -> None:
 def test_rare_shared_word_outranks_common_group() -> None:
     [(name, _), *_] = _ranked(("Vandelay Industries", "Acme Networks Group"), "Vandelay Networks")
     assert name == "Vandelay Industries"
+
+
+def test_a_unit_of_an_organisation_matches_the_organisation() -> None:
+    [(name, score), *_] = _ranked(("Vandelay",), "Vandelay Research Labs")
+    assert name == "Vandelay" and score >= MatchThresholds().similar_match
+
+
+def test_a_legal_vehicle_of_a_family_is_less_sure_than_a_unit_of_it() -> None:
+    [(_, unit), *_] = _ranked(("Vandelay Energy",), "Vandelay Energy Research Center")
+    [(_, vehicle), *_] = _ranked(("Vandelay Energy",), "Vandelay Energy Partners")
+    assert vehicle < unit
+
+
+def test_a_bank_and_its_holding_company_are_one_bank() -> None:
+    weight = _weights(COMMON).word_weight
+    assert word_overlap("bank of marin", "bank of marin bancorp", weight).choice_extra == frozenset()
+    assert word_overlap("bank of the ozarks", "ozarks bancorp", weight).choice_extra == frozenset()
+    [(name, score), *_] = _ranked(("Bank of Vandelay Bancorp",), "Bank of Vandelay")
+    assert name == "Bank of Vandelay Bancorp" and score >= MatchThresholds().similar_match
+    [(name, score), *_] = _ranked(("Vandelay Bancorp",), "Bank of Vandelay")
+    assert name == "Vandelay Bancorp" and score >= MatchThresholds().similar_warning
