@@ -119,9 +119,31 @@ def _abbreviates(short: str, long: str) -> bool:
     )
 
 
+def _joined(
+    left: set[str], other: list[str], left_other: set[str] | None = None
+) -> list[tuple[str, tuple[str, ...]]]:
+    """(word, the other name's words it joins): a word of `left` written as two or three consecutive
+    words of the other name ("vandyke" / "van dyke", "teliasonera" / "telia sonera"), all of them in
+    `left_other` (the other name's unshared words) unless that is None."""
+    found: list[tuple[str, tuple[str, ...]]] = []
+    taken: set[str] = set()
+    for size in (3, 2):
+        for start in range(len(other) - size + 1):
+            parts = tuple(other[start : start + size])
+            joined = "".join(parts)
+            if (
+                joined in left
+                and joined not in taken
+                and all((left_other is None or p in left_other) and p not in taken for p in parts)
+            ):
+                found.append((joined, parts))
+                taken.update((joined, *parts))
+    return found
+
+
 def word_overlap(query: str, choice: str, weight: Callable[[str], float]) -> WordOverlap:
     """The shared words of two normalised names: exactly, as one bank's name ("bank" and "bancorp"),
-    misspelt ("sofware") or abbreviated ("univ").
+    written together ("vandyke" / "van dyke"), misspelt ("sofware") or abbreviated ("univ").
 
     Each side's share is weighed with its own words' weights: a misspelt word is rare on the side that
     misspells it, and must not count as rare on the other.
@@ -135,12 +157,17 @@ def word_overlap(query: str, choice: str, weight: Callable[[str], float]) -> Wor
 
     def pair(word: str, partner: str) -> None:
         """Count `word` of the query and `partner` of the choice as one word, a little less."""
+        pair_words((word,), (partner,))
+
+    def pair_words(mine: tuple[str, ...], theirs: tuple[str, ...]) -> None:
+        """Count the query's `mine` and the choice's `theirs` as the same words, a little less."""
         nonlocal shared, shared_other, rarest
-        shared += TYPO_WEIGHT * weight(word)
-        shared_other += TYPO_WEIGHT * weight(partner)
-        rarest = max(rarest, TYPO_WEIGHT * min(weight(word), weight(partner)))
-        left.discard(word)
-        left_other.discard(partner)
+        mine_weight, theirs_weight = sum(map(weight, mine)), sum(map(weight, theirs))
+        shared += TYPO_WEIGHT * mine_weight
+        shared_other += TYPO_WEIGHT * theirs_weight
+        rarest = max(rarest, TYPO_WEIGHT * min(mine_weight, theirs_weight))
+        left.difference_update(mine)
+        left_other.difference_update(theirs)
 
     # Sorted throughout: which word pairs with which must not depend on set order.
     for word in sorted(left & BANK_WORDS):
@@ -156,6 +183,10 @@ def word_overlap(query: str, choice: str, weight: Callable[[str], float]) -> Wor
         for word in sorted(left_other & BANK_WORDS):
             shared_other += TYPO_WEIGHT * weight(word)
             left_other.discard(word)
+    for word, parts in _joined(left, choice.split(), left_other):
+        pair_words((word,), parts)
+    for word, parts in _joined(left_other, query.split(), left):
+        pair_words(parts, (word,))
     rest = sorted(word for word in left_other if len(word) >= TYPO_MIN_LENGTH)
     for word in sorted(left):
         if len(word) < TYPO_MIN_LENGTH or not rest:
@@ -302,19 +333,26 @@ def match_features(
     positions = [position for _, _, position in shortlist]
     # The names holding the query's rarest word join the shortlist: spelling alone ranks "anda networks"
     # above "vandelay industries" for "vandelay networks", and the shared rare word is the better clue.
+    # So do the names writing it as two or three words ("van dyke" for "vandyke software").
     rarest = max(query.split(), key=lambda word: (weigh(word), word))
-    taken = set(positions)
-    positions += [
+    holding = {
         position
         for position, choice in enumerate(choices)
-        if position not in taken and rarest in choice.split()
-    ][:RARE_WORD_SHORTLIST]
+        if rarest in choice.split() or _joined({rarest}, choice.split())
+    }
+    taken = set(positions)
+    positions += sorted(holding - taken)[:RARE_WORD_SHORTLIST]
     first = sorted(
         ((position, match_score(query, choices[position], weigh)) for position in positions),
         key=lambda item: -item[1],
     )
+    scored = first[:MODEL_SHORTLIST]
+    if not holding.intersection(position for position, _ in scored):
+        # The first pass scores spelling too, and a name writing the rare word apart spells it badly:
+        # the best name holding it is always one the model scores.
+        scored += [item for item in first[MODEL_SHORTLIST:] if item[0] in holding][:1]
     features: list[tuple[int, tuple[float, ...]]] = []
-    for position, score in first[:MODEL_SHORTLIST]:
+    for position, score in scored:
         if same_name(query, choices[position]):
             continue
         # The lead over the best candidate of another name (its namesakes are the same name). A name

@@ -158,3 +158,14 @@ def test_a_bank_and_its_holding_company_are_one_bank() -> None:
     assert name == "Bank of Vandelay Bancorp" and score >= MatchThresholds().similar_match
     [(name, score), *_] = _ranked(("Vandelay Bancorp",), "Bank of Vandelay")
     assert name == "Vandelay Bancorp" and score >= MatchThresholds().similar_warning
+
+
+def test_words_written_together_are_the_same_words() -> None:
+    weight = _weights(COMMON).word_weight
+    together = word_overlap("vandyke software", "van dyke", weight)
+    assert (together.query_extra, together.choice_extra) == ({"software"}, frozenset())
+    assert word_overlap("jp morgan chase", "jpmorgan", weight).query_extra == {"chase"}
+    # Only consecutive words join, in their order: "xylo ab" is not "abxylo".
+    assert word_overlap("abxylo", "xylo ab", weight).choice_extra == {"xylo", "ab"}
+    [(name, _), *_] = _ranked(("Van Dyke",), "VanDyke Software")
+    assert name == "Van Dyke"
