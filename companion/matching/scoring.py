@@ -18,6 +18,7 @@ the same set and the card's words follow them.
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -150,7 +151,8 @@ def word_overlap(query: str, choice: str, weight: Callable[[str], float]) -> Wor
     """
     words, other = set(query.split()), set(choice.split())
     same = words & other
-    shared = sum(weight(word) for word in same)
+    # fsum: exact, so the same whatever order the sets give (a refit must reproduce the model).
+    shared = math.fsum(weight(word) for word in same)
     shared_other = shared
     rarest = max((weight(word) for word in same), default=0.0)
     left, left_other = words - same, other - same
@@ -199,7 +201,7 @@ def word_overlap(query: str, choice: str, weight: Callable[[str], float]) -> Wor
         full = next((f for f in sorted(left_other) if _abbreviates(word, f) or _abbreviates(f, word)), None)
         if full is not None:
             pair(word, full)
-    total, total_other = sum(weight(word) for word in words), sum(weight(word) for word in other)
+    total, total_other = math.fsum(map(weight, words)), math.fsum(map(weight, other))
     return WordOverlap(
         query_share=shared / total if total else 0.0,
         choice_share=shared_other / total_other if total_other else 0.0,
@@ -237,7 +239,12 @@ def match_score(query: str, choice: str, weight: Callable[[str], float]) -> floa
         return 0.0
     if query == choice:
         return 100.0
-    return (fuzz.token_set_ratio(query, choice) + rarity_overlap(query, choice, weight)) / 2
+    return _first_pass(fuzz.token_set_ratio(query, choice), word_overlap(query, choice, weight))
+
+
+def _first_pass(token_set: float, overlap: WordOverlap) -> float:
+    """`match_score` from its parts: the spelling, and the `rarity_overlap` the overlap makes."""
+    return (token_set + 50 * (overlap.query_share + overlap.choice_share)) / 2
 
 
 def same_name(query: str, choice: str) -> bool:
@@ -285,12 +292,17 @@ def shipped_model() -> MatchModel:
 
 
 def pair_features(
-    query: str, choice: str, weight: Callable[[str], float], margin: float
+    query: str,
+    choice: str,
+    weight: Callable[[str], float],
+    margin: float,
+    known: tuple[float, WordOverlap] | None = None,
 ) -> tuple[float, ...]:
-    """`MATCH_FEATURES` of a pair of normalised names; `margin` is the pair's `match_score` lead (0-100)."""
-    overlap = word_overlap(query, choice, weight)
+    """`MATCH_FEATURES` of a pair of normalised names; `margin` is the pair's `match_score` lead (0-100);
+    `known`, the pair's `token_set_ratio` and `word_overlap` when the first pass has them already."""
+    token_set, overlap = known or (fuzz.token_set_ratio(query, choice), word_overlap(query, choice, weight))
     return (
-        fuzz.token_set_ratio(query, choice) / 100,
+        token_set / 100,
         fuzz.token_sort_ratio(query, choice) / 100,
         overlap.query_share,
         overlap.choice_share,
@@ -338,12 +350,23 @@ def match_features(
     holding = {
         position
         for position, choice in enumerate(choices)
-        if rarest in choice.split() or _joined({rarest}, choice.split())
+        # The letters first: a quick test that most names fail, before looking for the words.
+        if rarest in choice.replace(" ", "")
+        and (rarest in choice.split() or _joined({rarest}, choice.split()))
     }
     taken = set(positions)
     positions += sorted(holding - taken)[:RARE_WORD_SHORTLIST]
+    # The first pass's parts, kept for the model's features: a lookup scores each pair once.
+    parts = {
+        position: (
+            fuzz.token_set_ratio(query, choices[position]),
+            word_overlap(query, choices[position], weigh),
+        )
+        for position in positions
+        if choices[position] != query
+    }
     first = sorted(
-        ((position, match_score(query, choices[position], weigh)) for position in positions),
+        ((position, _first_pass(*parts[position]) if position in parts else 100.0) for position in positions),
         key=lambda item: -item[1],
     )
     scored = first[:MODEL_SHORTLIST]
@@ -363,7 +386,8 @@ def match_features(
             if choices[p] != choices[position] and not same_name(query, choices[p])
         ]
         margin = score - max(rivals, default=0.0)
-        features.append((position, pair_features(query, choices[position], weigh, margin)))
+        known = parts.get(position)
+        features.append((position, pair_features(query, choices[position], weigh, margin, known)))
     return features
 
 

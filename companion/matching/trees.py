@@ -54,7 +54,13 @@ class BoostedTrees:
     trees: tuple[Tree, ...]
 
     def probability(self, features: Sequence[float]) -> float:
-        total = self.base + math.fsum(leaf(tree, features) for tree in self.trees)
+        # `leaf` inlined: a lookup walks a few hundred trees, and the call was a third of their cost.
+        total = self.base
+        for tree in self.trees:
+            node = tree
+            while isinstance(node, tuple):
+                node = node[2] if features[node[0]] <= node[1] else node[3]
+            total += node
         return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, total))))
 
     def to_json(self, **provenance: Any) -> str:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -98,3 +101,24 @@ def test_a_cached_name_the_sources_give_an_organisation_counts_as_that_organisat
     same = same_organisations(companies, [("Riverbed Technology", 1), ("Riverbed Technology", 4)])
     assert same[4] == frozenset({1, 2, 4})
     assert same_organisations(companies, [("Globex", 1)])[1] == frozenset({1})
+
+
+def test_fitting_the_match_model_gives_the_same_model_whatever_the_hash_seed() -> None:
+    # Set order follows the hash seed; the fit must not, or a refit could not reproduce the shipped model.
+    script = (
+        "from companion.bench.devset import load_devset\n"
+        "from companion.bench.match_model import examples, fit\n"
+        "print(fit(examples(load_devset(per_kind=30))[0]).to_json())\n"
+    )
+    models = [
+        subprocess.run(
+            [sys.executable, "-c", script],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=120,
+        ).stdout
+        for seed in ("1", "2")
+    ]
+    assert models[0] == models[1] and '"trees"' in models[0]
