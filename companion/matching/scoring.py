@@ -224,7 +224,11 @@ def rarity_overlap(query: str, choice: str, weight: Callable[[str], float]) -> f
     """
     if not query.split() or not choice.split():
         return 0.0
-    overlap = word_overlap(query, choice, weight)
+    return _rarity(word_overlap(query, choice, weight))
+
+
+def _rarity(overlap: WordOverlap) -> float:
+    """`rarity_overlap` from the names' overlap."""
     return 50 * (overlap.query_share + overlap.choice_share)
 
 
@@ -244,7 +248,7 @@ def match_score(query: str, choice: str, weight: Callable[[str], float]) -> floa
 
 def _first_pass(token_set: float, overlap: WordOverlap) -> float:
     """`match_score` from its parts: the spelling, and the `rarity_overlap` the overlap makes."""
-    return (token_set + 50 * (overlap.query_share + overlap.choice_share)) / 2
+    return (token_set + _rarity(overlap)) / 2
 
 
 def same_name(query: str, choice: str) -> bool:
