@@ -40,6 +40,8 @@ from rapidfuzz.utils import default_process
 from companion.sandbox.seed import organisation_names
 
 KINDS: Final = ("sp500", "ietf")
+#: Kinds whose every pair is in every seed's set (the others are samples that the seed chooses).
+EVERY_SEED_KINDS: Final = frozenset({"sp500"})
 #: Profile decorations named in the issue (LinkedIn taglines, an accelerator batch tag), one per template.
 DECORATIONS: Final = ("{} - We're hiring", "{} | Careers", "{} (YC S25)", "{} - Official page")
 #: IETF variants per target organisation at most, so that a few large organisations do not dominate.
@@ -75,6 +77,8 @@ class DevSet:
         return query.target is not None and company_id in self.same[query.target]
 
 
+# Cached: every seed's set labels the same ~34,000 names, and a fit loads eight sets.
+@functools.cache
 def label_key(name: str) -> str:
     """What counts as "the same organisation" when the cache holds two spellings of it.
 
@@ -140,6 +144,13 @@ def _sources() -> tuple[list[tuple[int, str]], list[tuple[int, str]], list[tuple
     sec = [(int(cik), name) for cik, name in _tsv(gzip.decompress(raw).decode("utf-8"))]
     brands = [(int(cik), name) for cik, name in _tsv(_text("sp500_brands.tsv"))]
     return sec, brands, _tsv(_text("ietf_affiliations.tsv"))
+
+
+def reference_names() -> list[str]:
+    """Every SEC registry name and IEEE organisation name of the set: the reference sample of real
+    organisation names that `companion.matching.word_prior` counts words in."""
+    sec, _, _ = _sources()
+    return [name for _, name in sec] + list(organisation_names())
 
 
 def load_devset(seed: int = 1, *, per_kind: int | None = None) -> DevSet:

@@ -48,7 +48,7 @@ from companion.matching import (
     normalize_name,
     split_legal_forms,
 )
-from companion.matching.scoring import RARE_WORD_SHORTLIST, RARITY_SHORTLIST
+from companion.matching.scoring import RARE_WORD_SHORTLIST, RARITY_SHORTLIST, rare_forms
 from companion.sandbox.seed import organisation_names, website_for
 from companion.services.company_lookup import CompanyLookupService
 from companion.services.company_sync import SyncOptions
@@ -373,10 +373,11 @@ def _brute_force_top(
         # A set: companies of one name share it, and the index holds each name once.
         best = heapq.nlargest(RARITY_SHORTLIST, {*best, *((score, name) for name, score, _ in found)})
     shortlist = [name for _, name in best]
-    # The ranking's shortlist also takes names holding the query's rarest word (`match_features`),
-    # found by one regular-expression scan (in C) of all the names, one per line.
-    rarest = max(key.split(), key=lambda word: (weight(word), word))
-    holding = re.findall(rf"^(?:.* )?{re.escape(rarest)}(?: .*)?$", lines, re.MULTILINE)
+    # The ranking's shortlist also takes names holding the query's rarest word, alone or written together
+    # with a neighbour (`rare_forms`), found by one regular-expression scan (in C) of all the names, one
+    # per line.
+    forms = "|".join(map(re.escape, rare_forms(key, weight)))
+    holding = re.findall(rf"^(?:.* )?(?:{forms})(?: .*)?$", lines, re.MULTILINE)
     shortlist += [name for name in dict.fromkeys(holding) if name not in shortlist][:RARE_WORD_SHORTLIST]
     scored = match_scores(key, shortlist, weight, threshold)
     # One entry per company, as the service lists them: several companies may share a name.

@@ -39,7 +39,7 @@ from rapidfuzz.utils import default_process
 
 from companion.bench.devset import KINDS, DevSet, load_devset
 from companion.bench.lookup import _positive
-from companion.bench.match_model import fit_devset, format_fit, write_model
+from companion.bench.match_model import fit_devset, format_fit, training_seeds, write_model
 from companion.matching import CompanyQuery, Confidence, MatchThresholds, WarningKind, normalize_name
 from companion.services.company_lookup import CompanyLookupService, LookupResult, LookupSettings
 from companion.store import open_database
@@ -343,12 +343,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--per-kind", type=_positive, help="at most this many queries of each kind (a short run)"
     )
-    parser.add_argument("--seed", type=int, default=1, help="which held-out names and variants (default 1)")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=1,
+        help="which held-out names and variants (default 1); with --fit, the seed held out of the fit",
+    )
     parser.add_argument("--json", action="store_true", help="also print one JSON object as the last line")
     parser.add_argument(
         "--fit",
         action="store_true",
-        help="instead, fit the match model and its thresholds on the development set and print them",
+        help="instead, fit the match model and its thresholds on the development sets and print them",
     )
     parser.add_argument(
         "--write",
@@ -366,10 +371,11 @@ def main(args: argparse.Namespace) -> int:
         print("--write goes with --fit on the whole development set (no --per-kind)", file=sys.stderr)
         return 2
     if args.fit:
-        say("fitting the match model on the development set ...")
-        # Calibrated on the next seed's held-out names that this seed does not hold.
-        calibration = load_devset(args.seed + 1, per_kind=args.per_kind)
-        fitted = fit_devset(load_devset(args.seed, per_kind=args.per_kind), calibration)
+        seeds = training_seeds(args.seed)
+        say(f"fitting the match model on seeds {seeds}' development sets, without seed {args.seed}'s ...")
+        held_out = load_devset(args.seed, per_kind=args.per_kind)
+        training = [load_devset(seed, per_kind=args.per_kind) for seed in seeds]
+        fitted = fit_devset(training, held_out)
         print(format_fit(fitted, write_model(fitted, args.seed) if args.write else None))
         return 0
     result = asyncio.run(run_match_quality(seed=args.seed, per_kind=args.per_kind, say=say))

@@ -32,6 +32,7 @@ from companion.matching.normalize import (
     literal_key,
     name_tokens,
     normalize_name,
+    own_acronym,
     split_legal_forms,
 )
 from companion.matching.scoring import match_score, match_scores, name_similarity, similarities
@@ -64,6 +65,7 @@ __all__ = [
     "name_similarity",
     "name_tokens",
     "normalize_name",
+    "own_acronym",
     "registrable_domain",
     "similarities",
     "split_legal_forms",

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 from companion.matching.index import DEFAULT_POSTING_BUDGET, TrigramIndex
 from companion.matching.models import CachedCompany
-from companion.matching.normalize import normalize_name
+from companion.matching.normalize import normalize_name, own_acronym
 
 
 class CompanyDirectory:
@@ -96,5 +96,7 @@ class CompanyDirectory:
         return [(self._companies[hit.company_id], hit.score) for hit in hits]
 
     def ranked(self, name: str, *, limit: int, min_score: float) -> list[tuple[CachedCompany, float]]:
-        hits = self._index.rank_key(normalize_name(name), limit=limit, min_score=min_score)
+        hits = self._index.rank_key(
+            normalize_name(name), limit=limit, min_score=min_score, acronym=own_acronym(name)
+        )
         return [(self._companies[hit.company_id], hit.score) for hit in hits]

@@ -38,7 +38,8 @@ from typing import Final, TypeVar
 
 from companion.matching.idslots import IdSlots
 from companion.matching.normalize import normalize_name
-from companion.matching.scoring import match_scores, similarities
+from companion.matching.scoring import RARE_WORD_SHORTLIST, match_scores, rare_forms, similarities
+from companion.matching.word_prior import prior_counts
 
 DEFAULT_CANDIDATES: Final = 200
 DEFAULT_POSTING_BUDGET: Final = 5000
@@ -51,6 +52,8 @@ RARITY_FLOOR: Final = 0.1
 #: companies, 2000 postings counted three or four of a query's trigrams and lost 0.03-0.06 of the recall).
 BUDGET_SHARE: Final = 50
 MIN_TRIGRAMS: Final = 3
+#: A word whose rarest trigram more names than this share is too common to look its names up one by one.
+WORD_SCAN_LIMIT: Final = 1000
 _MAX_ID: Final = 2**63
 _MAX_LENGTH: Final = 2**16 - 1
 _T = TypeVar("_T")
@@ -117,9 +120,16 @@ ACRONYM_SKIPPED = frozenset({"of", "and", "the", "for", "de", "du", "des", "di",
 #: up to the second, are looked up.
 ACRONYM_WORDS: Final = 3
 ACRONYM_LENGTHS: Final = (3, 6)
-#: The match score of a name whose initials a short query is: over the look-alike threshold, under the
-#: match threshold (`MatchThresholds`): initials alone make a look-alike to check, never a match.
+#: The match score of a name whose initials a short query is, or that is a long query's initials: over the
+#: look-alike threshold, under the match threshold (`MatchThresholds`): initials alone make a look-alike
+#: to check, never a match.
 ACRONYM_SCORE: Final = 50.0
+#: A long query's initials are looked up when they have this many letters or more: three-letter initials
+#: ("smp", "cnr") are some other organisation's name most often ("standard motor products" -> "SMP").
+LONG_NAME_INITIALS: Final = 4
+#: The match score of a name that is the acronym the query gives itself ("Palo Alto Research Center
+#: (PARC)" -> "PARC"): a possible match, not a likely one (another organisation may have the acronym).
+OWN_ACRONYM_SCORE: Final = 75.0
 
 
 def initials(key: str) -> str:
@@ -428,11 +438,19 @@ class TrigramIndex:
         that a word of no other name weighs 1.0 in a cache of any size: the match model was fitted on one
         cache (~34,000 names) and reads the features built on these weights as shares too. Fewer than
         `RARITY_POPULATION` names cannot tell a common word from a rare one (in a cache of one name every
-        word is in every name): they count as a sample of that many, where each word is rare.
+        word is in every name): they count as a sample of that many, the names missing drawn from a
+        reference sample of real organisation names (`word_prior`).
         """
-        names = max(len(self._slot_of), RARITY_POPULATION)
+        names = len(self._slot_of)
+        count: float = self._word_names.get(word, 0)
+        if names < RARITY_POPULATION:
+            # The names the cache lacks are drawn from real organisation names (`word_prior`): "power"
+            # stays a common word in a cache of ten names.
+            sample, counts = prior_counts()
+            count += counts.get(word, 0) * (RARITY_POPULATION - names) / sample
+            names = RARITY_POPULATION
         most = math.log(names + 1) + RARITY_FLOOR
-        return (math.log((names + 1) / (self._word_names.get(word, 0) + 1)) + RARITY_FLOOR) / most
+        return (math.log((names + 1) / (count + 1)) + RARITY_FLOOR) / most
 
     def rank_key(
         self,
@@ -442,6 +460,7 @@ class TrigramIndex:
         candidates: int = DEFAULT_CANDIDATES,
         min_score: float = 0.0,
         exclude: Collection[int] = (),
+        acronym: str = "",
     ) -> list[SimilarName]:
         """The `limit` indexed names most likely to be `key`'s company, by `match_score`, best first.
 
@@ -450,27 +469,59 @@ class TrigramIndex:
         would leave it out. Names sharing a single counted trigram are still dropped (they never
         reached the match thresholds on `bench match-quality`'s pairs). Ties go to the lower company id.
         The scores are `scoring.match_scores`: 100 for the same key, else the match model's probability
-        times 100.
+        times 100; names of the query's initials, or whose initials it is, score `ACRONYM_SCORE`; the name
+        that is the query's own `acronym` (`normalize.own_acronym`) `OWN_ACRONYM_SCORE`.
         """
         _check_limits(limit, candidates)
         if not key:
             return []
         slots = self._match_slots(key, candidates)
         scored = match_scores(key, _at(self._slot_key, slots), self.word_weight, min_score)
-        ranked = [(slots[position], score) for position, score in scored]
-        short = " " not in key and ACRONYM_LENGTHS[0] <= len(key) <= ACRONYM_LENGTHS[1]
-        if short and min_score <= ACRONYM_SCORE:
-            # A short one-word name may be the initials of a longer one ("unsw"): a look-alike at most,
-            # since initials are shared by many organisations.
-            found = {slot for slot, _ in ranked}
-            ranked += [(slot, ACRONYM_SCORE) for slot in self._initials.get(key, ()) if slot not in found]
-            ranked.sort(key=lambda pair: -pair[1])
+        best = {slots[position]: score for position, score in scored}
+        named = [] if acronym in ("", key) else [self._slot_of.get(acronym)]
+        extra = [(slot, OWN_ACRONYM_SCORE) for slot in named if slot is not None]
+        if min_score <= ACRONYM_SCORE:
+            short = " " not in key and ACRONYM_LENGTHS[0] <= len(key) <= ACRONYM_LENGTHS[1]
+            # A short one-word name may be the initials of a longer one ("unsw"), and a long name's
+            # initials may be how CATS holds it ("woods hole oceanographic institution" -> "whoi"): a
+            # look-alike at most, since initials are shared by many organisations.
+            abbreviations = self._initials.get(key, ()) if short else ()
+            letters = initials(key)
+            long_enough = len(letters) >= LONG_NAME_INITIALS
+            abbreviated = self._slot_of.get(letters) if long_enough else None
+            extra += [(slot, ACRONYM_SCORE) for slot in abbreviations]
+            extra += [(abbreviated, ACRONYM_SCORE)] if abbreviated is not None else []
+        for slot, score in extra:
+            if score >= min_score and score > best.get(slot, -1.0):
+                best[slot] = score
+        # Stable: equal scores keep `match_scores`' order.
+        ranked = sorted(best.items(), key=lambda pair: -pair[1])
         return self._hits(ranked, limit, exclude)
 
     def _match_slots(self, key: str, candidates: int) -> list[int]:
         # Names sharing a single counted trigram are dropped (as by any positive score floor): they never
         # reached the match thresholds on `bench match-quality`'s pairs.
-        return self._candidate_slots(key, candidates, min_score=1.0, window=False)
+        slots = self._candidate_slots(key, candidates, min_score=1.0, window=False)
+        # The names holding the query's rarest word are candidates whatever else they share: "sbc" shares
+        # three trigrams with "sbc communications", and the two hundred "... communications" share more.
+        found = set(slots)
+        for form in rare_forms(key, self.word_weight):
+            holding = [slot for slot in self._word_slots(form) if slot not in found]
+            holding.sort(key=lambda slot: (self._slot_length[slot], self._slot_key[slot]))
+            slots += holding[:RARE_WORD_SHORTLIST]
+            found.update(holding[:RARE_WORD_SHORTLIST])
+        return slots
+
+    def _word_slots(self, word: str) -> list[int]:
+        """The slots of the names holding `word` as a word, when few names share its rarest trigram (a
+        common word's names are found by trigrams anyway)."""
+        rows = sorted((self._postings.get(gram) or array("I") for gram in trigrams(word)), key=len)
+        if not rows or len(rows[0]) == 0 or len(rows[0]) > WORD_SCAN_LIMIT:
+            return []
+        # The names having the word's two rarest trigrams (a set intersection, in C), then the word.
+        having = set(rows[0]).intersection(rows[1]) if len(rows) > 1 else set(rows[0])
+        keys = self._slot_key
+        return [slot for slot in sorted(having) if word in keys[slot].split()]
 
     def match_candidates(
         self, key: str, candidates: int = DEFAULT_CANDIDATES

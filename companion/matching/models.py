@@ -167,11 +167,11 @@ class MatchThresholds(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     #: A similar name at least this close is warned about.
-    similar_warning: float = Field(default=42.0, ge=0, le=100)
+    similar_warning: float = Field(default=34.0, ge=0, le=100)
     #: A similar name at least this close may be the match (a possible match) when nothing exact matched.
-    similar_match: float = Field(default=64.0, ge=0, le=100)
+    similar_match: float = Field(default=51.0, ge=0, le=100)
     #: A similar name at least this close, when it is the match, is a likely match rather than a possible one.
-    similar_likely: float = Field(default=86.0, ge=0, le=100)
+    similar_likely: float = Field(default=77.0, ge=0, le=100)
     #: Another CATS company whose name is at least this similar (`scoring.name_similarity`, the look-alike
     #: score) to the matched company's is named as its possible duplicate inside CATS.
     duplicate_similarity: float = Field(default=88.0, ge=0, le=100)

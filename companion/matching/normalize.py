@@ -206,6 +206,37 @@ def name_tokens(name: str) -> tuple[str, ...]:
     return split_legal_forms(name)[0]
 
 
+# An organisation's acronym in parentheses at the end of its name, closed or not: "Palo Alto Research
+# Center (PARC)", "World Wide Web Consortium (W3C", "University of Zurich (UZH)". Three characters or more,
+# two of them capitals: "(The)", "(Delaware)", "(bry)" and "(YC S25)" are not acronyms.
+_OWN_ACRONYM = re.compile(r"\(\s*([A-Za-z0-9][A-Za-z0-9&.\-]{2,11})\s*\)?\s*$")
+
+
+#: Capitals in parentheses that say where, not who: "Acme (USA)", "Acme (EMEA)".
+_REGION_CODES = frozenset({"usa", "uae", "emea", "apac", "latam", "dach", "eu"})
+
+
+def own_acronym(name: str) -> str:
+    """The normalised acronym a name gives itself in parentheses at its end ("Palo Alto Research Center
+    (PARC)" -> "parc"), or "" when it gives none. `normalize_name` cuts it; a lookup also asks for it.
+
+    A legal form in capitals ("(GmbH)", "(LLC)"), a region ("(USA)") or a word of the name's own ("Acme
+    (ACME)") is no acronym.
+    """
+    found = _OWN_ACRONYM.search(name)
+    if found is None or sum(char.isupper() for char in found.group(1)) < 2:
+        return ""
+    words = _words(found.group(1))
+    if (
+        len(words) != 1
+        or (words[0],) in _LEGAL_FORMS[1]
+        or words[0] in _REGION_CODES
+        or words[0] in normalize_name(name).split()
+    ):
+        return ""
+    return words[0]
+
+
 def normalize_name(name: str) -> str:
     """The key for "same name apart from legal form, case, accents and punctuation" matches.
 

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Final, TypeAlias
 
 from companion.matching import match_model_data
@@ -53,14 +53,14 @@ class BoostedTrees:
     base: float
     trees: tuple[Tree, ...]
 
+    #: The log-odds as one Python function compiled from the trees (see `_compiled`).
+    _log_odds: Callable[[Sequence[float]], float] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_log_odds", _compiled(self.base, self.trees))
+
     def probability(self, features: Sequence[float]) -> float:
-        # `leaf` inlined: a lookup walks a few hundred trees, and the call was a third of their cost.
-        total = self.base
-        for tree in self.trees:
-            node = tree
-            while isinstance(node, tuple):
-                node = node[2] if features[node[0]] <= node[1] else node[3]
-            total += node
+        total = self._log_odds(features)
         return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, total))))
 
     def to_json(self, **provenance: Any) -> str:
@@ -92,6 +92,29 @@ class BoostedTrees:
             base=float(data["base"]),
             trees=tuple(_tree(node, len(features)) for node in data["trees"]),
         )
+
+
+def _compiled(base: float, trees: Sequence[Tree]) -> Callable[[Sequence[float]], float]:
+    """`base` plus each tree's leaf, as one function of nested conditional expressions, compiled once.
+
+    A lookup scores a handful of candidates with every tree; walking the trees' tuples cost ~40 us a
+    candidate with 150 trees of depth 5, the compiled expressions ~11 us. The text is made of numbers
+    only: positions are ints and thresholds and leaves floats (`_tree` checks a loaded model), written
+    with `repr`, which gives a float back exactly. The sum runs in the trees' order, as the walk did.
+    """
+
+    def expression(node: Tree) -> str:
+        if isinstance(node, tuple):
+            position, threshold, low, high = node
+            cut = float(threshold)
+            return f"({expression(low)} if x[{int(position)}] <= {cut!r} else {expression(high)})"
+        return repr(float(node))
+
+    source = "def log_odds(x):\n    return " + " + ".join([repr(float(base)), *map(expression, trees)])
+    namespace: dict[str, Any] = {}
+    exec(compile(source + "\n", "<match model>", "exec"), namespace)  # noqa: S102 - numbers only, see above
+    function: Callable[[Sequence[float]], float] = namespace["log_odds"]
+    return function
 
 
 def _literal(chunk: str) -> str:

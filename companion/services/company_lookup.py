@@ -36,6 +36,7 @@ from companion.matching import (
     TrigramIndex,
     match_company,
     normalize_name,
+    own_acronym,
     split_legal_forms,
 )
 from companion.services.aliases import AliasService, alias_keys
@@ -211,7 +212,11 @@ class CacheLookup:
 
     def ranked(self, name: str, *, limit: int, min_score: float) -> list[tuple[CachedCompany, float]]:
         hits = self._index.rank_key(
-            normalize_name(name), limit=limit, min_score=min_score, candidates=self._candidates
+            normalize_name(name),
+            limit=limit,
+            min_score=min_score,
+            candidates=self._candidates,
+            acronym=own_acronym(name),
         )
         rows = self._reader.match_rows([hit.company_id for hit in hits])
         return [(_company(rows[hit.company_id]), hit.score) for hit in hits if hit.company_id in rows]

@@ -11,10 +11,17 @@ from pathlib import Path
 
 import pytest
 
-from companion.bench.devset import KINDS, label_key, load_devset, same_organisations
-from companion.bench.match_model import examples, fit_devset
+from companion.bench.devset import (
+    EVERY_SEED_KINDS,
+    KINDS,
+    label_key,
+    load_devset,
+    reference_names,
+    same_organisations,
+)
+from companion.bench.match_model import examples, fit_devset, training_seeds, without
 from companion.cli import main
-from companion.matching import trees
+from companion.matching import trees, word_prior
 
 
 def test_bench_match_quality_reports_the_companion_beside_brute_force(
@@ -64,7 +71,7 @@ def test_the_development_set_is_real_pairs_and_names_absent_from_the_cache() -> 
 def test_the_match_model_fitted_on_the_development_set_tells_right_candidates_from_wrong() -> None:
     devset = load_devset(per_kind=80)
     found, exact = examples(devset)
-    fitted = fit_devset(devset, load_devset(2, per_kind=80))
+    fitted = fit_devset([devset, load_devset(3, per_kind=80)], load_devset(2, per_kind=80))
     right = [fitted.model.probability(e.features) for e in found if e.right]
     wrong = [fitted.model.probability(e.features) for e in found if not e.right]
     assert right and wrong and exact
@@ -77,7 +84,7 @@ def test_bench_match_quality_fit_prints_the_model_and_its_thresholds(
 ) -> None:
     assert main(["bench", "match-quality", "--per-kind", "30", "--fit"]) == 0
     out = capsys.readouterr().out
-    assert "fitted 60 trees" in out and "not written" in out
+    assert "fitted 150 trees" in out and "not written" in out
     assert "similar_match = " in out and "similar_likely = " in out
 
 
@@ -122,3 +129,21 @@ def test_fitting_the_match_model_gives_the_same_model_whatever_the_hash_seed() -
         for seed in ("1", "2")
     ]
     assert models[0] == models[1] and '"trees"' in models[0]
+
+
+def test_the_fit_leaves_out_the_held_out_seeds_variants_and_names_but_not_the_pairs_every_seed_holds() -> (
+    None
+):
+    held_out = load_devset(2, per_kind=40)
+    fitted = fit_devset([held_out], held_out)
+    kept = without(held_out, {q.text for q in held_out.queries if q.kind not in EVERY_SEED_KINDS})
+    assert {q.kind for q in kept.queries} == set(EVERY_SEED_KINDS)
+    assert fitted.examples == len(examples(kept)[0]) > 0
+    assert fitted.calibrated_on == sum(q.target is None for q in held_out.queries)
+    assert training_seeds(2) == [1, 3, 4, 5, 6, 7, 8]
+
+
+def test_the_shipped_word_counts_are_what_the_reference_names_give() -> None:
+    sample, counts = word_prior.count_words(reference_names())
+    assert word_prior.prior_counts() == (sample, counts)
+    assert counts["power"] > 100 and "kddi" not in counts

@@ -7,9 +7,9 @@ import random
 import pytest
 from rapidfuzz import fuzz
 
-from companion.matching.index import ACRONYM_SCORE, TrigramIndex, initials
+from companion.matching.index import ACRONYM_SCORE, OWN_ACRONYM_SCORE, TrigramIndex, initials
 from companion.matching.models import MatchThresholds
-from companion.matching.normalize import normalize_name
+from companion.matching.normalize import normalize_name, own_acronym
 from companion.matching.scoring import name_similarity, similarities
 from tests.matching.names import real_names, variant
 
@@ -250,3 +250,53 @@ def test_a_typo_of_the_only_name_in_a_small_cache_is_still_its_likely_match() ->
     index.add_key(4, normalize_name("Globex Sytems Ltd"))
     [hit] = index.rank_key(normalize_name("Globex Systems"), limit=1)
     assert hit.company_id == 4 and hit.score >= MatchThresholds().similar_likely
+
+
+def test_a_common_word_stays_common_in_a_small_cache() -> None:
+    # One name cannot tell "power" from "kddi": the reference names can ("power" is in one name of ~300).
+    index = TrigramIndex()
+    index.add_key(1, normalize_name("American Electric Power Co., Inc."))
+    assert index.word_weight("power") < 0.7 * index.word_weight("kddi")
+    assert index.word_weight("kddi") == 1.0
+    assert all(hit.score < MatchThresholds().similar_warning for hit in index.rank_key("power"))
+
+
+def test_a_short_name_holding_the_querys_rare_word_is_ranked_among_hundreds_sharing_more_trigrams() -> None:
+    # "sbc" shares three trigrams with "sbc communications"; three hundred "... communications" share more.
+    names = [f"{word} communications" for word in _filler_words(300)] + ["SBC"]
+    index = TrigramIndex(enumerate(names, start=1))
+    hits = index.rank_key(normalize_name("SBC Communications"), limit=5)
+    assert len(names) in {hit.company_id for hit in hits}
+    # Written together with its neighbour ("rainwillow") the rare word is found too.
+    index.add(1000, "RainWillow")
+    hits = index.rank_key(normalize_name("Rain Willow Communications"), limit=5)
+    assert 1000 in {hit.company_id for hit in hits}
+
+
+def _filler_words(count: int) -> list[str]:
+    rng = random.Random(5)
+    return [
+        "".join(rng.choice("bcdfghklmnprstvz") + rng.choice("aeiou") for _ in range(3)) for _ in range(count)
+    ]
+
+
+def test_a_long_names_initials_find_the_acronym_cached_as_a_look_alike_from_four_letters() -> None:
+    index = TrigramIndex(enumerate(["WHOI", "SMP", "Initech"], start=1))
+    hits = {
+        h.company_id: h.score for h in index.rank_key(normalize_name("Woods Hole Oceanographic Institution"))
+    }
+    assert hits.get(1) == ACRONYM_SCORE
+    # Three letters are some other organisation's name most often: no look-alike.
+    assert 2 not in {h.company_id for h in index.rank_key(normalize_name("Standard Motor Products"))}
+
+
+def test_the_acronym_a_name_gives_itself_is_a_possible_match_not_a_likely_one() -> None:
+    index = TrigramIndex(enumerate(["PARC", "Palo Alto Networks"], start=1))
+    name = "Palo Alto Research Center (PARC"
+    hits = index.rank_key(normalize_name(name), acronym=own_acronym(name))
+    assert hits[0].company_id == 1 and hits[0].score == OWN_ACRONYM_SCORE
+    thresholds = MatchThresholds()
+    assert thresholds.similar_match <= OWN_ACRONYM_SCORE < thresholds.similar_likely
+    # Without the acronym written, the name's initials still make PARC a look-alike, never a match.
+    unnamed = {hit.company_id: hit.score for hit in index.rank_key(normalize_name(name))}
+    assert unnamed[1] == ACRONYM_SCORE < thresholds.similar_match

@@ -14,6 +14,7 @@ from companion.matching.normalize import (
     literal_key,
     name_tokens,
     normalize_name,
+    own_acronym,
     split_legal_forms,
 )
 
@@ -180,3 +181,26 @@ def test_legal_forms_of_two_countries_tell_two_companies_but_english_forms_tell_
     assert not legal_forms_of_other_countries("Acme GmbH", "Acme AG")  # Germany has both
     assert not legal_forms_of_other_countries("Acme Ltd", "Acme GmbH")
     assert not legal_forms_of_other_countries("Orbis", "Orbis spol. s r.o.")
+
+
+@pytest.mark.parametrize(
+    ("name", "acronym"),
+    [
+        ("Palo Alto Research Center (PARC)", "parc"),
+        ("World Wide Web Consortium (W3C", "w3c"),
+        ("University of Zurich (UZH)", "uzh"),
+        ("Acme (YC S25)", ""),
+        ("Coca-Cola Company (The)", ""),
+        ("Berry Corp (bry)", ""),
+        ("Acme GmbH (GMBH)", ""),
+        ("Acme (USA)", ""),
+        ("Acme (ACME)", ""),
+        ("Acme (NY)", ""),
+        ("Acme", ""),
+    ],
+)
+def test_the_acronym_a_name_gives_itself_in_parentheses_is_read_but_not_a_tag(
+    name: str, acronym: str
+) -> None:
+    assert own_acronym(name) == acronym
+    assert acronym not in normalize_name(name).split() or not acronym

@@ -10,9 +10,11 @@ from hypothesis import strategies as st
 from companion.matching import MatchThresholds, normalize_name
 from companion.matching.index import TrigramIndex
 from companion.matching.scoring import (
+    holds_rare,
     match_score,
     match_scores,
     name_similarity,
+    rare_forms,
     rarity_overlap,
     same_name,
     similarities,
@@ -169,3 +171,12 @@ def test_words_written_together_are_the_same_words() -> None:
     assert word_overlap("abxylo", "xylo ab", weight).choice_extra == {"xylo", "ab"}
     [(name, _), *_] = _ranked(("Van Dyke",), "VanDyke Software")
     assert name == "Van Dyke"
+
+
+def test_the_rare_word_is_held_alone_written_apart_or_written_together_with_its_neighbour() -> None:
+    weight = _weights(COMMON).word_weight
+    forms = rare_forms("rain willow communications", weight)
+    assert set(forms) >= {"rainwillow"} and forms[0] in {"rain", "willow"}
+    assert holds_rare("rainwillow", forms) and holds_rare("willow labs", rare_forms("willow", weight))
+    assert holds_rare("van dyke", rare_forms("vandyke software", weight))
+    assert not holds_rare("communications", forms) and rare_forms("", weight) == ()

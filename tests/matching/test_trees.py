@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ast
 import json
+import math
+import random
 from pathlib import Path
 
 import pytest
@@ -11,7 +13,7 @@ import pytest
 from companion.matching import match_model_data
 from companion.matching.index import TrigramIndex
 from companion.matching.scoring import MATCH_FEATURES, match_features, shipped_model
-from companion.matching.trees import BoostedTrees, ModelFileError, load_model
+from companion.matching.trees import BoostedTrees, ModelFileError, leaf, load_model
 
 # Two trees over two features: "a" above 0.5 adds 2 to the log-odds, else -2; "b" above 0.9 adds 1.
 SMALL = BoostedTrees(features=("a", "b"), base=-0.5, trees=((0, 0.5, -2.0, 2.0), (1, 0.9, 0.0, 1.0)))
@@ -80,5 +82,19 @@ def test_the_shipped_module_is_exactly_what_fit_write_produces() -> None:
     shipped = Path(match_model_data.__file__).read_text(encoding="utf-8")
     model = shipped_model()
     assert isinstance(model, BoostedTrees)
-    written = model.to_module(fitted_on=provenance["fitted_on"], examples=provenance["examples"])
+    written = model.to_module(
+        fitted_on=provenance["fitted_on"], seeds=provenance["seeds"], examples=provenance["examples"]
+    )
     assert written == shipped
+
+
+def test_the_compiled_model_scores_exactly_as_walking_its_trees() -> None:
+    model = shipped_model()
+    assert isinstance(model, BoostedTrees)
+    rng = random.Random(3)
+    for _ in range(300):
+        features = [rng.choice((0.0, 1.0, rng.random() * 1.5)) for _ in model.features]
+        total = model.base
+        for tree in model.trees:
+            total += leaf(tree, features)
+        assert model.probability(features) == 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, total))))
