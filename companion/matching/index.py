@@ -53,7 +53,8 @@ RARITY_FLOOR: Final = 0.1
 BUDGET_SHARE: Final = 50
 MIN_TRIGRAMS: Final = 3
 #: A word whose rarest trigram more names than this share is too common to look its names up one by one.
-WORD_SCAN_LIMIT: Final = 1000
+WORD_SCAN_LIMIT: Final = 500
+_EMPTY: Final = array("I")
 _MAX_ID: Final = 2**63
 _MAX_LENGTH: Final = 2**16 - 1
 _T = TypeVar("_T")
@@ -515,13 +516,13 @@ class TrigramIndex:
     def _word_slots(self, word: str) -> list[int]:
         """The slots of the names holding `word` as a word, when few names share its rarest trigram (a
         common word's names are found by trigrams anyway)."""
-        rows = sorted((self._postings.get(gram) or array("I") for gram in trigrams(word)), key=len)
-        if not rows or len(rows[0]) == 0 or len(rows[0]) > WORD_SCAN_LIMIT:
+        # Only the rarest trigram's names are read: intersecting with another trigram's would walk that
+        # one's names too, and at a million companies a common trigram has a hundred thousand.
+        rarest = min((self._postings.get(gram, _EMPTY) for gram in trigrams(word)), key=len, default=_EMPTY)
+        if not rarest or len(rarest) > WORD_SCAN_LIMIT:
             return []
-        # The names having the word's two rarest trigrams (a set intersection, in C), then the word.
-        having = set(rows[0]).intersection(rows[1]) if len(rows) > 1 else set(rows[0])
         keys = self._slot_key
-        return [slot for slot in sorted(having) if word in keys[slot].split()]
+        return [slot for slot in rarest if word in keys[slot].split()]
 
     def match_candidates(
         self, key: str, candidates: int = DEFAULT_CANDIDATES

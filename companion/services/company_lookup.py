@@ -39,6 +39,7 @@ from companion.matching import (
     own_acronym,
     split_legal_forms,
 )
+from companion.matching.scoring import shipped_model
 from companion.services.aliases import AliasService, alias_keys
 from companion.services.company_display import DisplayedField, displayed_fields
 from companion.settings.catalogue import CustomField
@@ -268,6 +269,9 @@ def build_index(reader: CacheReader, *, posting_budget: int = LOOKUP_POSTING_BUD
     index = TrigramIndex(posting_budget=posting_budget)
     for batch in reader.name_keys():
         index.add_keys(batch)
+    # The match model is compiled on first use (~50 ms): here, off the event loop, rather than in the
+    # first card's lookup.
+    shipped_model()
     return index
 
 

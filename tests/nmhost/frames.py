@@ -14,6 +14,8 @@ from companion.nmhost.config import EXTENSION_ID, origin_of
 
 LENGTH = struct.Struct("=I")
 OUR_ORIGIN = origin_of(EXTENSION_ID)
+#: `request` reads at most this many events before the reply it waits for.
+MAX_EVENTS_BETWEEN = 100
 
 
 def frame(message: Mapping[str, Any] | bytes) -> bytes:
@@ -54,6 +56,8 @@ class HostProcess:
     def __init__(self, process: asyncio.subprocess.Process) -> None:
         self.process = process
         self.received = bytearray()
+        #: Events that arrived while `request` waited for a reply.
+        self.events: list[Any] = []
 
     @classmethod
     async def start(cls, env: Mapping[str, str], origin: str = OUR_ORIGIN) -> HostProcess:
@@ -84,8 +88,15 @@ class HostProcess:
         return json.loads(body)
 
     async def request(self, message: Mapping[str, Any]) -> Any:
+        """Send a request and return its reply; the daemon's events relayed meanwhile (unsolicited, no
+        `id`: a CATS check finishing, a sync's progress) are kept in `events` rather than taken for it."""
         await self.send(message)
-        return await self.receive()
+        for _ in range(MAX_EVENTS_BETWEEN):
+            reply = await self.receive()
+            if not (isinstance(reply, dict) and "event" in reply and "id" not in reply):
+                return reply
+            self.events.append(reply)
+        raise AssertionError(f"no reply among {MAX_EVENTS_BETWEEN} frames after {message!r}")
 
     async def close(self, seconds: float = 15.0) -> tuple[int, bytes]:
         """Close stdin as Chrome does on disconnect; the exit status and whatever else was on stdout."""
