@@ -611,7 +611,9 @@ class Companion:
             },
             "aliases": None if self.team_aliases is None else self.team_aliases.status(),
             "policy": self.team_policy_status(),
-            "claims": self.team_claims_status(),
+            # A removed member claims nothing, even in the moment before the link's removal hook
+            # has detached the claims (the link says `removed` first, then stops its loops).
+            "claims": None if link.state == "removed" else self.team_claims_status(),
         }
 
     def team_claims_status(self) -> dict[str, object] | None:
