@@ -1,15 +1,17 @@
-"""Builds companion/bench/data/ (the `bench match-quality` development set) from three public sources.
+"""Builds companion/bench/data/ (the `bench match-quality` development set) from four public sources.
 
-Usage, with the three files saved from their repositories (see companion/bench/data/README.md):
+Usage, with the five files saved from their repositories (see companion/bench/data/README.md):
 
     python scripts/extract_match_quality.py company_tickers.json constituents.csv \
-        affiliation_mapping_dictionary.py companion/bench/data
+        affiliation_mapping_dictionary.py sp400.csv sp600.csv companion/bench/data
 
 It writes, without choosing or editing any pair by hand:
 
 - ``sec_companies.tsv.gz``: CIK and registry name of every company in the SEC's ticker list (one row per
   CIK: share classes repeat it), the names as the registry writes them ("SMITH A O CORP", "... /DE/");
 - ``sp500_brands.tsv``: CIK and the everyday name of each S&P 500 company ("A. O. Smith");
+- ``sp400_600_brands.tsv``: CIK and the everyday name of each S&P MidCap 400 and SmallCap 600 company
+  ("Dick's Sporting Goods"), found by its ticker in the SEC's list, without the S&P 500's companies;
 - ``ietf_affiliations.tsv``: an affiliation as people wrote it on IETF documents and the organisation
   the IETF data project maps it to ("Nokia Solutions and Networks Oy" -> "Nokia"), keeping only
   one-organisation mappings that differ beyond case and dropping the project's "Unknown" bucket.
@@ -44,6 +46,29 @@ def sp500_brands(path: Path) -> list[tuple[int, str]]:
     return sorted(rows.items())
 
 
+def ticker_ciks(path: Path) -> dict[str, int]:
+    """Ticker -> CIK in the SEC's list, the ticker written without its class separator too ("BRK-B")."""
+    ciks: dict[str, int] = {}
+    for entry in json.loads(path.read_text(encoding="utf-8")).values():
+        ticker = str(entry["ticker"]).upper()
+        for written in (ticker, ticker.replace("-", ".")):
+            ciks.setdefault(written, int(entry["cik_str"]))
+    return ciks
+
+
+def index_brands(ciks: dict[str, int], lists: list[Path], taken: set[int]) -> list[tuple[int, str]]:
+    """CIK and everyday name of each company of the index `lists` (columns Ticker, Company) whose ticker
+    the SEC lists, but not a company of `taken` (the S&P 500's): the first list naming a CIK wins."""
+    rows: dict[int, str] = {}
+    for path in lists:
+        with path.open(encoding="utf-8", newline="") as handle:
+            for row in csv.DictReader(handle):
+                cik = ciks.get(row["Ticker"].strip().upper())
+                if cik is not None and cik not in taken:
+                    rows.setdefault(cik, clean(row["Company"]))
+    return sorted(rows.items())
+
+
 def ietf_affiliations(path: Path) -> list[tuple[str, str]]:
     tree = ast.parse(path.read_text(encoding="utf-8"))
     assignment = tree.body[0]
@@ -63,16 +88,22 @@ def ietf_affiliations(path: Path) -> list[tuple[str, str]]:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 5:
+    if len(argv) != 7:
         print(__doc__, file=sys.stderr)
         return 2
-    tickers, constituents, affiliations, out = (Path(arg) for arg in argv[1:])
+    tickers, constituents, affiliations, sp400, sp600, out = (Path(arg) for arg in argv[1:])
     out.mkdir(parents=True, exist_ok=True)
     sec = "".join(f"{cik}\t{name}\n" for cik, name in sec_companies(tickers))
     # mtime=0: the same input gives the same bytes.
     (out / "sec_companies.tsv.gz").write_bytes(gzip.compress(sec.encode("utf-8"), mtime=0))
-    brands = "".join(f"{cik}\t{name}\n" for cik, name in sp500_brands(constituents))
-    (out / "sp500_brands.tsv").write_text(brands, encoding="utf-8")
+    sp500 = sp500_brands(constituents)
+    (out / "sp500_brands.tsv").write_text(
+        "".join(f"{cik}\t{name}\n" for cik, name in sp500), encoding="utf-8"
+    )
+    others = index_brands(ticker_ciks(tickers), [sp400, sp600], {cik for cik, _ in sp500})
+    (out / "sp400_600_brands.tsv").write_text(
+        "".join(f"{cik}\t{name}\n" for cik, name in others), encoding="utf-8"
+    )
     ietf = "".join(f"{variant}\t{target}\n" for variant, target in ietf_affiliations(affiliations))
     (out / "ietf_affiliations.tsv").write_text(ietf, encoding="utf-8")
     return 0

@@ -4,6 +4,8 @@ Everything comes from the public files in companion/bench/data/ (README.md there
 
 - ``sp500``: an S&P 500 company's everyday name ("A. O. Smith", "Alphabet Inc. (Class A)") as a
   recruiter sees it on a profile, to find under its SEC registry name ("SMITH A O CORP");
+- ``sp400_600``: the same for the companies of the S&P MidCap 400 and SmallCap 600 ("Dick's Sporting
+  Goods" -> "DICK'S SPORTING GOODS, INC.", "Hexcel" -> "HEXCEL CORP /DE/");
 - ``ietf``: an affiliation as people wrote it on IETF documents ("Huawei Technologies Co. Ltd",
   "AlcatelLucent Telecom"), to find under the organisation the IETF data project maps it to;
 - ``decorated``: a handful of profile decorations the issue names (a LinkedIn tagline, an accelerator
@@ -39,19 +41,23 @@ from rapidfuzz.utils import default_process
 
 from companion.sandbox.seed import organisation_names
 
-KINDS: Final = ("sp500", "ietf")
-#: Kinds whose every pair is in every seed's set (the others are samples that the seed chooses).
-EVERY_SEED_KINDS: Final = frozenset({"sp500"})
+KINDS: Final = ("sp500", "sp400_600", "ietf")
+#: The share of the everyday-name pairs in each seed's set: another seed's set holds the others, so a
+#: model fitted on other seeds is checked on everyday names it never saw (`match_model.fit_devset`).
+BRAND_SHARE: Final = 0.5
 #: Profile decorations named in the issue (LinkedIn taglines, an accelerator batch tag), one per template.
 DECORATIONS: Final = ("{} - We're hiring", "{} | Careers", "{} (YC S25)", "{} - Official page")
 #: IETF variants per target organisation at most, so that a few large organisations do not dominate.
 IETF_PER_TARGET: Final = 2
 IETF_PAIRS: Final = 600
-NEGATIVES: Final = 500
+NEGATIVES: Final = 1000
 DECORATED: Final = 40
 #: The shortest label key of an IETF affiliation that says which organisation a cached name is.
 MIN_NAMING_KEY: Final = 5
-_SEC_TAG: Final = re.compile(r"\s*/[A-Za-z]{2,3}/?\s*$")
+_SEC_TAG: Final = re.compile(r"\s*[/\\][A-Za-z]{2,3}[/\\]?\s*$")
+# The SEC's other way of writing a state: bare after the legal form ("UNIVERSAL DISPLAY CORP PA").
+_SEC_STATE: Final = re.compile(r"\b(INC|CORP|CO|LTD)\s+[A-Z]{2}$")
+_HOLDING_WORDS: Final = frozenset({"holding", "holdings", "group"})
 _SEC_BASE: Final = 1_000_000
 _IETF_BASE: Final = 2_000_000
 _IEEE_BASE: Final = 3_000_000
@@ -77,18 +83,24 @@ class DevSet:
         return query.target is not None and company_id in self.same[query.target]
 
 
-# Cached: every seed's set labels the same ~34,000 names, and a fit loads eight sets.
+# Cached: every seed's set labels the same ~33,000 names, and a fit loads eight sets.
 @functools.cache
 def label_key(name: str) -> str:
     """What counts as "the same organisation" when the cache holds two spellings of it.
 
     cleanco's base name, taken until it stops changing ("Eaton Corp plc" -> "Eaton"), without an SEC
-    jurisdiction tag ("CHURCH & DWIGHT CO INC /DE/"), then rapidfuzz's default processing.
+    jurisdiction tag ("CHURCH & DWIGHT CO INC /DE/", "US BANCORP \\DE\\", "RENT A CENTER INC DE"), then
+    rapidfuzz's default processing, without a trailing "Holding(s)" or "Group": the issue counts those as
+    registry decorations of the same organisation ("Sony Group Corp" is what "Sony Corporation" renamed
+    itself, "ASML HOLDING NV" is ASML).
     """
-    text = _SEC_TAG.sub("", name)
+    text = _SEC_STATE.sub(r"\1", _SEC_TAG.sub("", name))
     while (shorter := basename(text)) != text and shorter:
         text = shorter
-    return str(default_process(text))
+    words = str(default_process(text)).split()
+    while len(words) > 1 and words[-1] in _HOLDING_WORDS:
+        words.pop()
+    return " ".join(words)
 
 
 def _unspaced(key: str) -> str:
@@ -139,10 +151,14 @@ def _tsv(text: str) -> list[tuple[str, str]]:
 
 
 @functools.cache
-def _sources() -> tuple[list[tuple[int, str]], list[tuple[int, str]], list[tuple[str, str]]]:
+def _sources() -> tuple[list[tuple[int, str]], dict[str, list[tuple[int, str]]], list[tuple[str, str]]]:
+    """The SEC's companies, each everyday-name kind's (CIK, name) pairs, the IETF's affiliations."""
     raw = resources.files("companion.bench").joinpath("data", "sec_companies.tsv.gz").read_bytes()
     sec = [(int(cik), name) for cik, name in _tsv(gzip.decompress(raw).decode("utf-8"))]
-    brands = [(int(cik), name) for cik, name in _tsv(_text("sp500_brands.tsv"))]
+    brands = {
+        kind: [(int(cik), name) for cik, name in _tsv(_text(f"{kind}_brands.tsv"))]
+        for kind in ("sp500", "sp400_600")
+    }
     return sec, brands, _tsv(_text("ietf_affiliations.tsv"))
 
 
@@ -157,8 +173,8 @@ def load_devset(seed: int = 1, *, per_kind: int | None = None) -> DevSet:
     """The development set; `per_kind` keeps at most that many queries of each kind (short runs)."""
     rng = random.Random(seed)
     sec, brands, ietf = _sources()
-    brand_of = dict(brands)
-    # Negatives: SEC companies outside the S&P 500, held out of the cache.
+    brand_of = {cik: name for pairs in brands.values() for cik, name in pairs}
+    # Negatives: SEC companies outside the S&P indexes, held out of the cache.
     held_out = {cik for cik in rng.sample([cik for cik, _ in sec if cik not in brand_of], NEGATIVES * 2)}
     companies: list[tuple[int, str]] = []
     id_of_cik: dict[int, int] = {}
@@ -171,7 +187,7 @@ def load_devset(seed: int = 1, *, per_kind: int | None = None) -> DevSet:
     companies += [(id_of_target[target], target) for target in targets]
     companies += [(_IEEE_BASE + position, name) for position, name in enumerate(organisation_names())]
 
-    # What the sources say each name is: every IETF affiliation its organisation, every S&P 500 everyday
+    # What the sources say each name is: every IETF affiliation its organisation, every S&P index everyday
     # name its SEC company (held-out companies name nothing cached).
     # An IETF affiliation of a few letters is most often a truncation ("CIS" for Cisco) that other
     # organisations' names share: only longer ones name an organisation.
@@ -180,7 +196,7 @@ def load_devset(seed: int = 1, *, per_kind: int | None = None) -> DevSet:
         for variant, target in ietf
         if len(label_key(variant)) >= MIN_NAMING_KEY
     ]
-    names_of += [(brand, id_of_cik[cik]) for cik, brand in brands if cik in id_of_cik]
+    names_of += [(brand, id_of_cik[cik]) for cik, brand in brand_of.items() if cik in id_of_cik]
     same = same_organisations(companies, names_of)
     # A negative must be absent by every rule: no cached company of its label key, of its letters
     # spaced otherwise, or that the sources give its name to.
@@ -188,8 +204,11 @@ def load_devset(seed: int = 1, *, per_kind: int | None = None) -> DevSet:
     taken_unspaced = {_unspaced(key) for key in taken}
 
     queries: list[LabelledQuery] = []
-    sp500 = [LabelledQuery(brand_of[cik], "sp500", id_of_cik[cik]) for cik in brand_of if cik in id_of_cik]
-    queries += sp500
+    chosen: dict[str, list[LabelledQuery]] = {}
+    for kind, pairs in brands.items():
+        everyday = [LabelledQuery(name, kind, id_of_cik[cik]) for cik, name in pairs if cik in id_of_cik]
+        chosen[kind] = rng.sample(everyday, round(len(everyday) * BRAND_SHARE))
+        queries += chosen[kind]
     variants: defaultdict[str, list[str]] = defaultdict(list)
     for variant, target in ietf:
         variants[target].append(variant)
@@ -199,7 +218,7 @@ def load_devset(seed: int = 1, *, per_kind: int | None = None) -> DevSet:
         for variant in rng.sample(variants[target], min(IETF_PER_TARGET, len(variants[target])))
     ]
     queries += rng.sample(ietf_queries, min(IETF_PAIRS, len(ietf_queries)))
-    for query in rng.sample(sp500, DECORATED):
+    for query in rng.sample(chosen["sp500"], DECORATED):
         queries.append(LabelledQuery(rng.choice(DECORATIONS).format(query.text), "decorated", query.target))
     negatives = [
         LabelledQuery(name, "negative", None)

@@ -1,6 +1,6 @@
 """`cats-companion bench match-quality`: does the lookup name the right company, against brute force?
 
-The development set (companion.bench.devset: real name pairs, real negatives, ~34,000 real organisation
+The development set (companion.bench.devset: real name pairs, real negatives, ~33,000 real organisation
 names) is written to a temporary SQLite cache through the sync's write path, the lookup service opens it
 as the daemon does, and every query goes through `CompanyLookupService.lookup` exactly as the card asks
 (name only, the default settings). In the same run, brute-force rapidfuzz scans every cached name with

@@ -129,8 +129,17 @@ ACRONYM_SCORE: Final = 50.0
 #: ("smp", "cnr") are some other organisation's name most often ("standard motor products" -> "SMP").
 LONG_NAME_INITIALS: Final = 4
 #: The match score of a name that is the acronym the query gives itself ("Palo Alto Research Center
-#: (PARC)" -> "PARC"): a possible match, not a likely one (another organisation may have the acronym).
-OWN_ACRONYM_SCORE: Final = 75.0
+#: (PARC)" -> "PARC"): a possible match, not a likely one (another organisation may have the acronym),
+#: yet above what the model gives a near-namesake sharing two rare words ("Palo Alto Networks", 76).
+OWN_ACRONYM_SCORE: Final = 85.0
+
+
+#: The match score of a name that begins with the whole query, when at most `LEADING_NAMES` of the
+#: candidates do ("elanco" -> "elanco animal health", "shift4" -> "shift4 payments"): a brand and its
+#: registered name most often, but as often a namesake's longer name ("vivos" -> "vivos therapeutics"), so
+#: a look-alike to check, never a match.
+LEADING_NAME_SCORE: Final = 45.0
+LEADING_NAMES: Final = 2
 
 
 def initials(key: str) -> str:
@@ -471,7 +480,8 @@ class TrigramIndex:
         reached the match thresholds on `bench match-quality`'s pairs). Ties go to the lower company id.
         The scores are `scoring.match_scores`: 100 for the same key, else the match model's probability
         times 100; names of the query's initials, or whose initials it is, score `ACRONYM_SCORE`; the name
-        that is the query's own `acronym` (`normalize.own_acronym`) `OWN_ACRONYM_SCORE`.
+        that is the query's own `acronym` (`normalize.own_acronym`) `OWN_ACRONYM_SCORE`; the few names
+        that begin with the whole query at least `LEADING_NAME_SCORE`.
         """
         _check_limits(limit, candidates)
         if not key:
@@ -492,6 +502,11 @@ class TrigramIndex:
             abbreviated = self._slot_of.get(letters) if long_enough else None
             extra += [(slot, ACRONYM_SCORE) for slot in abbreviations]
             extra += [(abbreviated, ACRONYM_SCORE)] if abbreviated is not None else []
+        if min_score <= LEADING_NAME_SCORE:
+            lead = key + " "
+            leading = [slot for slot in slots if self._slot_key[slot].startswith(lead)]
+            if len(leading) <= LEADING_NAMES:
+                extra += [(slot, LEADING_NAME_SCORE) for slot in leading]
         for slot, score in extra:
             if score >= min_score and score > best.get(slot, -1.0):
                 best[slot] = score

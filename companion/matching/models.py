@@ -159,19 +159,19 @@ class MatchThresholds(BaseModel):
     names not in the cache: `similar_match` and `similar_likely` by `--fit` (companion.bench.match_model:
     the lowest cut-offs at which at most 6% of the names not in the cache that the model was not
     fitted on get a match, and at most 1% a likely one); `similar_warning` is the lowest cut-off at which
-    at most 15% of the names not in the cache get a look-alike on both seeds 1 and 2
-    (`LOOKALIKE_TARGET` in companion/bench/match_quality.py, which prints the trade-off against hit@5
-    for every cut-off it sweeps).
+    at most 15% of the names not in the cache get a look-alike on seed 2, whose names the model was not
+    fitted on (`LOOKALIKE_TARGET` in companion/bench/match_quality.py, which prints the trade-off against
+    hit@5 for every cut-off it sweeps).
     """
 
     model_config = ConfigDict(frozen=True)
 
     #: A similar name at least this close is warned about.
-    similar_warning: float = Field(default=34.0, ge=0, le=100)
+    similar_warning: float = Field(default=36.0, ge=0, le=100)
     #: A similar name at least this close may be the match (a possible match) when nothing exact matched.
-    similar_match: float = Field(default=51.0, ge=0, le=100)
+    similar_match: float = Field(default=63.0, ge=0, le=100)
     #: A similar name at least this close, when it is the match, is a likely match rather than a possible one.
-    similar_likely: float = Field(default=77.0, ge=0, le=100)
+    similar_likely: float = Field(default=89.0, ge=0, le=100)
     #: Another CATS company whose name is at least this similar (`scoring.name_similarity`, the look-alike
     #: score) to the matched company's is named as its possible duplicate inside CATS.
     duplicate_similarity: float = Field(default=88.0, ge=0, le=100)

@@ -5,7 +5,8 @@ The rules, applied in this order (each step has a test in tests/matching/test_no
 0. Decorations that registries and profiles add around a name are cut from the raw text: a tagline after
    " | " or a spaced dash ("Acme - We're hiring" -> "Acme"), trailing parenthesised groups ("Acme (YC S25)",
    "Coca-Cola Company (The)", "Acme Corp (Delaware)", an unclosed "University of Zurich (UZH"), and a
-   registry's trailing jurisdiction tag ("ACME CORP /DE/", "ACME INC/NV", "WALT DISNEY CO/"). Each cut
+   registry's trailing jurisdiction tag ("ACME CORP /DE/", "ACME INC/NV", "US BANCORP \\DE\\", "WALT DISNEY
+   CO/", a state code after a capitalised legal form: "UNIVERSAL DISPLAY CORP PA"). Each cut
    keeps what precedes it only when that still has a letter or digit.
 1. Case-fold, then transliterate to ASCII with anyascii ("Société" -> "societe", "Газпром" -> "gazprom").
    anyascii is ISC-licensed; Unidecode is GPL and must not be used.
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 import functools
 import re
+from typing import Final
 
 from anyascii import anyascii
 from cleanco.termdata import terms_by_country, terms_by_type
@@ -40,7 +42,7 @@ _NOT_LEGAL_FORMS = frozenset({"uk", "at", "ok", "et", "ep", "ba", "bl", "fa", "p
 
 #: Bumped whenever a rule change gives some name another key: a cache holding keys of an older version is
 #: re-keyed when the lookup service opens it (companion.services.company_lookup.refresh_name_keys).
-NORMALISER_VERSION = 2
+NORMALISER_VERSION = 3
 
 #: Words a registry or a profile appends to a company's name without naming another company: stripped from
 #: the end like legal forms. "and" is what is left of "& Co" once "co" is stripped; "the" of "Acme, The".
@@ -52,8 +54,28 @@ BUSINESS_WORDS = frozenset({"holdings", "holding", "group", "international", "in
 _TAGLINE = re.compile(r"\s+(?:\||[-\u2013\u2014])\s+.*$", re.DOTALL)
 # A parenthesised group at the end, closed or not: "(YC S25)", "(The)", "(Delaware)", "(Class A)", "(UZH".
 _TRAILING_GROUP = re.compile(r"\s*\([^()]*\)?\s*$")
-# A registry's jurisdiction tag at the end: "/DE/", "/NV", " /OR/", or a bare trailing slash ("CO/").
-_JURISDICTION = re.compile(r"\s*/\s*(?:[A-Za-z]{2,3}\s*/?)?\s*$")
+# A registry's jurisdiction tag at the end: "/DE/", "/NV", " /OR/", "\\DE\\", "PLC\\UK", or a bare
+# trailing slash ("CO/").
+_JURISDICTION = re.compile(r"\s*[/\\]\s*(?:[A-Za-z]{2,3}\s*[/\\]?)?\s*$")
+#: The two-letter codes of the US states, DC and Puerto Rico: the SEC writes them bare after a legal form.
+US_STATE_CODES: Final = frozenset(
+    {
+        "AL", "AK", "AZ", "AR", "CA", "CO", "CT", "DE", "DC", "FL", "GA", "HI", "ID", "IL", "IN", "IA", "KS",
+        "KY", "LA", "ME", "MD", "MA", "MI", "MN", "MS", "MO", "MT", "NE", "NV", "NH", "NJ", "NM", "NY", "NC",
+        "ND", "OH", "OK", "OR", "PA", "PR", "RI", "SC", "SD", "TN", "TX", "UT", "VT", "VA", "WA", "WV", "WI",
+        "WY",
+    }
+)  # fmt: skip
+# A state code written bare, in capitals, right after a capitalised legal form: "UNIVERSAL DISPLAY CORP
+# PA", "RENT A CENTER INC DE". Only there: "Acme PA" or "Hotel Ca" is a name.
+_STATE_AFTER_FORM = re.compile(
+    "(?:"
+    + "|".join(rf"(?<=\b{form})" for form in ("INC", "CORP", "CO", "LTD", "PLC", "LLC", "LP"))
+    + ")"
+    + r"\.?\s+(?:"
+    + "|".join(sorted(US_STATE_CODES))
+    + r")\s*$"
+)
 _HAS_WORD = re.compile(r"[^\W_]")
 _AMPERSAND = re.compile(r"[&+]")
 # A single letter or digit that starts a word and is followed by a dot: "s.a." -> "sa", "e.on" -> "eon".
@@ -62,7 +84,7 @@ _APOSTROPHE = re.compile(r"['`]")
 _SEPARATOR = re.compile(r"[^a-z0-9]+")
 
 
-_DECORATIONS = (_TAGLINE, _TRAILING_GROUP, _JURISDICTION)
+_DECORATIONS = (_TAGLINE, _TRAILING_GROUP, _JURISDICTION, _STATE_AFTER_FORM)
 
 
 def _undecorated(name: str, patterns: tuple[re.Pattern[str], ...] = _DECORATIONS) -> str:

@@ -313,7 +313,7 @@ class MatchModel(Protocol):
 @functools.cache
 def shipped_model() -> MatchModel:
     """Boosted trees fitted by `cats-companion bench match-quality --fit --write` on the development set
-    (seed 1; seed 2 checks it), shipped as companion/matching/match_model_data.py (see `trees`).
+    (seeds 1 and 3-13; seed 2 checks it), shipped as companion/matching/match_model_data.py (see `trees`).
 
     Loaded on first use rather than on import, so that a refit after the features changed can run.
     """

@@ -7,7 +7,14 @@ import random
 import pytest
 from rapidfuzz import fuzz
 
-from companion.matching.index import ACRONYM_SCORE, OWN_ACRONYM_SCORE, TrigramIndex, initials
+from companion.matching.index import (
+    ACRONYM_SCORE,
+    LEADING_NAME_SCORE,
+    LEADING_NAMES,
+    OWN_ACRONYM_SCORE,
+    TrigramIndex,
+    initials,
+)
 from companion.matching.models import MatchThresholds
 from companion.matching.normalize import normalize_name, own_acronym
 from companion.matching.scoring import name_similarity, similarities
@@ -300,3 +307,23 @@ def test_the_acronym_a_name_gives_itself_is_a_possible_match_not_a_likely_one() 
     # Without the acronym written, the name's initials still make PARC a look-alike, never a match.
     unnamed = {hit.company_id: hit.score for hit in index.rank_key(normalize_name(name))}
     assert unnamed[1] == ACRONYM_SCORE < thresholds.similar_match
+
+
+def test_the_few_names_that_begin_with_the_whole_query_are_look_alikes_never_a_match() -> None:
+    # A brand and its registered name ("Elanco" / "Elanco Animal Health"): the model alone scores the
+    # pair low (so do namesakes), yet the card should name it to check.
+    index = TrigramIndex(enumerate(["Elanco Animal Health Inc", "LANCO, INC.", "Elan Corp"], start=1))
+    hits = {h.company_id: h.score for h in index.rank_key(normalize_name("Elanco"))}
+    assert hits[1] >= LEADING_NAME_SCORE
+    thresholds = MatchThresholds()
+    assert thresholds.similar_warning <= LEADING_NAME_SCORE < thresholds.similar_match
+
+
+def test_a_query_that_begins_many_names_lifts_none_of_them() -> None:
+    names = [f"Acme {word}" for word in ("Widgets", "Gadgets", "Tools", "Foods")][: LEADING_NAMES + 1]
+    index = TrigramIndex(enumerate(names, start=1))
+    assert all(h.score != LEADING_NAME_SCORE for h in index.rank_key("acme"))
+    # Asked for nothing under the lift's score, the lift is not computed at all.
+    assert index.rank_key("acme", min_score=LEADING_NAME_SCORE + 1) == [
+        h for h in index.rank_key("acme") if h.score >= LEADING_NAME_SCORE + 1
+    ]

@@ -75,6 +75,13 @@ from companion.matching.normalize import (
         ("ACME CORP /DE/", "acme"),
         ("ACME INC/NV", "acme"),
         ("WALT DISNEY CO/", "walt disney"),
+        ("US BANCORP \\DE\\", "us bancorp"),
+        ("AMARIN CORP PLC\\UK", "amarin"),
+        ("UNIVERSAL DISPLAY CORP PA", "universal display"),
+        ("RENT A CENTER INC DE", "rent a center"),
+        # a state code is a tag only bare after a capitalised legal form
+        ("Acme PA", "acme pa"),
+        ("ACME TX", "acme tx"),
         ("Acme Corp (Delaware)", "acme"),
         ("Coca-Cola Company (The)", "coca cola"),
         ("University of Zurich (UZH", "university of zurich"),
