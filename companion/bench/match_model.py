@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from companion.bench.devset import KINDS, DevSet
+from companion.bench.devset import KINDS, DevSet, LabelledQuery
 from companion.matching import TrigramIndex, normalize_name, trees
 from companion.matching.scoring import MATCH_FEATURES, match_features, same_name
 from companion.matching.trees import MODEL_MODULE, BoostedTrees, Tree, leaf
@@ -208,9 +208,14 @@ def without(devset: DevSet, texts: set[str]) -> DevSet:
 
 def _fewer_negatives(devset: DevSet, most: int) -> DevSet:
     """`devset` with only its first `most` names not in the cache."""
-    negatives = [query for query in devset.queries if query.target is None][:most]
-    kept = {id(query) for query in negatives}
-    queries = [query for query in devset.queries if query.target is not None or id(query) in kept]
+    queries: list[LabelledQuery] = []
+    negatives = 0
+    for query in devset.queries:
+        if query.target is None:
+            if negatives == most:
+                continue
+            negatives += 1
+        queries.append(query)
     return DevSet(companies=devset.companies, queries=queries, same=devset.same)
 
 

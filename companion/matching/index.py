@@ -130,7 +130,8 @@ ACRONYM_SCORE: Final = 50.0
 LONG_NAME_INITIALS: Final = 4
 #: The match score of a name that is the acronym the query gives itself ("Palo Alto Research Center
 #: (PARC)" -> "PARC"): a possible match, not a likely one (another organisation may have the acronym),
-#: yet above what the model gives a near-namesake sharing two rare words ("Palo Alto Networks", 76).
+#: yet above what the model gives a near-namesake sharing two rare words ("Palo Alto Networks", 82 in a
+#: cache of two names).
 OWN_ACRONYM_SCORE: Final = 85.0
 
 
